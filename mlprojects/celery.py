@@ -1,0 +1,20 @@
+"""The Celery application shared by the worker, beat and the web process that enqueues."""
+
+import os
+from enum import StrEnum
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mlprojects.settings")
+
+
+class Queue(StrEnum):
+    """Every queue the workers consume, named once."""
+
+    DEFAULT = "default"
+    MONITORING = "monitoring"
+
+
+app = Celery("mlprojects")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.http import HttpResponse
+from django.urls import include, path
+
+
+def healthz(request):
+    """Liveness for container healthchecks: the process answers; no database round trip."""
+    return HttpResponse("ok", content_type="text/plain")
+
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("nested_admin/", include("nested_admin.urls")),
+    path("healthz", healthz, name="healthz"),
+]

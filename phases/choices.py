@@ -1,0 +1,63 @@
+"""Every choice of the lifecycle domain, in one place."""
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    VIEWER = "viewer", "Viewer"
+    CONTRIBUTOR = "contributor", "Contributor"
+    MANAGER = "manager", "Manager"
+
+
+class Health(models.TextChoices):
+    GREEN = "green", "Green"
+    AMBER = "amber", "Amber"
+    RED = "red", "Red"
+
+
+class PhaseStatus(models.TextChoices):
+    PLANNED = "planned", "Planned"
+    ACTIVE = "active", "Active"
+    COMPLETED = "completed", "Completed"
+
+
+class TaskStatus(models.TextChoices):
+    TODO = "todo", "To do"
+    IN_PROGRESS = "in_progress", "In progress"
+    BLOCKED = "blocked", "Blocked"
+    DONE = "done", "Done"
+
+
+class Priority(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
+class OutcomeKind(models.TextChoices):
+    DOCUMENT = "document", "Document"
+    DATASET = "dataset", "Dataset"
+    MODEL = "model", "Model"
+    PIPELINE = "pipeline", "Pipeline"
+    DEPLOYMENT = "deployment", "Deployment"
+    REPORT = "report", "Report"
+    OTHER = "other", "Other"
+
+
+class ReviewStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUBMITTED = "submitted", "Submitted"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+
+
+class MetricDirection(models.TextChoices):
+    MAXIMIZE = "maximize", "Higher is better"
+    MINIMIZE = "minimize", "Lower is better"
+
+
+class TransitionKind(models.TextChoices):
+    START = "start", "Start"
+    FORWARD = "forward", "Forward"
+    BACK = "back", "Back"

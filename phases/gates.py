@@ -1,0 +1,79 @@
+"""Gates: the exit criteria of a phase, answered as a list of criteria in plain words.
+
+A gate never says just "no": every criterion carries a sentence a manager understands, met
+or not, so pages can show the whole checklist and refusals can name what is missing.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from phases.choices import ReviewStatus, TaskStatus
+from phases.models import Outcome, Phase, Task
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    kind: str
+    subject: str
+    met: bool
+    message: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "subject": self.subject,
+            "met": self.met,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class GateResult:
+    phase: Phase
+    criteria: tuple[Criterion, ...]
+
+    @property
+    def met(self) -> bool:
+        return all(criterion.met for criterion in self.criteria)
+
+    @property
+    def unmet(self) -> list[Criterion]:
+        return [criterion for criterion in self.criteria if not criterion.met]
+
+
+_REVIEW_WORDS = {
+    ReviewStatus.PENDING: "has not been submitted yet",
+    ReviewStatus.SUBMITTED: "is submitted and waits for review",
+    ReviewStatus.REJECTED: "was rejected",
+}
+
+
+def outcome_criterion(outcome: Outcome) -> Criterion:
+    if outcome.review_status == ReviewStatus.ACCEPTED:
+        return Criterion("outcome", outcome.name, True, f"Outcome “{outcome.name}” is accepted.")
+    words = _REVIEW_WORDS[ReviewStatus(outcome.review_status)]
+    message = f"Outcome “{outcome.name}” must be accepted; it {words}."
+    if outcome.review_status == ReviewStatus.REJECTED and outcome.review_note:
+        message = f"{message[:-1]}: {outcome.review_note}"
+    return Criterion("outcome", outcome.name, False, message)
+
+
+_TASK_WORDS = {
+    TaskStatus.TODO: "not started",
+    TaskStatus.IN_PROGRESS: "in progress",
+    TaskStatus.BLOCKED: "blocked",
+}
+
+
+def task_criterion(task: Task) -> Criterion:
+    if task.status == TaskStatus.DONE:
+        return Criterion("task", task.title, True, f"Task “{task.title}” is done.")
+    words = _TASK_WORDS[TaskStatus(task.status)]
+    return Criterion("task", task.title, False, f"Task “{task.title}” must be done; it is {words}.")
+
+
+def evaluate(phase: Phase, *, tasks: Iterable[Task], outcomes: Iterable[Outcome]) -> GateResult:
+    """The gate of ``phase``: every required outcome accepted, every required task done."""
+    criteria = [outcome_criterion(o) for o in outcomes if o.required]
+    criteria += [task_criterion(t) for t in tasks if t.required]
+    return GateResult(phase=phase, criteria=tuple(criteria))

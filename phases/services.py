@@ -1,0 +1,406 @@
+"""Every write of the lifecycle domain that matters. Keyword-only, atomic, audited.
+
+Views, admin actions, tasks and commands call these; none of them writes the models
+directly. Refusals raise :class:`mlprojects.exceptions.DomainError` and leave nothing
+half-written.
+"""
+
+import datetime as dt
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from mlprojects.exceptions import DomainError
+from phases import health
+from phases.choices import MetricDirection, PhaseStatus, ReviewStatus, Role, TransitionKind
+from phases.gates import GateResult
+from phases.models import (
+    LifecycleTemplate,
+    Membership,
+    Outcome,
+    Phase,
+    Project,
+    Task,
+    Transition,
+    TransitionRule,
+)
+from phases.selectors import phase_gate, projects_for_health
+
+User = AbstractBaseUser
+
+
+# --- Projects ---------------------------------------------------------------------------
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:180] or "project"
+    taken = set(Project.objects.filter(slug__startswith=base).values_list("slug", flat=True))
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+@transaction.atomic
+def project_create(
+    *,
+    lifecycle: LifecycleTemplate,
+    name: str,
+    owner: User,
+    by: User | None = None,
+    slug: str = "",
+    description: str = "",
+    success_metric: str = "",
+    success_target: float | None = None,
+    success_direction: str = MetricDirection.MAXIMIZE,
+    start_date: dt.date | None = None,
+) -> Project:
+    """Create a project with the phases, tasks and outcomes of its lifecycle template.
+
+    Phases are laid out one after another from ``start_date`` using each template's expected
+    duration; the first phase starts at once, and the owner becomes a manager.
+    """
+    name = name.strip()
+    if not name:
+        raise DomainError.invalid("name", "must not be blank")
+    if slug:
+        if slug != slugify(slug):
+            raise DomainError.invalid("slug", "may hold only lowercase letters, digits and dashes")
+        if Project.objects.filter(slug=slug).exists():
+            raise DomainError.invalid("slug", f"“{slug}” is already taken by another project")
+    if success_direction not in MetricDirection.values:
+        raise DomainError.invalid("success_direction", "must be maximize or minimize")
+    templates = list(lifecycle.phase_templates.prefetch_related("tasks", "outcomes"))
+    if not templates:
+        raise DomainError.invalid("lifecycle", f"“{lifecycle}” has no phases to start from")
+
+    project = Project.objects.create(
+        name=name,
+        slug=slug or _unique_slug(name),
+        description=description,
+        owner=owner,
+        lifecycle=lifecycle,
+        success_metric=success_metric,
+        success_target=success_target,
+        success_direction=success_direction,
+    )
+    Membership.objects.create(project=project, user=owner, role=Role.MANAGER)
+
+    start = start_date or timezone.localdate()
+    phases, tasks, outcomes = [], [], []
+    for template in templates:
+        due = start + dt.timedelta(days=max(template.expected_days, 1) - 1)
+        phase = Phase(
+            project=project,
+            template=template,
+            order=template.order,
+            name=template.name,
+            goal=template.goal,
+            start_date=start,
+            due_date=due,
+        )
+        phases.append(phase)
+        tasks += [
+            Task(
+                phase=phase,
+                title=t.title,
+                description=t.description,
+                required=t.required,
+                priority=t.priority,
+                order=t.order,
+                due_date=due,
+            )
+            for t in template.tasks.all()
+        ]
+        outcomes += [
+            Outcome(
+                phase=phase,
+                name=o.name,
+                description=o.description,
+                kind=o.kind,
+                required=o.required,
+                order=o.order,
+            )
+            for o in template.outcomes.all()
+        ]
+        start = due + dt.timedelta(days=1)
+    Phase.objects.bulk_create(phases)
+    Task.objects.bulk_create(tasks)
+    Outcome.objects.bulk_create(outcomes)
+
+    first = phases[0]
+    _enter(first, project=project)
+    Transition.objects.create(
+        project=project, kind=TransitionKind.START, to_phase=first, by=by or owner
+    )
+    return project
+
+
+@transaction.atomic
+def membership_set(*, project: Project, user: User, role: str) -> Membership:
+    if role not in Role.values:
+        raise DomainError.invalid("role", f"must be one of {', '.join(Role.values)}")
+    membership, _ = Membership.objects.update_or_create(
+        project=project, user=user, defaults={"role": role}
+    )
+    return membership
+
+
+# --- Transitions ------------------------------------------------------------------------
+
+
+def _lock(project: Project) -> tuple[Project, Phase]:
+    """Lock the project row so two transitions of one project run one after the other."""
+    locked = Project.objects.select_for_update().get(pk=project.pk)
+    current = locked.current_phase
+    if current is None:
+        raise DomainError("no_active_phase", f"{locked} has no active phase to move from.")
+    return locked, current
+
+
+def _enter(phase: Phase, *, project: Project) -> None:
+    now = timezone.now()
+    phase.status = PhaseStatus.ACTIVE
+    phase.started_at = now
+    phase.ended_at = None
+    phase.save(update_fields=["status", "started_at", "ended_at"])
+    project.current_phase = phase
+    project.save(update_fields=["current_phase", "updated_at"])
+
+
+def _rule(current: Phase, target: Phase) -> TransitionRule:
+    rule = (
+        TransitionRule.objects.select_related("source", "target")
+        .filter(source_id=current.template_id, target_id=target.template_id)
+        .first()
+    )
+    if rule is None:
+        allowed = ", ".join(
+            TransitionRule.objects.filter(source_id=current.template_id).values_list(
+                "target__name", flat=True
+            )
+        )
+        raise DomainError(
+            "transition_not_allowed",
+            f"The lifecycle does not allow moving from {current.name} to {target.name}. "
+            f"From {current.name} a project may move to: {allowed or 'nowhere'}.",
+        )
+    return rule
+
+
+def _target(project: Project, phase: Phase | None) -> Phase | None:
+    if phase is not None and phase.project_id != project.pk:
+        raise DomainError.invalid("to_phase", f"{phase.name} belongs to another project")
+    return phase
+
+
+class GateNotMet(DomainError):
+    """Refusal to leave a phase forward, carrying the gate that said no."""
+
+    def __init__(self, gate: GateResult, target: Phase) -> None:
+        unmet = gate.unmet
+        lines = "\n".join(f"- {c.message}" for c in unmet)
+        count = "1 criterion is" if len(unmet) == 1 else f"{len(unmet)} criteria are"
+        super().__init__(
+            "gate_not_met",
+            f"{gate.phase.name} cannot move on to {target.name} yet; {count} unmet:\n{lines}",
+            details=[c.as_dict() for c in unmet],
+        )
+        self.gate = gate
+
+
+@transaction.atomic
+def phase_advance(
+    *, project: Project, by: User | None, to_phase: Phase | None = None, reason: str = ""
+) -> Transition:
+    """Move a project forward when the gate of its current phase holds.
+
+    Without ``to_phase`` the project moves to the nearest phase the lifecycle allows.
+    """
+    project, current = _lock(project)
+    target = _target(project, to_phase)
+    if target is None:
+        forward = [
+            rule.target_id
+            for rule in TransitionRule.objects.filter(
+                source_id=current.template_id, target__order__gt=current.order
+            ).order_by("target__order")
+        ]
+        if not forward:
+            raise DomainError(
+                "no_next_phase",
+                f"{current.name} is the last phase of {project}; there is nothing to advance to.",
+            )
+        target = project.phases.get(template_id=forward[0])
+    if target.order <= current.order:
+        raise DomainError(
+            "not_forward",
+            f"{target.name} does not come after {current.name}; moving back needs a reason "
+            "and the move-back action.",
+        )
+    _rule(current, target)
+    gate = phase_gate(phase=current)
+    if not gate.met:
+        raise GateNotMet(gate, target)
+
+    current.status = PhaseStatus.COMPLETED
+    current.ended_at = timezone.now()
+    current.save(update_fields=["status", "ended_at"])
+    _enter(target, project=project)
+    return Transition.objects.create(
+        project=project,
+        kind=TransitionKind.FORWARD,
+        from_phase=current,
+        to_phase=target,
+        by=by,
+        reason=reason.strip(),
+    )
+
+
+@transaction.atomic
+def phase_move_back(
+    *, project: Project, to_phase: Phase, by: User | None, reason: str
+) -> Transition:
+    """Loop back to an earlier phase along an allowed edge; always possible, never silent.
+
+    The target phase is reopened, every phase after it returns to planned, and the outcomes
+    of all of them go back to pending review: what was accepted before the loop must be
+    judged again on the new work.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise DomainError.invalid("reason", "a move back must say why")
+    project, current = _lock(project)
+    target = _target(project, to_phase)
+    if target.order >= current.order:
+        raise DomainError(
+            "not_back",
+            f"{target.name} does not come before {current.name}; use advance to move forward.",
+        )
+    _rule(current, target)
+
+    now = timezone.now()
+    later = list(project.phases.filter(order__gt=target.order).exclude(status=PhaseStatus.PLANNED))
+    for phase in later:
+        if phase.pk == current.pk:
+            phase.ended_at = now
+        phase.status = PhaseStatus.PLANNED
+    Phase.objects.bulk_update(later, ["status", "ended_at"])
+    Outcome.objects.filter(
+        phase__project=project,
+        phase__order__gte=target.order,
+        phase__order__lte=current.order,
+    ).exclude(review_status=ReviewStatus.PENDING).update(
+        review_status=ReviewStatus.PENDING,
+        review_note=f"Reopened when {project} moved back to {target.name}: {reason}",
+    )
+    _enter(target, project=project)
+    return Transition.objects.create(
+        project=project,
+        kind=TransitionKind.BACK,
+        from_phase=current,
+        to_phase=target,
+        by=by,
+        reason=reason,
+    )
+
+
+# --- Outcomes ---------------------------------------------------------------------------
+
+
+def _locked_outcome(outcome: Outcome) -> Outcome:
+    locked = Outcome.objects.select_for_update().select_related("phase").get(pk=outcome.pk)
+    if locked.phase.status == PhaseStatus.COMPLETED:
+        raise DomainError(
+            "phase_completed",
+            f"{locked.phase.name} is completed; move the project back to it to change "
+            f"“{locked.name}”.",
+        )
+    return locked
+
+
+@transaction.atomic
+def outcome_submit(*, outcome: Outcome, by: User | None, evidence_url: str = "") -> Outcome:
+    outcome = _locked_outcome(outcome)
+    if outcome.review_status not in (ReviewStatus.PENDING, ReviewStatus.REJECTED):
+        raise DomainError(
+            "invalid_review_state",
+            f"“{outcome.name}” is {outcome.get_review_status_display().lower()}; only a "
+            "pending or rejected outcome can be submitted.",
+        )
+    if evidence_url:
+        outcome.evidence_url = evidence_url
+    outcome.review_status = ReviewStatus.SUBMITTED
+    outcome.submitted_by = by
+    outcome.submitted_at = timezone.now()
+    outcome.save()
+    return outcome
+
+
+@transaction.atomic
+def outcome_accept(*, outcome: Outcome, by: User | None, note: str = "") -> Outcome:
+    outcome = _locked_outcome(outcome)
+    if outcome.review_status not in (ReviewStatus.PENDING, ReviewStatus.SUBMITTED):
+        raise DomainError(
+            "invalid_review_state",
+            f"“{outcome.name}” is {outcome.get_review_status_display().lower()}; only a "
+            "pending or submitted outcome can be accepted.",
+        )
+    return _review(outcome, by=by, status=ReviewStatus.ACCEPTED, note=note)
+
+
+@transaction.atomic
+def outcome_reject(*, outcome: Outcome, by: User | None, note: str) -> Outcome:
+    note = note.strip()
+    if not note:
+        raise DomainError.invalid("note", "a rejection must say what is missing")
+    outcome = _locked_outcome(outcome)
+    if outcome.review_status == ReviewStatus.REJECTED:
+        raise DomainError("invalid_review_state", f"“{outcome.name}” is already rejected.")
+    return _review(outcome, by=by, status=ReviewStatus.REJECTED, note=note)
+
+
+def _review(outcome: Outcome, *, by: User | None, status: str, note: str) -> Outcome:
+    outcome.review_status = status
+    outcome.reviewer = by
+    outcome.reviewed_at = timezone.now()
+    outcome.review_note = note.strip()
+    outcome.save()
+    return outcome
+
+
+# --- Health -----------------------------------------------------------------------------
+
+
+def project_health_refresh(*, project_ids: list[int] | None = None) -> int:
+    """Recompute health for the given projects (all when ``None``); returns how many changed.
+
+    Reads in batches and writes with bulk updates outside one long transaction, so a
+    schedule over thousands of projects never holds row locks for long.
+    """
+    today = timezone.localdate()
+    now = timezone.now()
+    checked, changed = [], 0
+    for project in projects_for_health(project_ids=project_ids):
+        phase = project.current_phase
+        result = health.assess(
+            phase,
+            tasks=phase.tasks.all() if phase else (),
+            outcomes=phase.outcomes.all() if phase else (),
+            today=today,
+            red_after_days=settings.MLPROJECTS_RED_AFTER_DAYS,
+        )
+        changed += (project.health, project.health_reasons) != (result.health, result.reasons)
+        project.health = result.health
+        project.health_reasons = result.reasons
+        project.health_checked_at = now
+        checked.append(project)
+    Project.objects.bulk_update(
+        checked, ["health", "health_reasons", "health_checked_at"], batch_size=500
+    )
+    return changed

@@ -1,0 +1,22 @@
+"""Test set-up shared by the whole suite.
+
+The suite runs against the database and broker in ``DATABASE_URL`` and ``CELERY_BROKER_URL``
+(the README's test command points them at the local PostgreSQL and Redis). In CI, a run on
+anything else is an error rather than a silent skip of the tests that need them.
+"""
+
+import os
+
+import pytest
+from django.db import connection
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("CI") and "postgresql" not in os.environ.get("DATABASE_URL", ""):
+        raise pytest.UsageError("CI must run the suite against PostgreSQL (set DATABASE_URL).")
+
+
+@pytest.fixture
+def on_postgres():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: set DATABASE_URL to a postgres:// URL")
