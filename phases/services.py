@@ -15,7 +15,14 @@ from django.utils.text import slugify
 
 from mlprojects.exceptions import DomainError
 from phases import health
-from phases.choices import MetricDirection, PhaseStatus, ReviewStatus, Role, TransitionKind
+from phases.choices import (
+    MetricDirection,
+    PhaseStatus,
+    ReviewStatus,
+    Role,
+    TaskStatus,
+    TransitionKind,
+)
 from phases.gates import GateResult
 from phases.models import (
     LifecycleTemplate,
@@ -308,6 +315,25 @@ def phase_move_back(
         by=by,
         reason=reason,
     )
+
+
+# --- Tasks ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def task_set_status(*, task: Task, status: str, by: User | None) -> Task:
+    if status not in TaskStatus.values:
+        raise DomainError.invalid("status", f"must be one of {', '.join(TaskStatus.values)}")
+    task = Task.objects.select_for_update().select_related("phase").get(pk=task.pk)
+    if task.phase.status == PhaseStatus.COMPLETED:
+        raise DomainError(
+            "phase_completed",
+            f"{task.phase.name} is completed; move the project back to it to change "
+            f"“{task.title}”.",
+        )
+    task.status = status
+    task.save(update_fields=["status", "updated_at"])
+    return task
 
 
 # --- Outcomes ---------------------------------------------------------------------------
