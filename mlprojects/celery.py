@@ -17,4 +17,6 @@ class Queue(StrEnum):
 
 app = Celery("mlprojects")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# Scheduled checks go to their own queue so a burst of experiment work never delays them.
+app.conf.task_routes = {"phases.*": {"queue": Queue.MONITORING}}
 app.autodiscover_tasks()

@@ -23,8 +23,9 @@ def lifecycle(slug: str = "ml-development-phases") -> LifecycleTemplate:
     return LifecycleTemplate.objects.get(slug=slug)
 
 
-def make_project(*, owner=None, slug: str = "ml-development-phases", **kwargs):
-    """A project created the way users create one: through the service, from a template."""
+def make_project(*, owner=None, template: str = "ml-development-phases", **kwargs):
+    """A project created the way users create one: through the service, from a template
+    (``template`` is the lifecycle's slug; ``slug`` would be the project's own)."""
     owner = owner or UserFactory()
     kwargs.setdefault("name", f"Project {UserFactory._meta.next_sequence()}")
-    return services.project_create(lifecycle=lifecycle(slug), owner=owner, **kwargs)
+    return services.project_create(lifecycle=lifecycle(template), owner=owner, **kwargs)
