@@ -41,12 +41,18 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "nested_admin",
     "django_celery_beat",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "phases",
+    "api",
     "dashboard",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "api.middleware.ApiBodySizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -142,6 +148,72 @@ if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=False):
 # /healthz answers plain HTTP so container healthchecks work behind the redirect.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 2**20)
+
+# --- Caches ---------------------------------------------------------------------------
+# Throttle counters live here; set CACHE_URL (for example redis://...) when several web
+# processes must share them.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
+# --- REST API ---------------------------------------------------------------------------
+# Deny by default: every endpoint needs an authenticated caller and a role rule to allow it.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "api.throttling.TokenRateThrottle",
+        "api.throttling.AnonRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "token": env.str("API_THROTTLE_TOKEN", default="6000/min"),
+        "anon": env.str("API_THROTTLE_ANON", default="60/min"),
+    },
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+# Body limits per URL prefix, past which the API answers 413 before reading the body.
+MLPROJECTS_API_BODY_LIMITS = {
+    "/api/v1/": env.int("API_MAX_BODY_BYTES", default=2 * 2**20),
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "mlprojects API",
+    "DESCRIPTION": "Track ML projects through their lifecycle phases. Authenticate with "
+    "`Authorization: Bearer <token>`; create tokens at `/api/v1/tokens/`.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_error_responses",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "phases.choices.Role",
+        "PriorityEnum": "phases.choices.Priority",
+        "HealthEnum": "phases.choices.Health",
+        "PhaseStatusEnum": "phases.choices.PhaseStatus",
+        "TaskStatusEnum": "phases.choices.TaskStatus",
+        "OutcomeKindEnum": "phases.choices.OutcomeKind",
+        "ReviewStatusEnum": "phases.choices.ReviewStatus",
+        "TransitionKindEnum": "phases.choices.TransitionKind",
+        "MetricDirectionEnum": "phases.choices.MetricDirection",
+    },
+}
 
 # --- Celery -----------------------------------------------------------------------------
 # The embedded broker is kombu's SQLAlchemy transport on a SQLite file: a real worker and

@@ -10,6 +10,7 @@ def healthz(request):
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", include("api.urls")),
     path("nested_admin/", include("nested_admin.urls")),
     path("healthz", healthz, name="healthz"),
 ]

@@ -143,7 +143,7 @@ class Project(models.Model):
     )
     current_phase = models.OneToOneField(
         "Phase",
-        on_delete=models.PROTECT,
+        on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",

@@ -17,6 +17,7 @@ from mlprojects.exceptions import DomainError
 from phases import health
 from phases.choices import (
     MetricDirection,
+    OutcomeKind,
     PhaseStatus,
     ReviewStatus,
     Role,
@@ -148,14 +149,67 @@ def project_create(
     return project
 
 
+PROJECT_FIELDS = frozenset(
+    {"name", "description", "success_metric", "success_target", "success_direction"}
+)
+
+
+@transaction.atomic
+def project_update(*, project: Project, by: User | None, **fields) -> Project:
+    """Change a project's plain fields; its phase moves only through the transition services."""
+    _only(fields, PROJECT_FIELDS)
+    if "name" in fields:
+        fields["name"] = fields["name"].strip()
+        if not fields["name"]:
+            raise DomainError.invalid("name", "must not be blank")
+    if fields.get("success_direction", MetricDirection.MAXIMIZE) not in MetricDirection.values:
+        raise DomainError.invalid("success_direction", "must be maximize or minimize")
+    return _assign(project, fields)
+
+
+def _only(fields: dict, allowed: frozenset[str]) -> None:
+    for name in fields.keys() - allowed:
+        raise DomainError.invalid(name, "cannot be changed here")
+
+
+def _assign(instance, fields: dict):
+    for name, value in fields.items():
+        setattr(instance, name, value)
+    instance.save()
+    return instance
+
+
 @transaction.atomic
 def membership_set(*, project: Project, user: User, role: str) -> Membership:
     if role not in Role.values:
         raise DomainError.invalid("role", f"must be one of {', '.join(Role.values)}")
+    if user.pk == project.owner_id and role != Role.MANAGER:
+        raise DomainError.invalid("role", "the project's owner is always a manager")
     membership, _ = Membership.objects.update_or_create(
         project=project, user=user, defaults={"role": role}
     )
     return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership) -> None:
+    if membership.user_id == membership.project.owner_id:
+        raise DomainError.invalid("user", "the project's owner cannot be removed")
+    membership.delete()
+
+
+# --- Phases -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def phase_update(*, phase: Phase, by: User | None, **fields) -> Phase:
+    """Re-plan a phase's dates; its status moves only through transitions."""
+    _only(fields, frozenset({"start_date", "due_date"}))
+    start = fields.get("start_date", phase.start_date)
+    due = fields.get("due_date", phase.due_date)
+    if start and due and due < start:
+        raise DomainError.invalid("due_date", "must not be before the start date")
+    return _assign(phase, fields)
 
 
 # --- Transitions ------------------------------------------------------------------------
@@ -320,33 +374,92 @@ def phase_move_back(
 # --- Tasks ------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def task_set_status(*, task: Task, status: str, by: User | None) -> Task:
-    if status not in TaskStatus.values:
-        raise DomainError.invalid("status", f"must be one of {', '.join(TaskStatus.values)}")
-    task = Task.objects.select_for_update().select_related("phase").get(pk=task.pk)
-    if task.phase.status == PhaseStatus.COMPLETED:
+TASK_FIELDS = frozenset(
+    {"title", "description", "assignee", "status", "priority", "required", "due_date", "order"}
+)
+
+
+def _open_phase(phase: Phase, subject: str) -> None:
+    if phase.status == PhaseStatus.COMPLETED:
         raise DomainError(
             "phase_completed",
-            f"{task.phase.name} is completed; move the project back to it to change "
-            f"“{task.title}”.",
+            f"{phase.name} is completed; move the project back to it to change {subject}.",
         )
-    task.status = status
-    task.save(update_fields=["status", "updated_at"])
-    return task
+
+
+def _check_task_fields(fields: dict, *, project_id: int) -> None:
+    if "title" in fields:
+        fields["title"] = fields["title"].strip()
+        if not fields["title"]:
+            raise DomainError.invalid("title", "must not be blank")
+    if "status" in fields and fields["status"] not in TaskStatus.values:
+        raise DomainError.invalid("status", f"must be one of {', '.join(TaskStatus.values)}")
+    assignee = fields.get("assignee")
+    if (
+        assignee is not None
+        and not Membership.objects.filter(project_id=project_id, user=assignee).exists()
+    ):
+        raise DomainError.invalid("assignee", f"{assignee} is not a member of the project")
+
+
+@transaction.atomic
+def task_create(*, phase: Phase, by: User | None, title: str, **fields) -> Task:
+    _only(fields, TASK_FIELDS)
+    fields["title"] = title
+    _check_task_fields(fields, project_id=phase.project_id)
+    _open_phase(phase, f"“{fields['title']}”")
+    fields.setdefault("due_date", phase.due_date)
+    return Task.objects.create(phase=phase, **fields)
+
+
+@transaction.atomic
+def task_update(*, task: Task, by: User | None, **fields) -> Task:
+    _only(fields, TASK_FIELDS)
+    task = Task.objects.select_for_update().select_related("phase").get(pk=task.pk)
+    _check_task_fields(fields, project_id=task.phase.project_id)
+    _open_phase(task.phase, f"“{task.title}”")
+    return _assign(task, fields)
+
+
+def task_set_status(*, task: Task, status: str, by: User | None) -> Task:
+    return task_update(task=task, by=by, status=status)
 
 
 # --- Outcomes ---------------------------------------------------------------------------
 
 
+OUTCOME_FIELDS = frozenset({"name", "description", "kind", "required", "order", "evidence_url"})
+
+
+def _check_outcome_fields(fields: dict) -> None:
+    if "name" in fields:
+        fields["name"] = fields["name"].strip()
+        if not fields["name"]:
+            raise DomainError.invalid("name", "must not be blank")
+    if "kind" in fields and fields["kind"] not in OutcomeKind.values:
+        raise DomainError.invalid("kind", f"must be one of {', '.join(OutcomeKind.values)}")
+
+
+@transaction.atomic
+def outcome_create(*, phase: Phase, by: User | None, name: str, **fields) -> Outcome:
+    _only(fields, OUTCOME_FIELDS)
+    fields["name"] = name
+    _check_outcome_fields(fields)
+    _open_phase(phase, f"“{fields['name']}”")
+    return Outcome.objects.create(phase=phase, **fields)
+
+
+@transaction.atomic
+def outcome_update(*, outcome: Outcome, by: User | None, **fields) -> Outcome:
+    """Edit an outcome's description or evidence; its review moves only through review."""
+    _only(fields, OUTCOME_FIELDS)
+    _check_outcome_fields(fields)
+    return _assign(_locked_outcome(outcome), fields)
+
+
 def _locked_outcome(outcome: Outcome) -> Outcome:
     locked = Outcome.objects.select_for_update().select_related("phase").get(pk=outcome.pk)
-    if locked.phase.status == PhaseStatus.COMPLETED:
-        raise DomainError(
-            "phase_completed",
-            f"{locked.phase.name} is completed; move the project back to it to change "
-            f"“{locked.name}”.",
-        )
+    _open_phase(locked.phase, f"“{locked.name}”")
     return locked
 
 

@@ -1,0 +1,77 @@
+"""OpenAPI additions: the bearer token scheme, and the error answers of every operation.
+
+drf-spectacular documents success bodies from the views; the error shape is the same
+everywhere, so it is added here once rather than on each of the many operations.
+"""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "api.authentication.BearerTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A personal API token from `/api/v1/tokens/`.",
+        }
+
+
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+
+COMMON = {
+    "400": "Invalid input: `fields` names each bad field and the rule it broke.",
+    "401": "Not authenticated: send `Authorization: Bearer <token>` or sign in.",
+    "403": "Your role on the project does not allow this.",
+    "404": "No such object among the projects you can see.",
+    "405": "Method not allowed; the `Allow` header lists the allowed ones.",
+    "413": "The request body is too large.",
+    "429": "Too many requests; retry after the `Retry-After` header's seconds.",
+}
+
+
+def add_error_responses(result, generator, request, public):
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault(
+        "Error",
+        {
+            "type": "object",
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "fields": {
+                    "type": "object",
+                    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                },
+                "details": {"nullable": True},
+            },
+            "required": ["code", "message", "fields", "details"],
+        },
+    )
+    for path in result.get("paths", {}).values():
+        for method, operation in path.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            for code, description in COMMON.items():
+                if code == "413" and method not in ("post", "put", "patch"):
+                    continue
+                responses.setdefault(
+                    code,
+                    {
+                        "description": description,
+                        "content": {"application/json": {"schema": ERROR_REF}},
+                    },
+                )
+            if method in ("post", "put", "patch", "delete"):
+                responses.setdefault(
+                    "409",
+                    {
+                        "description": "Refused by the domain: `code` says why, `details` "
+                        "carries more (the unmet criteria of a gate).",
+                        "content": {"application/json": {"schema": ERROR_REF}},
+                    },
+                )
+    return result

@@ -1,0 +1,379 @@
+"""Shapes of the v1 resources. Serializers validate and shape; views call the services."""
+
+from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from api.models import ApiToken
+from api.permissions import scoped
+from phases.models import (
+    LifecycleTemplate,
+    Membership,
+    Outcome,
+    OutcomeTemplate,
+    Phase,
+    PhaseTemplate,
+    Project,
+    Task,
+    TaskTemplate,
+    Transition,
+    TransitionRule,
+)
+
+User = get_user_model()
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one error shape of ``/api/v1/``."""
+
+    code = serializers.CharField(help_text="Stable, machine-readable reason.")
+    message = serializers.CharField(help_text="What went wrong, in words.")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Each bad input field with the rules it broke.",
+    )
+    details = serializers.JSONField(allow_null=True, help_text="More, where there is more.")
+
+
+class UsernameField(serializers.SlugRelatedField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("slug_field", "username")
+        if not kwargs.get("read_only"):
+            kwargs.setdefault("queryset", User.objects.filter(is_active=True))
+        super().__init__(**kwargs)
+
+
+class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
+    """A writable link to a row of a project the caller can see, carrying the caller's role.
+
+    Rows of other projects answer "does not exist", exactly like rows that do not exist.
+    """
+
+    def __init__(self, *, model, project_path: str, **kwargs):
+        self.model, self.project_path = model, project_path
+        super().__init__(queryset=model.objects.all(), **kwargs)
+
+    def get_queryset(self):
+        request = self.context["request"]
+        return scoped(request, self.model.objects.all(), project_path=self.project_path)
+
+
+class ScopedProjectField(serializers.SlugRelatedField):
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="slug", queryset=Project.objects.all(), **kwargs)
+
+    def get_queryset(self):
+        return scoped(self.context["request"], Project.objects.all())
+
+
+# --- Lifecycle templates ----------------------------------------------------------------
+
+
+class TaskTemplateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TaskTemplate
+        fields = ["title", "description", "required", "priority"]
+
+
+class OutcomeTemplateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OutcomeTemplate
+        fields = ["name", "description", "kind", "required"]
+
+
+class PhaseTemplateSerializer(serializers.ModelSerializer):
+    tasks = TaskTemplateSerializer(many=True, read_only=True)
+    outcomes = OutcomeTemplateSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = PhaseTemplate
+        fields = ["order", "name", "goal", "description", "expected_days", "tasks", "outcomes"]
+
+
+class TransitionRuleSerializer(serializers.ModelSerializer):
+    source = serializers.CharField(source="source.name")
+    target = serializers.CharField(source="target.name")
+    direction = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TransitionRule
+        fields = ["source", "target", "direction", "description"]
+
+    def get_direction(self, rule) -> str:
+        return "back" if rule.is_back else "forward"
+
+
+class LifecycleSerializer(serializers.ModelSerializer):
+    phases = PhaseTemplateSerializer(source="phase_templates", many=True, read_only=True)
+    transitions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = LifecycleTemplate
+        fields = [
+            "id",
+            "slug",
+            "name",
+            "description",
+            "source",
+            "is_builtin",
+            "phases",
+            "transitions",
+        ]
+
+    @extend_schema_field(TransitionRuleSerializer(many=True))
+    def get_transitions(self, lifecycle) -> list:
+        rules = [
+            rule
+            for phase in lifecycle.phase_templates.all()
+            for rule in phase.transitions_out.all()
+        ]
+        return TransitionRuleSerializer(rules, many=True).data
+
+
+# --- Projects ---------------------------------------------------------------------------
+
+
+class PhaseRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Phase
+        fields = ["id", "order", "name", "status"]
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    lifecycle = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=LifecycleTemplate.objects.all(),
+        help_text="Slug of the lifecycle template; set on creation only.",
+    )
+    current_phase = PhaseRefSerializer(read_only=True)
+    your_role = serializers.CharField(source="caller_role", read_only=True)
+    start_date = serializers.DateField(
+        write_only=True, required=False, help_text="Planned start of the first phase (today)."
+    )
+
+    class Meta:
+        model = Project
+        fields = [
+            "id",
+            "slug",
+            "name",
+            "description",
+            "owner",
+            "lifecycle",
+            "current_phase",
+            "success_metric",
+            "success_target",
+            "success_direction",
+            "health",
+            "health_reasons",
+            "health_checked_at",
+            "your_role",
+            "start_date",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["health", "health_reasons", "health_checked_at"]
+        extra_kwargs = {"slug": {"required": False}}
+
+    def validate(self, attrs):
+        if self.instance is not None:
+            for name in ("lifecycle", "slug", "start_date"):
+                if name in attrs and attrs[name] != getattr(self.instance, name, None):
+                    raise serializers.ValidationError({name: "cannot be changed after creation"})
+                attrs.pop(name, None)
+        return attrs
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    project = ScopedProjectField()
+    user = UsernameField()
+
+    class Meta:
+        model = Membership
+        fields = ["id", "project", "user", "role", "created_at"]
+
+    def validate(self, attrs):
+        if self.instance is not None:
+            for name in ("project", "user"):
+                if name in attrs and attrs[name] != getattr(self.instance, name):
+                    raise serializers.ValidationError({name: "cannot be changed; add a membership"})
+        return attrs
+
+
+class PhaseSerializer(serializers.ModelSerializer):
+    project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Phase
+        fields = [
+            "id",
+            "project",
+            "order",
+            "name",
+            "goal",
+            "status",
+            "start_date",
+            "due_date",
+            "started_at",
+            "ended_at",
+        ]
+        read_only_fields = ["order", "name", "goal", "status", "started_at", "ended_at"]
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    project = serializers.SlugRelatedField(
+        source="phase.project", slug_field="slug", read_only=True
+    )
+    phase = ScopedRelatedField(model=Phase, project_path="project")
+    assignee = UsernameField(required=False, allow_null=True)
+
+    class Meta:
+        model = Task
+        fields = [
+            "id",
+            "project",
+            "phase",
+            "title",
+            "description",
+            "assignee",
+            "status",
+            "priority",
+            "required",
+            "due_date",
+            "order",
+            "created_at",
+            "updated_at",
+        ]
+
+    def validate_phase(self, phase):
+        if self.instance is not None and phase != self.instance.phase:
+            raise serializers.ValidationError("a task cannot move to another phase")
+        return phase
+
+
+class OutcomeSerializer(serializers.ModelSerializer):
+    project = serializers.SlugRelatedField(
+        source="phase.project", slug_field="slug", read_only=True
+    )
+    phase = ScopedRelatedField(model=Phase, project_path="project")
+    submitted_by = serializers.CharField(
+        source="submitted_by.username", read_only=True, default=None
+    )
+    reviewer = serializers.CharField(source="reviewer.username", read_only=True, default=None)
+
+    class Meta:
+        model = Outcome
+        fields = [
+            "id",
+            "project",
+            "phase",
+            "name",
+            "description",
+            "kind",
+            "required",
+            "order",
+            "evidence_url",
+            "review_status",
+            "submitted_by",
+            "submitted_at",
+            "reviewer",
+            "reviewed_at",
+            "review_note",
+        ]
+        read_only_fields = ["review_status", "submitted_at", "reviewed_at", "review_note"]
+
+    def validate_phase(self, phase):
+        if self.instance is not None and phase != self.instance.phase:
+            raise serializers.ValidationError("an outcome cannot move to another phase")
+        return phase
+
+
+class TransitionSerializer(serializers.ModelSerializer):
+    project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    from_phase = PhaseRefSerializer(read_only=True, allow_null=True)
+    to_phase = PhaseRefSerializer(read_only=True)
+    by = serializers.CharField(source="by.username", read_only=True, default=None)
+
+    class Meta:
+        model = Transition
+        fields = ["id", "project", "kind", "from_phase", "to_phase", "by", "reason", "created_at"]
+
+
+# --- Lifecycle verbs --------------------------------------------------------------------
+
+
+class AdvanceSerializer(serializers.Serializer):
+    to_phase = serializers.IntegerField(
+        required=False, help_text="Phase id; the next phase the lifecycle allows when omitted."
+    )
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class MoveBackSerializer(serializers.Serializer):
+    to_phase = serializers.IntegerField(help_text="Id of an earlier phase of the project.")
+    reason = serializers.CharField(max_length=2000, help_text="Why the project loops back.")
+
+
+class CriterionSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    subject = serializers.CharField()
+    met = serializers.BooleanField()
+    message = serializers.CharField()
+
+
+class GateSerializer(serializers.Serializer):
+    phase = PhaseRefSerializer()
+    met = serializers.BooleanField()
+    criteria = CriterionSerializer(many=True)
+    unmet = CriterionSerializer(many=True)
+
+
+class SubmitSerializer(serializers.Serializer):
+    evidence_url = serializers.URLField(
+        required=False, allow_blank=True, default="", max_length=500
+    )
+
+
+class ReviewSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class RejectSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=5000, help_text="What is missing.")
+
+
+# --- Tokens -----------------------------------------------------------------------------
+
+
+class TokenSerializer(serializers.ModelSerializer):
+    is_active = serializers.BooleanField(read_only=True)
+    project = ScopedProjectField(
+        required=False,
+        allow_null=True,
+        help_text="Slug of the one project this token may reach; all of yours when empty.",
+    )
+
+    class Meta:
+        model = ApiToken
+        fields = [
+            "id",
+            "name",
+            "project",
+            "prefix",
+            "created_at",
+            "expires_at",
+            "last_used_at",
+            "revoked_at",
+            "is_active",
+        ]
+        read_only_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+
+
+class NewTokenSerializer(TokenSerializer):
+    token = serializers.CharField(
+        read_only=True, help_text="The secret. Shown this once; store it now."
+    )
+
+    class Meta(TokenSerializer.Meta):
+        fields = [*TokenSerializer.Meta.fields, "token"]
