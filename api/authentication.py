@@ -4,6 +4,7 @@ The mlflow client sends this header when ``MLFLOW_TRACKING_TOKEN`` is set.
 """
 
 from rest_framework import authentication, exceptions
+from rest_framework.throttling import AnonRateThrottle
 
 from api.services import token_authenticate
 
@@ -16,17 +17,25 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if not header or header[0].lower() != self.keyword.encode():
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed(
-                "Authorization header must be 'Bearer <token>' with one token and no spaces."
-            )
+            self.refuse(request, "Authorization header must be 'Bearer <token>' with one token.")
         try:
             secret = header[1].decode()
-        except UnicodeError as error:
-            raise exceptions.AuthenticationFailed("The token holds invalid characters.") from error
+        except UnicodeError:
+            self.refuse(request, "The token holds invalid characters.")
         token = token_authenticate(secret)
         if token is None:
-            raise exceptions.AuthenticationFailed("The token is unknown, revoked or expired.")
+            self.refuse(request, "The token is unknown, revoked or expired.")
         return token.user, token
+
+    @staticmethod
+    def refuse(request, message: str):
+        """Count failed attempts against the anonymous rate of the caller's address, so
+        guessing tokens is throttled like any other anonymous traffic."""
+        throttle = AnonRateThrottle()
+        # The plain Django request: DRF's request.user would re-enter authentication.
+        if not throttle.allow_request(request._request, None):
+            raise exceptions.Throttled(throttle.wait())
+        raise exceptions.AuthenticationFailed(message)
 
     def authenticate_header(self, request) -> str:
         return 'Bearer realm="mlprojects"'

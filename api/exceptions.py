@@ -5,7 +5,8 @@ mapping each bad input field to the rules it broke, and ``details`` where there 
 (the unmet criteria of a gate, for example).
 """
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -45,7 +46,11 @@ def exception_handler(exc, context):
             error_body(exc.code, exc.message, fields=exc.fields, details=exc.details),
             status=_status_for(exc),
         )
-    if isinstance(exc, RequestDataTooBig):
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
         exc = exceptions.APIException("The request body is too large.")
         exc.status_code, exc.default_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "too_large"
     response = drf_exception_handler(exc, context)

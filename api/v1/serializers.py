@@ -192,6 +192,9 @@ class MembershipSerializer(serializers.ModelSerializer):
     class Meta:
         model = Membership
         fields = ["id", "project", "user", "role", "created_at"]
+        # Adding an existing member sets their role (membership_set), so no uniqueness error;
+        # that also keeps the role check ahead of anything that could tell who is a member.
+        validators = []
 
     def validate(self, attrs):
         if self.instance is not None:
