@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "phases",
+    "experiments",
     "api",
     "dashboard",
 ]
@@ -106,7 +107,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard:portfolio"
+LOGOUT_REDIRECT_URL = "login"
 
 # --- Internationalisation ---------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -185,6 +188,9 @@ REST_FRAMEWORK = {
 # Body limits per URL prefix, past which the API answers 413 before reading the body.
 MLPROJECTS_API_BODY_LIMITS = {
     "/api/v1/": env.int("API_MAX_BODY_BYTES", default=2 * 2**20),
+    # The MLflow API takes artifact uploads, so its cap is the largest artifact accepted;
+    # its JSON endpoints enforce their own, smaller limits (log-batch: MLflow's 1 MB).
+    "/api/2.0/": env.int("MLFLOW_MAX_ARTIFACT_BYTES", default=2 * 2**30),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -212,6 +218,7 @@ SPECTACULAR_SETTINGS = {
         "ReviewStatusEnum": "phases.choices.ReviewStatus",
         "TransitionKindEnum": "phases.choices.TransitionKind",
         "MetricDirectionEnum": "phases.choices.MetricDirection",
+        "EvidenceRuleEnum": "phases.choices.EvidenceRule",
     },
 }
 
@@ -245,3 +252,7 @@ LOGGING = {
 # --- mlprojects -------------------------------------------------------------------------
 # How many days past due a task or phase may be before it turns a project red.
 MLPROJECTS_RED_AFTER_DAYS = env.int("MLPROJECTS_RED_AFTER_DAYS", default=14)
+# Where run artifacts live on disk: <root>/<project id>/<experiment id>/<run id>/artifacts/.
+MLPROJECTS_ARTIFACT_ROOT = Path(
+    env.str("MLPROJECTS_ARTIFACT_ROOT", default=str(VAR_DIR / "artifacts"))
+)

@@ -61,3 +61,13 @@ class TransitionKind(models.TextChoices):
     START = "start", "Start"
     FORWARD = "forward", "Forward"
     BACK = "back", "Back"
+
+
+class EvidenceRule(models.TextChoices):
+    """Criteria a gate evaluates from data; the evaluator of each lives in the app that owns
+    the data and registers itself with ``phases.gates.register_evidence_check``."""
+
+    BEST_RUN_MEETS_TARGET = (
+        "best_run_meets_target",
+        "A run of this project reaches the project's target on its success metric",
+    )

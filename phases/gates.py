@@ -4,10 +4,11 @@ A gate never says just "no": every criterion carries a sentence a manager unders
 or not, so pages can show the whole checklist and refusals can name what is missing.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from phases.choices import ReviewStatus, TaskStatus
+from phases.choices import EvidenceRule, ReviewStatus, TaskStatus
 from phases.models import Outcome, Phase, Task
 
 
@@ -17,6 +18,7 @@ class Criterion:
     subject: str
     met: bool
     message: str
+    evidence: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -24,6 +26,7 @@ class Criterion:
             "subject": self.subject,
             "met": self.met,
             "message": self.message,
+            "evidence": self.evidence,
         }
 
 
@@ -72,8 +75,31 @@ def task_criterion(task: Task) -> Criterion:
     return Criterion("task", task.title, False, f"Task “{task.title}” must be done; it is {words}.")
 
 
+EvidenceCheck = Callable[[Outcome], Criterion]
+_evidence_checks: dict[str, EvidenceCheck] = {}
+
+
+def register_evidence_check(rule: EvidenceRule, check: EvidenceCheck) -> None:
+    """Install the evaluator of ``rule``; the app that owns the data calls this when ready,
+    so phases never imports the apps that build on it."""
+    _evidence_checks[rule] = check
+
+
+def evidence_criterion(outcome: Outcome) -> Criterion:
+    check = _evidence_checks.get(outcome.evidence_rule)
+    if check is None:
+        label = EvidenceRule(outcome.evidence_rule).label
+        return Criterion(
+            "evidence", outcome.name, False, f"Nothing can evaluate the evidence rule “{label}”."
+        )
+    return check(outcome)
+
+
 def evaluate(phase: Phase, *, tasks: Iterable[Task], outcomes: Iterable[Outcome]) -> GateResult:
-    """The gate of ``phase``: every required outcome accepted, every required task done."""
-    criteria = [outcome_criterion(o) for o in outcomes if o.required]
+    """The gate of ``phase``: every required outcome accepted and its evidence rule met,
+    every required task done."""
+    outcomes = [o for o in outcomes if o.required]
+    criteria = [outcome_criterion(o) for o in outcomes]
+    criteria += [evidence_criterion(o) for o in outcomes if o.evidence_rule]
     criteria += [task_criterion(t) for t in tasks if t.required]
     return GateResult(phase=phase, criteria=tuple(criteria))

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from phases.choices import (
+    EvidenceRule,
     Health,
     MetricDirection,
     OutcomeKind,
@@ -87,6 +88,12 @@ class OutcomeTemplate(models.Model):
     description = models.TextField(blank=True)
     kind = models.CharField(max_length=16, choices=OutcomeKind.choices, default=OutcomeKind.OTHER)
     required = models.BooleanField(default=True, help_text="Must be accepted to leave the phase.")
+    evidence_rule = models.CharField(
+        max_length=40,
+        choices=EvidenceRule.choices,
+        blank=True,
+        help_text="A criterion the gate also checks against the project's data.",
+    )
 
     class Meta:
         ordering = ["phase", "order", "id"]
@@ -266,6 +273,12 @@ class Outcome(models.Model):
     kind = models.CharField(max_length=16, choices=OutcomeKind.choices, default=OutcomeKind.OTHER)
     required = models.BooleanField(default=True, help_text="Must be accepted to leave the phase.")
     order = models.PositiveSmallIntegerField(default=0)
+    evidence_rule = models.CharField(
+        max_length=40,
+        choices=EvidenceRule.choices,
+        blank=True,
+        help_text="A criterion the gate also checks against the project's data.",
+    )
     evidence_url = models.URLField(max_length=500, blank=True)
     review_status = models.CharField(
         max_length=16,

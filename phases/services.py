@@ -16,6 +16,7 @@ from django.utils.text import slugify
 from mlprojects.exceptions import DomainError
 from phases import health
 from phases.choices import (
+    EvidenceRule,
     MetricDirection,
     OutcomeKind,
     PhaseStatus,
@@ -133,6 +134,7 @@ def project_create(
                 kind=o.kind,
                 required=o.required,
                 order=o.order,
+                evidence_rule=o.evidence_rule,
             )
             for o in template.outcomes.all()
         ]
@@ -168,8 +170,9 @@ def project_update(*, project: Project, by: User | None, **fields) -> Project:
 
 
 def _only(fields: dict, allowed: frozenset[str]) -> None:
-    for name in fields.keys() - allowed:
-        raise DomainError.invalid(name, "cannot be changed here")
+    unknown = sorted(fields.keys() - allowed)
+    if unknown:
+        raise DomainError.invalid(unknown[0], "cannot be changed here")
 
 
 def _assign(instance, fields: dict):
@@ -428,7 +431,9 @@ def task_set_status(*, task: Task, status: str, by: User | None) -> Task:
 # --- Outcomes ---------------------------------------------------------------------------
 
 
-OUTCOME_FIELDS = frozenset({"name", "description", "kind", "required", "order", "evidence_url"})
+OUTCOME_FIELDS = frozenset(
+    {"name", "description", "kind", "required", "order", "evidence_url", "evidence_rule"}
+)
 
 
 def _check_outcome_fields(fields: dict) -> None:
@@ -438,6 +443,11 @@ def _check_outcome_fields(fields: dict) -> None:
             raise DomainError.invalid("name", "must not be blank")
     if "kind" in fields and fields["kind"] not in OutcomeKind.values:
         raise DomainError.invalid("kind", f"must be one of {', '.join(OutcomeKind.values)}")
+    rule = fields.get("evidence_rule", "")
+    if rule and rule not in EvidenceRule.values:
+        raise DomainError.invalid(
+            "evidence_rule", f"must be empty or one of {', '.join(EvidenceRule.values)}"
+        )
 
 
 @transaction.atomic

@@ -78,7 +78,7 @@ class TaskTemplateSerializer(serializers.ModelSerializer):
 class OutcomeTemplateSerializer(serializers.ModelSerializer):
     class Meta:
         model = OutcomeTemplate
-        fields = ["name", "description", "kind", "required"]
+        fields = ["name", "description", "kind", "required", "evidence_rule"]
 
 
 class PhaseTemplateSerializer(serializers.ModelSerializer):
@@ -276,6 +276,7 @@ class OutcomeSerializer(serializers.ModelSerializer):
             "kind",
             "required",
             "order",
+            "evidence_rule",
             "evidence_url",
             "review_status",
             "submitted_by",
@@ -319,10 +320,13 @@ class MoveBackSerializer(serializers.Serializer):
 
 
 class CriterionSerializer(serializers.Serializer):
-    kind = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["outcome", "evidence", "task"])
     subject = serializers.CharField()
     met = serializers.BooleanField()
     message = serializers.CharField()
+    evidence = serializers.JSONField(
+        allow_null=True, help_text="For evidence criteria: the run and value that decided."
+    )
 
 
 class GateSerializer(serializers.Serializer):

@@ -372,7 +372,7 @@ class OutcomeViewSet(WriteThroughServices, viewsets.ModelViewSet, ProjectScopedV
     ordering_fields = ["order", "review_status", "submitted_at", "reviewed_at"]
     search_fields = ["name", "description"]
     create_role = Action.EDIT_PROJECT
-    manager_fields = frozenset({"name", "kind", "required", "order"})
+    manager_fields = frozenset({"name", "kind", "required", "order", "evidence_rule"})
     role_actions = {
         **READ,
         "update": Action.SUBMIT_OUTCOMES,

@@ -417,3 +417,55 @@ def test_database_refuses_a_back_transition_without_reason():
         Transition.objects.create(
             project=project, kind=TransitionKind.BACK, from_phase=second, to_phase=first
         )
+
+
+# --- Evidence rules ---------------------------------------------------------------------
+
+
+def test_an_evidence_rule_without_an_evaluator_is_an_unmet_criterion(monkeypatch):
+    from phases import gates
+
+    monkeypatch.setattr(gates, "_evidence_checks", {})
+    owner = UserFactory()
+    project = make_project(owner=owner)
+    outcome = project.current_phase.outcomes.get()
+    services.outcome_update(outcome=outcome, by=owner, evidence_rule="best_run_meets_target")
+    complete(project.current_phase, by=owner)
+
+    gate = phase_gate(phase=project.current_phase)
+    [unmet] = gate.unmet
+    assert (unmet.kind, unmet.subject) == ("evidence", outcome.name)
+    assert "Nothing can evaluate the evidence rule" in unmet.message
+
+
+def test_a_registered_evidence_check_decides_its_criterion(monkeypatch):
+    from phases import gates
+    from phases.choices import EvidenceRule
+
+    seen = []
+
+    def check(outcome):
+        seen.append(outcome.pk)
+        return gates.Criterion("evidence", outcome.name, True, "Run 7 reaches 0.91.", {"run": 7})
+
+    monkeypatch.setattr(gates, "_evidence_checks", {})
+    gates.register_evidence_check(EvidenceRule.BEST_RUN_MEETS_TARGET, check)
+    owner = UserFactory()
+    project = make_project(owner=owner)
+    outcome = project.current_phase.outcomes.get()
+    services.outcome_update(outcome=outcome, by=owner, evidence_rule="best_run_meets_target")
+    complete(project.current_phase, by=owner)
+
+    gate = phase_gate(phase=project.current_phase)
+    assert gate.met
+    assert seen == [outcome.pk]
+    assert [c.evidence for c in gate.criteria if c.kind == "evidence"] == [{"run": 7}]
+
+
+def test_an_unknown_evidence_rule_is_refused():
+    project = make_project()
+    with pytest.raises(DomainError) as refused:
+        services.outcome_update(
+            outcome=project.current_phase.outcomes.get(), by=None, evidence_rule="vibes"
+        )
+    assert list(refused.value.fields) == ["evidence_rule"]
