@@ -1,0 +1,255 @@
+"""The demo portfolio: what `make run` shows on a fresh checkout, loaded through the services."""
+
+import dataclasses
+import io
+import stat
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from phases import demo
+from phases.choices import Health, PhaseStatus, ReviewStatus, Role, TaskStatus, TransitionKind
+from phases.management.commands import demo_data
+from phases.models import (
+    Membership,
+    Outcome,
+    Phase,
+    PhaseTemplate,
+    Project,
+    Task,
+    Transition,
+)
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+DEMO_USERNAMES = [p.username for p in (*demo.LOGIN_USERS, *demo.TEAM)]
+
+
+@pytest.fixture
+def var_dir(settings, tmp_path, monkeypatch):
+    settings.VAR_DIR = tmp_path
+    settings.DEBUG = True
+    # The demo hashes one password and the tests check it often: spare the slow hasher.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    monkeypatch.delenv(demo_data.ENV_VAR, raising=False)
+    return tmp_path
+
+
+def load(*args: str) -> str:
+    out = io.StringIO()
+    call_command("demo_data", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def loaded(var_dir):
+    return load()
+
+
+def credentials(var_dir: Path) -> str:
+    return (var_dir / demo_data.CREDENTIALS_FILE).read_text(encoding="utf-8")
+
+
+def password_in(text: str) -> str:
+    line = next(line for line in text.splitlines() if line.startswith("Password: "))
+    return line.removeprefix("Password: ")
+
+
+def counts() -> dict[str, int]:
+    models = (Project, Phase, Task, Outcome, Transition, Membership, get_user_model())
+    return {model.__name__: model.objects.count() for model in models}
+
+
+# --- The portfolio ----------------------------------------------------------------------
+
+
+def test_about_a_dozen_projects_cover_every_phase_of_both_lifecycles(loaded):
+    assert 10 <= Project.objects.count() <= 14
+    for slug in (demo.ML_DEVELOPMENT, demo.MLOPS):
+        phases = set(PhaseTemplate.objects.filter(lifecycle__slug=slug).values_list("pk"))
+        occupied = set(
+            Project.objects.filter(lifecycle__slug=slug).values_list("current_phase__template")
+        )
+        assert len(phases) == 4
+        assert occupied == phases
+
+
+def test_every_project_has_one_active_phase_and_points_at_it(loaded):
+    for project in Project.objects.all():
+        active = list(project.phases.filter(status=PhaseStatus.ACTIVE))
+        assert len(active) == 1, project
+        assert project.current_phase_id == active[0].pk
+        assert project.transitions.last().to_phase_id == active[0].pk
+
+
+def test_exactly_one_project_looped_back_from_productionization_for_data_drift(loaded):
+    loops = Transition.objects.filter(
+        kind=TransitionKind.BACK,
+        from_phase__name="Productionization",
+        to_phase__name="Experimentation",
+    )
+    assert loops.values("project").distinct().count() == 1
+    loop = loops.get()
+    assert "data drift" in loop.reason.lower()
+    assert loop.project.current_phase.name == "Experimentation"
+    reopened = Outcome.objects.get(phase=loop.project.current_phase)
+    assert reopened.review_status == ReviewStatus.PENDING
+
+
+def test_health_is_green_for_some_and_amber_or_red_for_others(loaded):
+    projects = list(Project.objects.all())
+    assert {p.health for p in projects} == set(Health.values)
+    for project in projects:
+        assert project.health_checked_at is not None
+        assert bool(project.health_reasons) == (project.health != Health.GREEN), project
+
+
+def test_work_is_assigned_reviewed_and_sometimes_stuck(loaded):
+    started = Task.objects.filter(phase__started_at__isnull=False)
+    assert started.exists() and not started.filter(assignee=None).exists()
+    statuses = set(Task.objects.filter(phase__status=PhaseStatus.ACTIVE).values_list("status"))
+    assert {(TaskStatus.IN_PROGRESS,), (TaskStatus.BLOCKED,), (TaskStatus.DONE,)} <= statuses
+    reviews = set(Outcome.objects.values_list("review_status", flat=True))
+    assert {ReviewStatus.SUBMITTED, ReviewStatus.ACCEPTED, ReviewStatus.REJECTED} <= reviews
+    rejected = Outcome.objects.get(review_status=ReviewStatus.REJECTED)
+    assert rejected.review_note and rejected.reviewer == rejected.phase.project.owner
+
+
+def test_every_project_has_members_in_all_three_roles(loaded):
+    for project in Project.objects.all():
+        roles = set(project.memberships.values_list("role", flat=True))
+        assert roles == set(Role.values), project
+        assert project.memberships.get(user=project.owner).role == Role.MANAGER
+
+
+def test_demo_users_match_their_names(loaded):
+    users = get_user_model().objects.in_bulk(DEMO_USERNAMES, field_name="username")
+    assert users["admin"].is_superuser and users["admin"].is_staff
+    for role in Role.values:
+        user = users[role]
+        assert not user.is_staff and not user.is_superuser
+        assert set(user.memberships.values_list("role", flat=True)) == {role}
+    assert all(users[p.username].get_full_name() for p in demo.TEAM)
+
+
+def test_history_is_backdated_consistently(loaded):
+    now = timezone.now()
+    for project in Project.objects.all():
+        moves = list(project.transitions.order_by("id"))
+        times = [t.created_at for t in moves]
+        assert times == sorted(times) and len(set(times)) == len(times), project
+        assert times[-1] < now
+        assert moves[0].kind == TransitionKind.START
+        assert project.created_at == times[0]
+        for phase in project.phases.all():
+            entries = [t.created_at for t in moves if t.to_phase_id == phase.pk]
+            exits = [t.created_at for t in moves if t.from_phase_id == phase.pk]
+            assert phase.started_at == (entries[-1] if entries else None), phase
+            last_exit = exits[-1] if exits and exits[-1] > entries[-1] else None
+            assert phase.ended_at == last_exit, phase
+            reviewed = phase.outcomes.exclude(review_status=ReviewStatus.PENDING)
+            for outcome in reviewed:
+                assert phase.started_at < outcome.submitted_at < (phase.ended_at or now)
+    oldest = Transition.objects.order_by("created_at").first().created_at
+    assert (now - oldest).days > 180
+
+
+# --- Running it again -------------------------------------------------------------------
+
+
+def test_if_empty_loads_an_empty_database(var_dir):
+    load("--if-empty")
+    assert Project.objects.count() == len(demo.PORTFOLIO)
+
+
+def test_if_empty_does_nothing_the_second_time_but_shows_the_login(loaded, var_dir):
+    before, text = counts(), credentials(var_dir)
+    output = load("--if-empty")
+    assert counts() == before
+    assert credentials(var_dir) == text
+    assert demo_data.LOGIN_URL in output
+    assert password_in(text) in output
+
+
+def test_a_second_full_run_refuses_rather_than_duplicating(loaded):
+    before = counts()
+    with pytest.raises(CommandError, match="loaded already"):
+        load()
+    assert counts() == before
+
+
+# --- Credentials ------------------------------------------------------------------------
+
+
+def test_credentials_file_is_private_and_opens_every_demo_account(loaded, var_dir):
+    path = var_dir / demo_data.CREDENTIALS_FILE
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    text = credentials(var_dir)
+    password = password_in(text)
+    assert len(password) >= 12
+    assert password in loaded and demo_data.LOGIN_URL in text
+    for user in get_user_model().objects.filter(username__in=DEMO_USERNAMES):
+        assert user.check_password(password), user
+    for module in (demo, demo_data):
+        assert password not in Path(module.__file__).read_text(encoding="utf-8")
+
+
+def test_a_stored_password_is_reused(loaded, var_dir):
+    password = password_in(credentials(var_dir))
+    Project.objects.all().delete()
+    get_user_model().objects.filter(username__in=DEMO_USERNAMES).delete()
+
+    load()
+
+    assert password_in(credentials(var_dir)) == password
+    assert get_user_model().objects.get(username="viewer").check_password(password)
+
+
+def test_a_password_from_the_environment_is_used_and_not_written(var_dir, monkeypatch):
+    chosen = "demo-from-environment-42"
+    monkeypatch.setenv(demo_data.ENV_VAR, chosen)
+    output = load()
+    text = credentials(var_dir)
+    assert chosen not in text and chosen not in output
+    assert demo_data.ENV_VAR in text
+    assert get_user_model().objects.get(username="manager").check_password(chosen)
+
+
+def test_an_existing_account_keeps_its_password_and_rights(var_dir):
+    UserFactory(username="admin")
+    load()
+    admin = get_user_model().objects.get(username="admin")
+    assert admin.check_password("correct-horse-battery")
+    assert not admin.is_superuser
+    assert "kept their own password: admin" in credentials(var_dir)
+
+
+# --- Safety -----------------------------------------------------------------------------
+
+
+def test_refuses_with_debug_off_unless_forced(var_dir, settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG off"):
+        load()
+    with pytest.raises(CommandError, match="DEBUG off"):
+        load("--if-empty")
+    assert Project.objects.count() == 0
+    assert not (var_dir / demo_data.CREDENTIALS_FILE).exists()
+
+    load("--force")
+    assert Project.objects.count() == len(demo.PORTFOLIO)
+
+
+def test_a_broken_spec_leaves_nothing_behind(var_dir, monkeypatch):
+    broken = dataclasses.replace(demo.PORTFOLIO[-1], started_days_ago=3)
+    monkeypatch.setattr(demo, "PORTFOLIO", (*demo.PORTFOLIO[:-1], broken))
+    with pytest.raises(CommandError, match=broken.name):
+        load()
+    assert not Project.objects.exists()
+    assert not get_user_model().objects.exists()
+    assert not (var_dir / demo_data.CREDENTIALS_FILE).exists()
