@@ -111,6 +111,9 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard:portfolio"
 LOGOUT_REDIRECT_URL = "login"
 
+# Evidence links typed without a scheme are taken as https (Django 6's default already).
+FORMS_URLFIELD_ASSUME_HTTPS = True
+
 # --- Internationalisation ---------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("DJANGO_TIME_ZONE", default="UTC")

@@ -270,12 +270,12 @@ class GateNotMet(DomainError):
         unmet = gate.unmet
         lines = "\n".join(f"- {c.message}" for c in unmet)
         count = "1 criterion is" if len(unmet) == 1 else f"{len(unmet)} criteria are"
+        self.headline = f"{gate.phase.name} cannot move on to {target.name} yet; {count} unmet:"
         super().__init__(
-            "gate_not_met",
-            f"{gate.phase.name} cannot move on to {target.name} yet; {count} unmet:\n{lines}",
-            details=[c.as_dict() for c in unmet],
+            "gate_not_met", f"{self.headline}\n{lines}", details=[c.as_dict() for c in unmet]
         )
         self.gate = gate
+        self.target = target
 
 
 @transaction.atomic

@@ -20,3 +20,9 @@ def pytest_collection_modifyitems(config, items):
 def on_postgres():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: set DATABASE_URL to a postgres:// URL")
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Hashing a password the production way costs a third of a second per user."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
