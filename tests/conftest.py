@@ -12,7 +12,10 @@ from django.db import connection
 
 
 def pytest_collection_modifyitems(config, items):
-    if os.environ.get("CI") and "postgresql" not in os.environ.get("DATABASE_URL", ""):
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if os.environ.get("CI") and engine != "django.db.backends.postgresql":
         raise pytest.UsageError("CI must run the suite against PostgreSQL (set DATABASE_URL).")
 
 
