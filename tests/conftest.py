@@ -17,6 +17,19 @@ def pytest_collection_modifyitems(config, items):
     engine = settings.DATABASES["default"]["ENGINE"]
     if os.environ.get("CI") and engine != "django.db.backends.postgresql":
         raise pytest.UsageError("CI must run the suite against PostgreSQL (set DATABASE_URL).")
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        kwargs = marker.kwargs if marker else {}
+        transactional = kwargs.get("transaction") or {"live_server", "transactional_db"} & set(
+            item.fixturenames
+        )
+        if transactional and not kwargs.get("serialized_rollback"):
+            # A flush without it drops the built-in lifecycles (loaded by a data migration)
+            # and re-creates content types that the next restoring test then duplicates.
+            raise pytest.UsageError(
+                f"{item.nodeid}: transactional tests must use "
+                "@pytest.mark.django_db(transaction=True, serialized_rollback=True)"
+            )
 
 
 @pytest.fixture
