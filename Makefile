@@ -28,7 +28,8 @@ run: install
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py demo_data --if-empty
 	@echo
-	@echo "==> Log in at http://127.0.0.1:8000/admin/ as a demo user above"
+	@echo "==> Open http://127.0.0.1:8000/ (dashboard) or http://127.0.0.1:8000/admin/ (admin)"
+	@echo "    and log in as a demo user above"
 	@echo "    (credentials kept in $(VAR_DIR)/demo-credentials.txt)."
 	@echo "==> Starting web on port 8000, worker and beat; Ctrl-C stops them all."
 	@echo

@@ -316,7 +316,7 @@ def phase_advance(
     current.ended_at = timezone.now()
     current.save(update_fields=["status", "ended_at"])
     _enter(target, project=project)
-    return Transition.objects.create(
+    transition = Transition.objects.create(
         project=project,
         kind=TransitionKind.FORWARD,
         from_phase=current,
@@ -324,6 +324,9 @@ def phase_advance(
         by=by,
         reason=reason.strip(),
     )
+    # Health depends on the active phase: every surface shows the new one at once.
+    project_health_refresh(project_ids=[project.pk])
+    return transition
 
 
 @transaction.atomic
@@ -364,7 +367,7 @@ def phase_move_back(
         review_note=f"Reopened when {project} moved back to {target.name}: {reason}",
     )
     _enter(target, project=project)
-    return Transition.objects.create(
+    transition = Transition.objects.create(
         project=project,
         kind=TransitionKind.BACK,
         from_phase=current,
@@ -372,6 +375,8 @@ def phase_move_back(
         by=by,
         reason=reason,
     )
+    project_health_refresh(project_ids=[project.pk])
+    return transition
 
 
 # --- Tasks ------------------------------------------------------------------------------

@@ -37,7 +37,8 @@ from phases.models import (
 )
 
 ENV_VAR = "MLPROJECTS_DEMO_PASSWORD"
-LOGIN_URL = "http://127.0.0.1:8000/admin/"
+LOGIN_URL = "http://127.0.0.1:8000/"
+ADMIN_URL = "http://127.0.0.1:8000/admin/"
 CREDENTIALS_FILE = "demo-credentials.txt"
 _LOGIN_LABEL = "Password: "
 
@@ -147,7 +148,7 @@ def _credentials(password: str | None, *, users: dict[str, Model], kept: list[st
         roles[row["user__username"]][row["role"]] = row["n"]
     lines = [
         "mlprojects demo users (written by `manage.py demo_data`; keep this file private)",
-        f"Log in at {LOGIN_URL}",
+        f"Log in at {LOGIN_URL} (dashboard) or {ADMIN_URL} (admin, for the admin user)",
         f"{_LOGIN_LABEL}{password or f'the value of {ENV_VAR}'}",
         "",
     ]

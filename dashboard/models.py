@@ -1,0 +1,60 @@
+"""Shared status links: read-only access to one project's status page without an account.
+
+A link is a row, so a manager can list and revoke it; its URL carries a signature over the
+row's id and a random nonce (``dashboard.sharing``), so the URL cannot be forged or guessed
+and stays valid only while the row says so. The nonce keeps a URL from an older database
+(a restored backup, a recreated table) from opening a newer link that reuses its id.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+def _nonce() -> str:
+    return secrets.token_urlsafe(12)
+
+
+class SharedLinkQuerySet(models.QuerySet):
+    def usable(self) -> "SharedLinkQuerySet":
+        return self.filter(revoked_at__isnull=True).filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
+        )
+
+
+class SharedLink(models.Model):
+    project = models.ForeignKey(
+        "phases.Project", on_delete=models.CASCADE, related_name="shared_links"
+    )
+    label = models.CharField(
+        max_length=100, blank=True, help_text="Who the link is for, so it can be told apart."
+    )
+    nonce = models.CharField(max_length=32, default=_nonce, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SharedLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["project", "revoked_at"], name="shared_link_project")]
+
+    def __str__(self) -> str:
+        return f"{self.project}: {self.label or 'shared link'}"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.revoked_at is None and (
+            self.expires_at is None or self.expires_at > timezone.now()
+        )

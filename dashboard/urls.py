@@ -1,0 +1,27 @@
+from importlib.metadata import version
+
+from django.urls import path
+
+from dashboard import views
+
+app_name = "dashboard"
+
+# The plotly package's version is in the URL, so a new release is a new URL for caches.
+PLOTLY_VERSION = version("plotly")
+
+urlpatterns = [
+    path("", views.portfolio, name="portfolio"),
+    path("projects/<slug:slug>/", views.project_detail, name="project"),
+    path("projects/<slug:slug>/live/", views.project_live, name="project-live"),
+    path("projects/<slug:slug>/advance/", views.project_advance, name="project-advance"),
+    path("projects/<slug:slug>/move-back/", views.project_move_back, name="project-move-back"),
+    path("projects/<slug:slug>/links/", views.shared_link_create, name="shared-link-create"),
+    path(
+        "projects/<slug:slug>/links/<int:link_id>/revoke/",
+        views.shared_link_revoke,
+        name="shared-link-revoke",
+    ),
+    path("shared/<str:token>/", views.shared_status, name="shared"),
+    path("shared/<str:token>/live/", views.shared_live, name="shared-live"),
+    path(f"assets/plotly-{PLOTLY_VERSION}.min.js", views.plotly_js, name="plotly-js"),
+]

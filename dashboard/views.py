@@ -1,0 +1,278 @@
+"""Stakeholder pages: the portfolio, a project's status page and its shared read-only link.
+
+Views stay thin: reads come from ``dashboard.selectors``, figures from ``dashboard.figures``,
+writes go through ``phases.services`` and ``dashboard.services``. Who may see a project and
+who may move it is decided by ``phases.roles``, the policy the API uses too: a project the
+caller may not see answers 404, an action their role does not allow answers 403, and a
+refusal of the domain (a closed gate) becomes a message on the page, never an error page.
+"""
+
+import functools
+import gzip
+from importlib import resources
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST, require_safe
+
+from dashboard import figures, selectors
+from dashboard import services as dashboard_services
+from dashboard.forms import MoveBackForm, PortfolioFilterForm, SharedLinkForm
+from dashboard.models import SharedLink
+from mlprojects.exceptions import DomainError
+from phases import services as phase_services
+from phases.models import Project
+from phases.roles import Action, allows
+
+LIVE_INTERVAL_SECONDS = 20
+
+
+# --- Portfolio --------------------------------------------------------------------------
+
+
+@login_required
+@require_safe
+def portfolio(request):
+    form = PortfolioFilterForm(request.GET, choices=selectors.filter_choices(request.user))
+    data = selectors.portfolio(
+        user=request.user, filters=form.filters(), page_number=request.GET.get("page")
+    )
+    charts = {
+        "funnel": figures.phase_funnel(data.funnel) if data.funnel else None,
+        "durations": figures.time_in_phase(data.durations) if data.durations else None,
+        "loops": figures.loop_backs(data.loop_backs) if data.loop_backs else None,
+    }
+    return render(
+        request,
+        "dashboard/portfolio.html",
+        {"form": form, "portfolio": data, "charts": charts},
+    )
+
+
+# --- Project status ---------------------------------------------------------------------
+
+
+def _project(request, slug: str) -> Project:
+    project = selectors.project_for(user=request.user, slug=slug)
+    if project is None:
+        raise Http404("No such project.")
+    return project
+
+
+def _require(project: Project, action: Action) -> None:
+    if not allows(project.caller_role, action):
+        raise PermissionDenied(f"Your role on {project} does not allow this.")
+
+
+def _live_context(project: Project, *, can_move: bool, live_url: str) -> dict:
+    return {
+        "project": project,
+        "live": selectors.project_live(project=project),
+        "can_move": can_move,
+        "live_url": live_url,
+        "live_interval": LIVE_INTERVAL_SECONDS,
+    }
+
+
+def _status_context(
+    project: Project,
+    *,
+    shared: SharedLink | None = None,
+    live_url: str = "",
+    move_back_form: MoveBackForm | None = None,
+    share_form: SharedLinkForm | None = None,
+) -> dict:
+    """The status page's context; through a shared link it holds no action and no form."""
+    can_move = shared is None and allows(project.caller_role, Action.MOVE_PHASES)
+    can_share = shared is None and allows(project.caller_role, Action.MANAGE_MEMBERS)
+    live_url = live_url or reverse("dashboard:project-live", args=[project.slug])
+    status = selectors.project_status(project=project)
+    context = _live_context(project, can_move=can_move, live_url=live_url)
+    context.update(
+        status=status,
+        shared=shared,
+        can_share=can_share,
+        timeline=figures.phase_timeline(
+            status.planned, status.visits, status.moves, now=timezone.localtime()
+        ),
+    )
+    if can_move:
+        context["move_back_form"] = move_back_form or MoveBackForm(
+            targets=selectors.back_targets(project=project)
+        )
+    if can_share:
+        context["share_form"] = share_form or SharedLinkForm()
+        context["shared_links"] = selectors.shared_links(project=project)
+    return context
+
+
+@login_required
+@require_safe
+def project_detail(request, slug: str):
+    project = _project(request, slug)
+    return render(request, "dashboard/project.html", _status_context(project))
+
+
+def _live_response(request, project: Project, context: dict) -> HttpResponse:
+    response = render(request, "dashboard/project/_live.html", context)
+    response["X-Live-State"] = context["live"].state
+    return response
+
+
+@login_required
+@never_cache
+@require_safe
+def project_live(request, slug: str):
+    """The gate, health and phase block alone, which the page polls to stay current."""
+    project = _project(request, slug)
+    can_move = allows(project.caller_role, Action.MOVE_PHASES)
+    live_url = reverse("dashboard:project-live", args=[project.slug])
+    return _live_response(
+        request, project, _live_context(project, can_move=can_move, live_url=live_url)
+    )
+
+
+def _back_to(project: Project, anchor: str = "") -> HttpResponse:
+    url = reverse("dashboard:project", args=[project.slug])
+    return redirect(f"{url}#{anchor}" if anchor else url)
+
+
+@login_required
+@require_POST
+def project_advance(request, slug: str):
+    project = _project(request, slug)
+    _require(project, Action.MOVE_PHASES)
+    try:
+        transition = phase_services.phase_advance(
+            project=project, by=request.user, reason=request.POST.get("reason", "")[:2000]
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{project.name} moved on to {transition.to_phase.name}.")
+    return _back_to(project, "status")
+
+
+@login_required
+@require_POST
+def project_move_back(request, slug: str):
+    project = _project(request, slug)
+    _require(project, Action.MOVE_PHASES)
+    form = MoveBackForm(request.POST, targets=selectors.back_targets(project=project))
+    if not form.is_valid():
+        context = _status_context(project, move_back_form=form)
+        return render(request, "dashboard/project.html", context, status=400)
+    try:
+        transition = phase_services.phase_move_back(
+            project=project,
+            to_phase=form.cleaned_data["to_phase"],
+            by=request.user,
+            reason=form.cleaned_data["reason"],
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{project.name} moved back to {transition.to_phase.name}.")
+    return _back_to(project, "status")
+
+
+# --- Shared links -----------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def shared_link_create(request, slug: str):
+    project = _project(request, slug)
+    _require(project, Action.MANAGE_MEMBERS)
+    form = SharedLinkForm(request.POST)
+    if not form.is_valid():
+        context = _status_context(project, share_form=form)
+        return render(request, "dashboard/project.html", context, status=400)
+    try:
+        dashboard_services.shared_link_create(
+            project=project,
+            by=request.user,
+            label=form.cleaned_data["label"],
+            expires_at=form.expires_at(timezone.now()),
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Shared link created: copy it from the list below.")
+    return _back_to(project, "sharing")
+
+
+@login_required
+@require_POST
+def shared_link_revoke(request, slug: str, link_id: int):
+    project = _project(request, slug)
+    _require(project, Action.MANAGE_MEMBERS)
+    link = get_object_or_404(SharedLink, pk=link_id, project=project)
+    dashboard_services.shared_link_revoke(link=link, by=request.user)
+    messages.success(request, "Shared link revoked: it no longer opens the page.")
+    return _back_to(project, "sharing")
+
+
+def _shared(token: str) -> SharedLink:
+    link = selectors.shared_link_from_token(token)
+    if link is None:
+        raise Http404("No such link.")
+    return link
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    """Keep shared pages out of search engines and shared caches, so revoking is final."""
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
+@require_safe
+def shared_status(request, token: str):
+    link = _shared(token)
+    live_url = reverse("dashboard:shared-live", args=[token])
+    context = _status_context(link.project, shared=link, live_url=live_url)
+    return _private(render(request, "dashboard/project.html", context))
+
+
+@require_safe
+def shared_live(request, token: str):
+    link = _shared(token)
+    live_url = reverse("dashboard:shared-live", args=[token])
+    context = _live_context(link.project, can_move=False, live_url=live_url)
+    context["shared"] = link
+    return _private(_live_response(request, link.project, context))
+
+
+# --- plotly.js --------------------------------------------------------------------------
+
+PLOTLY_JS = resources.files("plotly") / "package_data" / "plotly.min.js"
+
+
+@functools.cache
+def _plotly_gzipped() -> bytes:
+    return gzip.compress(PLOTLY_JS.read_bytes(), compresslevel=6, mtime=0)
+
+
+@require_safe
+def plotly_js(request):
+    """plotly.js from the installed plotly package, so pages need no CDN and no network.
+
+    The URL carries the package's version, so browsers may cache it for a year; gzip is
+    computed once per process, since the file is 4.8 MB and compresses to a third.
+    """
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        response = HttpResponse(_plotly_gzipped(), content_type="text/javascript; charset=utf-8")
+        response["Content-Encoding"] = "gzip"
+    else:
+        response = FileResponse(PLOTLY_JS.open("rb"), content_type="text/javascript; charset=utf-8")
+    patch_vary_headers(response, ["Accept-Encoding"])
+    patch_cache_control(response, public=True, max_age=31_536_000, immutable=True)
+    return response
