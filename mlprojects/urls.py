@@ -11,6 +11,9 @@ def healthz(request):
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
+    path("", include("api.mlflow.urls")),
     path("nested_admin/", include("nested_admin.urls")),
     path("healthz", healthz, name="healthz"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("dashboard.urls")),
 ]

@@ -1,0 +1,117 @@
+"""Experiment tracking in the admin: read-only views of what tools logged, plus the one thing
+managers do here, linking a run to an outcome as its evidence (through the service).
+
+Experiments and runs are written by the MLflow API only, so the admin never edits them;
+metric points are not shown at all (millions of rows, and a composite key the admin cannot
+address), only each run's latest value per metric.
+"""
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Count
+
+from experiments import services
+from experiments.models import (
+    Experiment,
+    ExperimentTag,
+    MetricSeries,
+    Param,
+    Run,
+    RunEvidence,
+    RunTag,
+)
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ExperimentTagInline(ReadOnlyMixin, admin.TabularInline):
+    model = ExperimentTag
+    fields = ["key", "value"]
+    extra = 0
+
+
+@admin.register(Experiment)
+class ExperimentAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["name", "project", "is_default", "lifecycle_stage", "run_count"]
+    list_filter = ["lifecycle_stage", "project"]
+    search_fields = ["name", "project__name"]
+    ordering = ["project__name", "name"]
+    inlines = [ExperimentTagInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("project").annotate(Count("runs"))
+
+    @admin.display(description="runs", ordering="runs__count")
+    def run_count(self, experiment: Experiment) -> int:
+        return experiment.runs__count
+
+
+class ParamInline(ReadOnlyMixin, admin.TabularInline):
+    model = Param
+    fields = ["key", "value"]
+    extra = 0
+
+
+class RunTagInline(ReadOnlyMixin, admin.TabularInline):
+    model = RunTag
+    fields = ["key", "value"]
+    extra = 0
+
+
+class MetricSeriesInline(ReadOnlyMixin, admin.TabularInline):
+    model = MetricSeries
+    fields = ["key", "latest_value", "latest_is_nan", "latest_step", "latest_timestamp"]
+    extra = 0
+    verbose_name = "latest metric"
+    verbose_name_plural = "latest metrics"
+
+
+@admin.register(Run)
+class RunAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["__str__", "run_id", "experiment", "status", "user_id", "lifecycle_stage"]
+    list_filter = ["status", "lifecycle_stage", "experiment__project"]
+    search_fields = ["run_id", "name", "experiment__name"]
+    ordering = ["-start_time"]
+    list_select_related = ["experiment"]
+    inlines = [ParamInline, RunTagInline, MetricSeriesInline]
+
+
+class RunEvidenceForm(forms.ModelForm):
+    class Meta:
+        model = RunEvidence
+        fields = ["outcome", "run", "note"]
+
+    def clean(self):
+        data = super().clean()
+        run, outcome = data.get("run"), data.get("outcome")
+        if run and outcome and run.experiment.project_id != outcome.phase.project_id:
+            raise forms.ValidationError("The run belongs to another project than the outcome.")
+        return data
+
+
+@admin.register(RunEvidence)
+class RunEvidenceAdmin(admin.ModelAdmin):
+    form = RunEvidenceForm
+    list_display = ["run", "outcome", "linked_by", "created_at"]
+    list_select_related = ["run", "outcome", "linked_by"]
+    autocomplete_fields = ["run"]
+    raw_id_fields = ["outcome"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        """Through the service, like every other link; the form has checked the project."""
+        linked = services.run_evidence_link(
+            run=obj.run, outcome=obj.outcome, by=request.user, note=obj.note
+        )
+        obj.pk = linked.pk

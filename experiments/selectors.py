@@ -1,0 +1,276 @@
+"""Reads of experiment tracking, shaped for the MLflow endpoints and free of N+1 queries.
+
+Callers pass querysets already cut to what the caller may see (the API scopes them by
+project role); selectors only filter, order and page them. A page of runs costs five
+queries whatever its size: the runs, then their params, tags, latest metrics and inputs.
+"""
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+
+from experiments.choices import ViewType
+from experiments.models import (
+    Experiment,
+    ExperimentTag,
+    MetricPoint,
+    MetricSeries,
+    Param,
+    Run,
+    RunInput,
+    RunTag,
+)
+from experiments.search import (
+    ATTRIBUTE,
+    DATASET,
+    EXPERIMENTS,
+    METRIC,
+    PARAM,
+    RUNS,
+    TAG,
+    Clause,
+    OrderBy,
+    parse_filter,
+    parse_order_by,
+)
+from mlprojects.exceptions import DomainError
+
+_NUMERIC_LOOKUPS = {"=": "exact", ">": "gt", ">=": "gte", "<": "lt", "<=": "lte"}
+_RUN_FIELDS = {
+    "run_id": "run_id",
+    "run_name": "name",
+    "user_id": "user_id",
+    "status": "status",
+    "artifact_uri": "artifact_uri",
+    "start_time": "start_time",
+    "end_time": "end_time",
+}
+_EXPERIMENT_FIELDS = {
+    "name": "name",
+    "experiment_id": "pk",
+    "creation_time": "creation_time",
+    "last_update_time": "last_update_time",
+}
+
+
+def _like(pattern: str) -> str:
+    """SQL's LIKE pattern as an anchored regular expression, the same on every database."""
+    body = "".join(
+        ".*" if char == "%" else "." if char == "_" else re.escape(char) for char in pattern
+    )
+    return f"^{body}$"
+
+
+def _compare(field: str, comparator: str, value) -> Q:
+    """One comparison as SQL reads it: a NULL never matches, not even ``!=``."""
+    if comparator == "LIKE":
+        return Q(**{f"{field}__regex": _like(value)})
+    if comparator == "ILIKE":
+        return Q(**{f"{field}__iregex": _like(value)})
+    if comparator == "IN":
+        return Q(**{f"{field}__in": value})
+    if comparator == "NOT IN":
+        return Q(**{f"{field}__isnull": False}) & ~Q(**{f"{field}__in": value})
+    if comparator == "!=":
+        return Q(**{f"{field}__isnull": False}) & ~Q(**{field: value})
+    return Q(**{f"{field}__{_NUMERIC_LOOKUPS[comparator]}": value})
+
+
+def _keyed(model, clause: Clause, owner: str) -> Q:
+    """A clause on a keyed child (param, tag): the key must exist and its value match."""
+    rows = model.objects.filter(**{owner: OuterRef("pk")}, key=clause.key)
+    if clause.comparator == "IS NULL":
+        return ~Exists(rows)
+    if clause.comparator == "IS NOT NULL":
+        return Q(Exists(rows))
+    return Q(Exists(rows.filter(_compare("value", clause.comparator, clause.value))))
+
+
+def _metric(clause: Clause) -> Q:
+    """MLflow's rule for NaN: it satisfies only ``!=``; its stored 0 never matches."""
+    rows = MetricSeries.objects.filter(run=OuterRef("pk"), key=clause.key)
+    if clause.comparator == "!=":
+        matching = Q(latest_is_nan=True) | ~Q(latest_value=clause.value)
+    else:
+        matching = Q(latest_is_nan=False) & _compare(
+            "latest_value", clause.comparator, clause.value
+        )
+    return Q(Exists(rows.filter(matching)))
+
+
+def _run_clause(clause: Clause) -> Q:
+    if clause.entity == METRIC:
+        return _metric(clause)
+    if clause.entity == PARAM:
+        return _keyed(Param, clause, "run")
+    if clause.entity == TAG:
+        return _keyed(RunTag, clause, "run")
+    if clause.entity == DATASET:
+        rows = RunInput.objects.filter(run=OuterRef("pk"))
+        return Q(Exists(rows.filter(_compare(clause.key, clause.comparator, clause.value))))
+    return _compare(_RUN_FIELDS[clause.key], clause.comparator, clause.value)
+
+
+def _ordering(queryset: QuerySet, order_by: Sequence[OrderBy]) -> tuple[QuerySet, list]:
+    """MLflow's order: each clause with missing values last (and NaN just before them),
+    then the newest start time, then the run id."""
+    expressions: list = []
+    for index, order in enumerate(order_by):
+        if order.entity == ATTRIBUTE:
+            value = F(_RUN_FIELDS[order.key])
+        else:
+            alias = f"order_{index}"
+            relation = {METRIC: "metric_series", PARAM: "params", TAG: "tags"}[order.entity]
+            queryset = queryset.alias(
+                **{
+                    alias: FilteredRelation(
+                        relation, condition=Q(**{f"{relation}__key": order.key})
+                    )
+                }
+            )
+            if order.entity == METRIC:
+                value = F(f"{alias}__latest_value")
+                expressions.append(
+                    Case(
+                        When(**{f"{alias}__latest_is_nan": True}, then=Value(1)),
+                        When(**{f"{alias}__latest_value__isnull": True}, then=Value(2)),
+                        default=Value(0),
+                    ).asc()
+                )
+            else:
+                value = F(f"{alias}__value")
+        expressions.append(
+            value.asc(nulls_last=True) if order.ascending else value.desc(nulls_last=True)
+        )
+    if not any(o.entity == ATTRIBUTE and o.key == "start_time" for o in order_by):
+        expressions.append(F("start_time").desc())
+    expressions.append(F("run_id").asc())
+    return queryset, expressions
+
+
+def with_run_data(queryset: QuerySet[Run]) -> QuerySet[Run]:
+    """Runs with everything ``runs/get`` shows, in four extra queries for any number."""
+    return queryset.select_related("experiment").prefetch_related(
+        "params", "tags", "metric_series", "inputs"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list
+    more: bool
+
+
+def search_runs(
+    *,
+    runs: QuerySet[Run],
+    experiment_ids: Sequence[int],
+    filter_string: str = "",
+    view_type: ViewType = ViewType.ACTIVE_ONLY,
+    order_by: Sequence[str] = (),
+    offset: int = 0,
+    limit: int = 1000,
+) -> Page:
+    clauses = parse_filter(filter_string, RUNS)
+    orders = parse_order_by(list(order_by), RUNS)
+    queryset = runs.filter(experiment_id__in=experiment_ids, lifecycle_stage__in=view_type.stages)
+    for clause in clauses:
+        queryset = queryset.filter(_run_clause(clause))
+    queryset, ordering = _ordering(queryset, orders)
+    found = list(with_run_data(queryset.order_by(*ordering))[offset : offset + limit + 1])
+    return Page(found[:limit], len(found) > limit)
+
+
+def _experiment_clause(clause: Clause, *, zero_is_default: bool) -> Q:
+    if clause.entity == TAG:
+        return _keyed(ExperimentTag, clause, "experiment")
+    if clause.key != "experiment_id":
+        return _compare(_EXPERIMENT_FIELDS[clause.key], clause.comparator, clause.value)
+    wanted = clause.value if isinstance(clause.value, tuple) else (clause.value,)
+    ids = [int(v) for v in wanted if str(v).isdigit() and not (zero_is_default and v == "0")]
+    matching = Q(pk__in=ids)
+    if zero_is_default and "0" in wanted:
+        matching |= Q(is_default=True)
+    if clause.comparator in ("=", "IN"):
+        return matching
+    if clause.comparator in ("!=", "NOT IN"):
+        return ~matching
+    raise DomainError(
+        "invalid",
+        f"Invalid comparator '{clause.comparator}' for experiment_id; use =, !=, IN or NOT IN.",
+        fields={"filter": [clause.comparator]},
+    )
+
+
+def search_experiments(
+    *,
+    experiments: QuerySet[Experiment],
+    filter_string: str = "",
+    view_type: ViewType = ViewType.ACTIVE_ONLY,
+    order_by: Sequence[str] = (),
+    offset: int = 0,
+    limit: int = 1000,
+    zero_is_default: bool = False,
+) -> Page:
+    """``zero_is_default``: in one project's scope, experiment id ``0`` names its default."""
+    clauses = parse_filter(filter_string, EXPERIMENTS)
+    orders = parse_order_by(list(order_by) or ["creation_time DESC"], EXPERIMENTS)
+    queryset = experiments.filter(lifecycle_stage__in=view_type.stages)
+    for clause in clauses:
+        queryset = queryset.filter(_experiment_clause(clause, zero_is_default=zero_is_default))
+    ordering = []
+    for order in orders:
+        if order.entity != ATTRIBUTE:
+            raise DomainError(
+                "invalid",
+                f"Invalid order_by entity: {order.entity}",
+                fields={"order_by": [order.key]},
+            )
+        value = F(_EXPERIMENT_FIELDS[order.key])
+        ordering.append(value.asc() if order.ascending else value.desc())
+    if not any(o.key == "experiment_id" for o in orders):
+        ordering.append(F("pk").asc())
+    found = list(queryset.prefetch_related("tags").order_by(*ordering)[offset : offset + limit + 1])
+    return Page(found[:limit], len(found) > limit)
+
+
+# (step, timestamp, stored value, is_nan): a point's place in its series.
+HistoryKey = tuple[int, int, float, bool]
+
+
+def metric_history(
+    *, run: Run, key: str, after: HistoryKey | None = None, limit: int | None = None
+) -> Page:
+    """A series in step order, ``limit`` points after ``after`` (keyset paging: a page deep
+    into a million points costs what the first one does)."""
+    series = MetricSeries.objects.filter(run=run, key=key).values_list("pk", flat=True).first()
+    if series is None:
+        return Page([], False)
+    points = MetricPoint.objects.filter(series_id=series)
+    if after is not None:
+        step, timestamp, value, is_nan = after
+        points = points.filter(step__gte=step).filter(
+            Q(step__gt=step)
+            | Q(step=step, timestamp__gt=timestamp)
+            | Q(step=step, timestamp=timestamp, value__gt=value)
+            | Q(step=step, timestamp=timestamp, value=value, is_nan__gt=is_nan)
+        )
+    points = points.order_by("step", "timestamp", "value", "is_nan").values_list(
+        "step", "timestamp", "value", "is_nan"
+    )
+    if limit is None:
+        return Page(list(points), False)
+    found = list(points[: limit + 1])
+    return Page(found[:limit], len(found) > limit)
