@@ -15,6 +15,9 @@ from django.db.models import Q
 from experiments.choices import LifecycleStage, RunStatus
 
 MAX_KEY_LENGTH = 250
+# Points are rolled up in blocks of 2**ROLLUP_SHIFT steps (64): a million-step series keeps
+# about 15,600 blocks, twice that many candidate points for a 2,000-point chart.
+ROLLUP_SHIFT = 6
 
 
 def new_run_id() -> str:
@@ -143,6 +146,10 @@ class MetricSeries(models.Model):
     latest_timestamp = models.BigIntegerField()
     latest_value = models.FloatField()
     latest_is_nan = models.BooleanField(default=False)
+    # A database default: the ingest SQL inserts series rows without naming this column.
+    point_count = models.BigIntegerField(
+        db_default=0, help_text="Distinct points stored, kept by the ingest service."
+    )
 
     class Meta:
         verbose_name_plural = "metric series"
@@ -168,8 +175,13 @@ class MetricPoint(models.Model):
     """
 
     pk = models.CompositePrimaryKey("series", "step", "timestamp", "value", "is_nan")
+    # The primary key's index starts with the series: a second index would only slow writes.
     series = models.ForeignKey(
-        MetricSeries, on_delete=models.CASCADE, related_name="points", db_constraint=False
+        MetricSeries,
+        on_delete=models.CASCADE,
+        related_name="points",
+        db_constraint=False,
+        db_index=False,
     )
     step = models.BigIntegerField()
     timestamp = models.BigIntegerField()
@@ -178,6 +190,34 @@ class MetricPoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.series_id}@{self.step}"
+
+
+class MetricRollup(models.Model):
+    """The lowest and the highest finite point of each block of 2**``ROLLUP_SHIFT`` steps.
+
+    A chart of a million-point series is drawn from these few rows instead of the points:
+    they are exactly what MinMaxLTTB would preselect, kept current at ingest so that no
+    read has to scan the series. Identical points logged again change nothing here either.
+    """
+
+    pk = models.CompositePrimaryKey("series", "bucket")
+    series = models.ForeignKey(
+        MetricSeries,
+        on_delete=models.CASCADE,
+        related_name="rollups",
+        db_constraint=False,
+        db_index=False,
+    )
+    bucket = models.BigIntegerField(help_text="step >> ROLLUP_SHIFT")
+    min_step = models.BigIntegerField()
+    min_timestamp = models.BigIntegerField()
+    min_value = models.FloatField()
+    max_step = models.BigIntegerField()
+    max_timestamp = models.BigIntegerField()
+    max_value = models.FloatField()
+
+    def __str__(self) -> str:
+        return f"{self.series_id}#{self.bucket}"
 
 
 class RunInput(models.Model):
