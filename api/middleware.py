@@ -1,11 +1,15 @@
-"""Refuse oversized API bodies before reading them, with the API's error shape."""
+"""Refuse oversized API bodies before reading them, in the error shape of the API asked."""
+
+import re
 
 from django.conf import settings
 from django.http import JsonResponse
 
 from api.exceptions import error_body
 
-API_PREFIX = "/api/"
+V1_PREFIX = "/api/v1/"
+# The MLflow API answers at the root and under each project's tracking URI.
+MLFLOW_PATH = re.compile(r"^(?:/projects/[^/]+)?(?P<path>/api/2\.0/.*)$")
 
 
 class ApiBodySizeLimitMiddleware:
@@ -13,25 +17,27 @@ class ApiBodySizeLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path.startswith(API_PREFIX):
-            limit = self.limit_for(request.path)
+        mlflow = MLFLOW_PATH.match(request.path)
+        if mlflow or request.path.startswith(V1_PREFIX):
+            path = mlflow["path"] if mlflow else request.path
+            limit = self.limit_for(path)
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
                 length = 0
             if length > limit:
-                return JsonResponse(
-                    error_body(
-                        "too_large",
-                        f"The request body is {length} bytes; the limit is {limit} bytes.",
-                    ),
-                    status=413,
-                )
+                message = f"The request body is {length} bytes; the limit is {limit} bytes."
+                if mlflow:
+                    body = {"error_code": "INVALID_PARAMETER_VALUE", "message": message}
+                else:
+                    body = error_body("too_large", message)
+                return JsonResponse(body, status=413)
         return self.get_response(request)
 
     @staticmethod
     def limit_for(path: str) -> int:
-        for prefix, limit in settings.MLPROJECTS_API_BODY_LIMITS.items():
-            if path.startswith(prefix):
-                return limit
-        return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        """The limit of the longest configured prefix of ``path``."""
+        matches = [p for p in settings.MLPROJECTS_API_BODY_LIMITS if path.startswith(p)]
+        if not matches:
+            return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return settings.MLPROJECTS_API_BODY_LIMITS[max(matches, key=len)]

@@ -121,3 +121,13 @@ def test_429_when_a_token_exceeds_its_rate(manager, monkeypatch):
         assert guesses == [401, 401, 429]
     finally:
         cache.clear()
+
+
+def test_413_on_the_mlflow_api_speaks_mlflows_error_body(client, settings):
+    settings.MLPROJECTS_API_BODY_LIMITS = {"/api/v1/": 1000, "/api/2.0/": 500}
+    for path in ("/api/2.0/mlflow/experiments/create", "/projects/p/api/2.0/mlflow/runs/create"):
+        response = client.post(path, {"name": "x" * 1000}, format="json")
+        assert response.status_code == 413
+        assert set(response.json()) == {"error_code", "message"}
+        assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+        assert response.json()["message"].endswith("the limit is 500 bytes.")
