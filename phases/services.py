@@ -187,7 +187,8 @@ def membership_set(*, project: Project, user: User, role: str) -> Membership:
     if role not in Role.values:
         raise DomainError.invalid("role", f"must be one of {', '.join(Role.values)}")
     if user.pk == project.owner_id and role != Role.MANAGER:
-        raise DomainError.invalid("role", "the project's owner is always a manager")
+        rule = "the project's owner is always a manager"
+        raise DomainError("owner_is_manager", f"role: {rule}", fields={"role": [rule]})
     membership, _ = Membership.objects.update_or_create(
         project=project, user=user, defaults={"role": role}
     )
@@ -197,7 +198,8 @@ def membership_set(*, project: Project, user: User, role: str) -> Membership:
 @transaction.atomic
 def membership_remove(*, membership: Membership) -> None:
     if membership.user_id == membership.project.owner_id:
-        raise DomainError.invalid("user", "the project's owner cannot be removed")
+        rule = "the project's owner cannot be removed"
+        raise DomainError("owner_is_manager", f"user: {rule}", fields={"user": [rule]})
     membership.delete()
 
 
