@@ -36,8 +36,12 @@ def _flatten(data, path: str = "") -> dict[str, list[str]]:
     return {path or "non_field_errors": [str(data)]}
 
 
+_STATUS_BY_CODE = {"invalid": status.HTTP_400_BAD_REQUEST, "not_found": status.HTTP_404_NOT_FOUND}
+
+
 def _status_for(error: DomainError) -> int:
-    return status.HTTP_400_BAD_REQUEST if error.code == "invalid" else status.HTTP_409_CONFLICT
+    """Bad input is 400, something missing 404; any other refusal conflicts with the state."""
+    return _STATUS_BY_CODE.get(error.code, status.HTTP_409_CONFLICT)
 
 
 def exception_handler(exc, context):

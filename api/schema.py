@@ -32,6 +32,11 @@ COMMON = {
 }
 
 
+def _is_paginated_list(responses: dict) -> bool:
+    schema = responses.get("200", {}).get("content", {}).get("application/json", {})
+    return schema.get("schema", {}).get("$ref", "").startswith("#/components/schemas/Paginated")
+
+
 def add_error_responses(result, generator, request, public):
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas.setdefault(
@@ -50,11 +55,18 @@ def add_error_responses(result, generator, request, public):
             "required": ["code", "message", "fields", "details"],
         },
     )
-    for path in result.get("paths", {}).values():
+    for route, path in result.get("paths", {}).items():
+        if not route.startswith("/api/v1/"):  # the MLflow layer answers in MLflow's own shape
+            continue
         for method, operation in path.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             responses = operation["responses"]
+            if _is_paginated_list(responses):
+                # Filters, search, ordering and paging all read "" as "not given".
+                for parameter in operation.get("parameters", []):
+                    if parameter.get("in") == "query" and not parameter.get("required"):
+                        parameter["allowEmptyValue"] = True
             for code, description in COMMON.items():
                 if code == "413" and method not in ("post", "put", "patch"):
                     continue

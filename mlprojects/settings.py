@@ -191,6 +191,8 @@ REST_FRAMEWORK = {
 # Body limits per URL prefix, past which the API answers 413 before reading the body.
 MLPROJECTS_API_BODY_LIMITS = {
     "/api/v1/": env.int("API_MAX_BODY_BYTES", default=2 * 2**20),
+    # Bulk metric uploads stream in chunks, so their cap can be far above v1's default.
+    "/api/v1/runs/": env.int("API_MAX_BULK_BODY_BYTES", default=256 * 2**20),
     # The MLflow API takes artifact uploads, so its cap is the largest artifact accepted;
     # its JSON endpoints enforce their own, smaller limits (log-batch: MLflow's 1 MB).
     "/api/2.0/": env.int("MLFLOW_MAX_ARTIFACT_BYTES", default=2 * 2**30),

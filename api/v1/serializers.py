@@ -6,6 +6,14 @@ from rest_framework import serializers
 
 from api.models import ApiToken
 from api.permissions import scoped
+from api.v1.fields import (
+    CharField,
+    IdLinkField,
+    IntegerField,
+    JsonModelSerializer,
+    SlugLinkField,
+    URLField,
+)
 from phases.models import (
     LifecycleTemplate,
     Membership,
@@ -35,7 +43,7 @@ class ErrorSerializer(serializers.Serializer):
     details = serializers.JSONField(allow_null=True, help_text="More, where there is more.")
 
 
-class UsernameField(serializers.SlugRelatedField):
+class UsernameField(SlugLinkField):
     def __init__(self, **kwargs):
         kwargs.setdefault("slug_field", "username")
         if not kwargs.get("read_only"):
@@ -43,7 +51,7 @@ class UsernameField(serializers.SlugRelatedField):
         super().__init__(**kwargs)
 
 
-class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
+class ScopedRelatedField(IdLinkField):
     """A writable link to a row of a project the caller can see, carrying the caller's role.
 
     Rows of other projects answer "does not exist", exactly like rows that do not exist.
@@ -58,7 +66,7 @@ class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
         return scoped(request, self.model.objects.all(), project_path=self.project_path)
 
 
-class ScopedProjectField(serializers.SlugRelatedField):
+class ScopedProjectField(SlugLinkField):
     def __init__(self, **kwargs):
         super().__init__(slug_field="slug", queryset=Project.objects.all(), **kwargs)
 
@@ -69,19 +77,19 @@ class ScopedProjectField(serializers.SlugRelatedField):
 # --- Lifecycle templates ----------------------------------------------------------------
 
 
-class TaskTemplateSerializer(serializers.ModelSerializer):
+class TaskTemplateSerializer(JsonModelSerializer):
     class Meta:
         model = TaskTemplate
         fields = ["title", "description", "required", "priority"]
 
 
-class OutcomeTemplateSerializer(serializers.ModelSerializer):
+class OutcomeTemplateSerializer(JsonModelSerializer):
     class Meta:
         model = OutcomeTemplate
         fields = ["name", "description", "kind", "required", "evidence_rule"]
 
 
-class PhaseTemplateSerializer(serializers.ModelSerializer):
+class PhaseTemplateSerializer(JsonModelSerializer):
     tasks = TaskTemplateSerializer(many=True, read_only=True)
     outcomes = OutcomeTemplateSerializer(many=True, read_only=True)
 
@@ -90,7 +98,7 @@ class PhaseTemplateSerializer(serializers.ModelSerializer):
         fields = ["order", "name", "goal", "description", "expected_days", "tasks", "outcomes"]
 
 
-class TransitionRuleSerializer(serializers.ModelSerializer):
+class TransitionRuleSerializer(JsonModelSerializer):
     source = serializers.CharField(source="source.name")
     target = serializers.CharField(source="target.name")
     direction = serializers.SerializerMethodField()
@@ -103,7 +111,7 @@ class TransitionRuleSerializer(serializers.ModelSerializer):
         return "back" if rule.is_back else "forward"
 
 
-class LifecycleSerializer(serializers.ModelSerializer):
+class LifecycleSerializer(JsonModelSerializer):
     phases = PhaseTemplateSerializer(source="phase_templates", many=True, read_only=True)
     transitions = serializers.SerializerMethodField()
 
@@ -133,15 +141,15 @@ class LifecycleSerializer(serializers.ModelSerializer):
 # --- Projects ---------------------------------------------------------------------------
 
 
-class PhaseRefSerializer(serializers.ModelSerializer):
+class PhaseRefSerializer(JsonModelSerializer):
     class Meta:
         model = Phase
         fields = ["id", "order", "name", "status"]
 
 
-class ProjectSerializer(serializers.ModelSerializer):
+class ProjectSerializer(JsonModelSerializer):
     owner = serializers.CharField(source="owner.username", read_only=True)
-    lifecycle = serializers.SlugRelatedField(
+    lifecycle = SlugLinkField(
         slug_field="slug",
         queryset=LifecycleTemplate.objects.all(),
         help_text="Slug of the lifecycle template; set on creation only.",
@@ -176,16 +184,19 @@ class ProjectSerializer(serializers.ModelSerializer):
         read_only_fields = ["health", "health_reasons", "health_checked_at"]
         extra_kwargs = {"slug": {"required": False}}
 
-    def validate(self, attrs):
-        if self.instance is not None:
-            for name in ("lifecycle", "slug", "start_date"):
-                if name in attrs and attrs[name] != getattr(self.instance, name, None):
-                    raise serializers.ValidationError({name: "cannot be changed after creation"})
-                attrs.pop(name, None)
-        return attrs
+
+class ProjectUpdateSerializer(ProjectSerializer):
+    """A project's lifecycle, slug and start are set on creation only."""
+
+    lifecycle = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    start_date = None
+
+    class Meta(ProjectSerializer.Meta):
+        fields = [name for name in ProjectSerializer.Meta.fields if name != "start_date"]
+        read_only_fields = [*ProjectSerializer.Meta.read_only_fields, "slug"]
 
 
-class MembershipSerializer(serializers.ModelSerializer):
+class MembershipSerializer(JsonModelSerializer):
     project = ScopedProjectField()
     user = UsernameField()
 
@@ -196,15 +207,15 @@ class MembershipSerializer(serializers.ModelSerializer):
         # that also keeps the role check ahead of anything that could tell who is a member.
         validators = []
 
-    def validate(self, attrs):
-        if self.instance is not None:
-            for name in ("project", "user"):
-                if name in attrs and attrs[name] != getattr(self.instance, name):
-                    raise serializers.ValidationError({name: "cannot be changed; add a membership"})
-        return attrs
+
+class MembershipUpdateSerializer(MembershipSerializer):
+    """Only the role of a membership changes; another project or user is another membership."""
+
+    project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    user = UsernameField(read_only=True)
 
 
-class PhaseSerializer(serializers.ModelSerializer):
+class PhaseSerializer(JsonModelSerializer):
     project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
 
     class Meta:
@@ -224,7 +235,7 @@ class PhaseSerializer(serializers.ModelSerializer):
         read_only_fields = ["order", "name", "goal", "status", "started_at", "ended_at"]
 
 
-class TaskSerializer(serializers.ModelSerializer):
+class TaskSerializer(JsonModelSerializer):
     project = serializers.SlugRelatedField(
         source="phase.project", slug_field="slug", read_only=True
     )
@@ -249,21 +260,24 @@ class TaskSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
 
-    def validate_phase(self, phase):
-        if self.instance is not None and phase != self.instance.phase:
-            raise serializers.ValidationError("a task cannot move to another phase")
-        return phase
+
+class TaskUpdateSerializer(TaskSerializer):
+    """A task stays in the phase it was created in."""
+
+    phase = serializers.PrimaryKeyRelatedField(read_only=True)
 
 
-class OutcomeSerializer(serializers.ModelSerializer):
+class OutcomeSerializer(JsonModelSerializer):
     project = serializers.SlugRelatedField(
         source="phase.project", slug_field="slug", read_only=True
     )
     phase = ScopedRelatedField(model=Phase, project_path="project")
     submitted_by = serializers.CharField(
-        source="submitted_by.username", read_only=True, default=None
+        source="submitted_by.username", read_only=True, default=None, allow_null=True
     )
-    reviewer = serializers.CharField(source="reviewer.username", read_only=True, default=None)
+    reviewer = serializers.CharField(
+        source="reviewer.username", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = Outcome
@@ -287,17 +301,18 @@ class OutcomeSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["review_status", "submitted_at", "reviewed_at", "review_note"]
 
-    def validate_phase(self, phase):
-        if self.instance is not None and phase != self.instance.phase:
-            raise serializers.ValidationError("an outcome cannot move to another phase")
-        return phase
+
+class OutcomeUpdateSerializer(OutcomeSerializer):
+    """An outcome stays in the phase it was created in."""
+
+    phase = serializers.PrimaryKeyRelatedField(read_only=True)
 
 
-class TransitionSerializer(serializers.ModelSerializer):
+class TransitionSerializer(JsonModelSerializer):
     project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     from_phase = PhaseRefSerializer(read_only=True, allow_null=True)
     to_phase = PhaseRefSerializer(read_only=True)
-    by = serializers.CharField(source="by.username", read_only=True, default=None)
+    by = serializers.CharField(source="by.username", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = Transition
@@ -308,15 +323,15 @@ class TransitionSerializer(serializers.ModelSerializer):
 
 
 class AdvanceSerializer(serializers.Serializer):
-    to_phase = serializers.IntegerField(
+    to_phase = IntegerField(
         required=False, help_text="Phase id; the next phase the lifecycle allows when omitted."
     )
-    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    reason = CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
 class MoveBackSerializer(serializers.Serializer):
-    to_phase = serializers.IntegerField(help_text="Id of an earlier phase of the project.")
-    reason = serializers.CharField(max_length=2000, help_text="Why the project loops back.")
+    to_phase = IntegerField(help_text="Id of an earlier phase of the project.")
+    reason = CharField(max_length=2000, help_text="Why the project loops back.")
 
 
 class CriterionSerializer(serializers.Serializer):
@@ -337,23 +352,21 @@ class GateSerializer(serializers.Serializer):
 
 
 class SubmitSerializer(serializers.Serializer):
-    evidence_url = serializers.URLField(
-        required=False, allow_blank=True, default="", max_length=500
-    )
+    evidence_url = URLField(required=False, allow_blank=True, default="", max_length=500)
 
 
 class ReviewSerializer(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    note = CharField(required=False, allow_blank=True, default="", max_length=5000)
 
 
 class RejectSerializer(serializers.Serializer):
-    note = serializers.CharField(max_length=5000, help_text="What is missing.")
+    note = CharField(max_length=5000, help_text="What is missing.")
 
 
 # --- Tokens -----------------------------------------------------------------------------
 
 
-class TokenSerializer(serializers.ModelSerializer):
+class TokenSerializer(JsonModelSerializer):
     is_active = serializers.BooleanField(read_only=True)
     project = ScopedProjectField(
         required=False,

@@ -2,6 +2,8 @@
 every write goes through a service; lifecycle verbs are POST actions."""
 
 from django.db.models import Prefetch
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -10,6 +12,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from api import services as api_services
+from api.exceptions import error_body
 from api.models import ApiToken
 from api.permissions import HasProjectRole, require, scoped
 from api.v1 import filters, serializers
@@ -30,6 +33,7 @@ from phases.roles import Action
 from phases.selectors import phase_gate
 
 READ = {"list": Action.VIEW, "retrieve": Action.VIEW}
+UPDATES = frozenset({"update", "partial_update"})
 REFUSED = {409: OpenApiResponse(serializers.ErrorSerializer, description="Refused by the domain.")}
 
 
@@ -39,9 +43,16 @@ class ProjectScopedViewSet(viewsets.GenericViewSet):
     permission_classes = [HasProjectRole]
     project_path = ""
     role_actions: dict[str, Action] = {}
+    # Fields fixed at creation are read-only here, so the schema of updates says so.
+    update_serializer_class = None
 
     def get_queryset(self):
         return scoped(self.request, self.queryset, project_path=self.project_path)
+
+    def get_serializer_class(self):
+        if self.action in UPDATES and self.update_serializer_class is not None:
+            return self.update_serializer_class
+        return super().get_serializer_class()
 
 
 class WriteThroughServices:
@@ -56,7 +67,11 @@ class WriteThroughServices:
 
     def perform_update(self, serializer):
         fields = {k: v for k, v in serializer.validated_data.items() if k != "phase"}
-        guarded = self.manager_fields & fields.keys()
+        guarded = {
+            f
+            for f in self.manager_fields & fields.keys()
+            if fields[f] != getattr(serializer.instance, f)
+        }
         if guarded:
             require(serializer.instance.caller_role, Action.EDIT_PROJECT)
         serializer.instance = self.update_service(serializer.instance, fields)
@@ -75,7 +90,7 @@ class LifecycleViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_field = "slug"
     search_fields = ["name", "description"]
     ordering_fields = ["name", "id"]
-    filterset_fields = ["is_builtin"]
+    filterset_class = filters.LifecycleFilter
 
     def get_queryset(self):
         return LifecycleTemplate.objects.prefetch_related(
@@ -117,6 +132,7 @@ class ProjectViewSet(
 ):
     queryset = Project.objects.select_related("owner", "lifecycle", "current_phase")
     serializer_class = serializers.ProjectSerializer
+    update_serializer_class = serializers.ProjectUpdateSerializer
     lookup_field = "slug"
     filterset_class = filters.ProjectFilter
     search_fields = ["name", "slug", "description"]
@@ -238,6 +254,7 @@ def gate_body(phase: Phase) -> dict:
 class MembershipViewSet(viewsets.ModelViewSet, ProjectScopedViewSet):
     queryset = Membership.objects.select_related("project", "user")
     serializer_class = serializers.MembershipSerializer
+    update_serializer_class = serializers.MembershipUpdateSerializer
     project_path = "project"
     filterset_class = filters.MembershipFilter
     ordering_fields = ["created_at", "role"]
@@ -326,6 +343,7 @@ class PhaseViewSet(
 class TaskViewSet(WriteThroughServices, viewsets.ModelViewSet, ProjectScopedViewSet):
     queryset = Task.objects.select_related("phase__project", "assignee")
     serializer_class = serializers.TaskSerializer
+    update_serializer_class = serializers.TaskUpdateSerializer
     project_path = "phase__project"
     filterset_class = filters.TaskFilter
     ordering_fields = ["due_date", "priority", "status", "order", "created_at", "updated_at"]
@@ -367,6 +385,7 @@ class TaskViewSet(WriteThroughServices, viewsets.ModelViewSet, ProjectScopedView
 class OutcomeViewSet(WriteThroughServices, viewsets.ModelViewSet, ProjectScopedViewSet):
     queryset = Outcome.objects.select_related("phase__project", "submitted_by", "reviewer")
     serializer_class = serializers.OutcomeSerializer
+    update_serializer_class = serializers.OutcomeUpdateSerializer
     project_path = "phase__project"
     filterset_class = filters.OutcomeFilter
     ordering_fields = ["order", "review_status", "submitted_at", "reviewed_at"]
@@ -484,3 +503,11 @@ class TokenViewSet(
 
     def perform_destroy(self, instance):
         api_services.token_revoke(token=instance)
+
+
+@csrf_exempt
+def no_endpoint(request, *args, **kwargs):
+    return JsonResponse(
+        error_body("not_found", f"There is no endpoint at {request.path}; see /api/docs/."),
+        status=404,
+    )

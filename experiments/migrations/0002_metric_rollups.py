@@ -5,34 +5,60 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('experiments', '0001_initial'),
+        ("experiments", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='metricseries',
-            name='point_count',
-            field=models.BigIntegerField(db_default=0, help_text='Distinct points stored, kept by the ingest service.'),
+            model_name="metricseries",
+            name="point_count",
+            field=models.BigIntegerField(
+                db_default=0, help_text="Distinct points stored, kept by the ingest service."
+            ),
         ),
         migrations.AlterField(
-            model_name='metricpoint',
-            name='series',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='points', to='experiments.metricseries'),
+            model_name="metricpoint",
+            name="series",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="points",
+                to="experiments.metricseries",
+            ),
         ),
         migrations.CreateModel(
-            name='MetricRollup',
+            name="MetricRollup",
             fields=[
-                ('pk', models.CompositePrimaryKey('series', 'bucket', blank=True, editable=False, primary_key=True, serialize=False)),
-                ('bucket', models.BigIntegerField(help_text='step >> ROLLUP_SHIFT')),
-                ('min_step', models.BigIntegerField()),
-                ('min_timestamp', models.BigIntegerField()),
-                ('min_value', models.FloatField()),
-                ('max_step', models.BigIntegerField()),
-                ('max_timestamp', models.BigIntegerField()),
-                ('max_value', models.FloatField()),
-                ('series', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='rollups', to='experiments.metricseries')),
+                (
+                    "pk",
+                    models.CompositePrimaryKey(
+                        "series",
+                        "bucket",
+                        blank=True,
+                        editable=False,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("bucket", models.BigIntegerField(help_text="step >> ROLLUP_SHIFT")),
+                ("min_step", models.BigIntegerField()),
+                ("min_timestamp", models.BigIntegerField()),
+                ("min_value", models.FloatField()),
+                ("max_step", models.BigIntegerField()),
+                ("max_timestamp", models.BigIntegerField()),
+                ("max_value", models.FloatField()),
+                (
+                    "series",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rollups",
+                        to="experiments.metricseries",
+                    ),
+                ),
             ],
         ),
     ]

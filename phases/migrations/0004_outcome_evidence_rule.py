@@ -4,20 +4,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('phases', '0003_health_schedule'),
+        ("phases", "0003_health_schedule"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='outcome',
-            name='evidence_rule',
-            field=models.CharField(blank=True, choices=[('best_run_meets_target', "A run of this project reaches the project's target on its success metric")], help_text="A criterion the gate also checks against the project's data.", max_length=40),
+            model_name="outcome",
+            name="evidence_rule",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    (
+                        "best_run_meets_target",
+                        "A run of this project reaches the project's target on its success metric",
+                    )
+                ],
+                help_text="A criterion the gate also checks against the project's data.",
+                max_length=40,
+            ),
         ),
         migrations.AddField(
-            model_name='outcometemplate',
-            name='evidence_rule',
-            field=models.CharField(blank=True, choices=[('best_run_meets_target', "A run of this project reaches the project's target on its success metric")], help_text="A criterion the gate also checks against the project's data.", max_length=40),
+            model_name="outcometemplate",
+            name="evidence_rule",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    (
+                        "best_run_meets_target",
+                        "A run of this project reaches the project's target on its success metric",
+                    )
+                ],
+                help_text="A criterion the gate also checks against the project's data.",
+                max_length=40,
+            ),
         ),
     ]

@@ -100,7 +100,7 @@ def test_an_experiments_whole_lifecycle(mlflow, world):
 
     mlflow.ok("POST", "mlflow/experiments/delete", {"experiment_id": experiment_id})
     listed = mlflow.ok("GET", "mlflow/experiments/search", {"max_results": "10"})
-    assert [e["experiment_id"] for e in listed["experiments"]] == ["0"]
+    assert [e["name"] for e in listed["experiments"]] == ["Default", "baseline"]
     deleted = mlflow.ok("POST", "mlflow/experiments/search", {"view_type": "DELETED_ONLY"})
     assert [e["lifecycle_stage"] for e in deleted["experiments"]] == ["deleted"]
     mlflow.ok("POST", "mlflow/experiments/restore", {"experiment_id": experiment_id})
@@ -129,7 +129,7 @@ def test_experiment_searches_page(mlflow, world):
         token = page.get("next_page_token")
         if not token:
             break
-    assert seen == ["Default", "e0", "e1", "e2", "e3", "e4"]
+    assert seen == ["Default", "baseline", "e0", "e1", "e2", "e3", "e4"]
 
 
 # --- Runs -------------------------------------------------------------------------------
@@ -559,7 +559,8 @@ def test_at_the_root_reads_span_projects_and_creates_need_a_project(mlflow, worl
     experiment_and_run(world.other, by=world.other.owner, name="strangers")
 
     listed = mlflow.ok("POST", "mlflow/experiments/search", {}, project=ROOT)
-    assert sorted(e["name"] for e in listed["experiments"]) == ["one", "two"]
+    # The world's own project holds a "baseline" experiment besides the one made here.
+    assert sorted(e["name"] for e in listed["experiments"]) == ["baseline", "one", "two"]
     got = mlflow.ok("GET", "mlflow/runs/get", {"run_id": first_run.run_id}, project=ROOT)
     assert got["run"]["info"]["experiment_id"] == str(first_exp.pk)
     mlflow.ok(

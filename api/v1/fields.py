@@ -1,0 +1,100 @@
+"""Input fields that take only the JSON type the schema names.
+
+DRF is lenient for the sake of HTML forms: a string field takes ``5``, a number field takes
+``"5"`` and ``true``, a boolean takes ``"yes"``, and a link reads ``""`` as null. The OpenAPI
+schema promises JSON types, and Schemathesis holds the API to that promise, so v1 inputs go
+through these fields instead.
+"""
+
+from django.db import models
+from rest_framework import serializers
+
+
+class JsonStringMixin:
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class CharField(JsonStringMixin, serializers.CharField):
+    pass
+
+
+class SlugField(JsonStringMixin, serializers.SlugField):
+    pass
+
+
+class URLField(JsonStringMixin, serializers.URLField):
+    pass
+
+
+def _is_integer(data) -> bool:
+    if isinstance(data, bool):
+        return False
+    return isinstance(data, int) or (isinstance(data, float) and data.is_integer())
+
+
+class IntegerField(serializers.IntegerField):
+    def to_internal_value(self, data):
+        if not _is_integer(data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class NumberField(serializers.FloatField):
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class BooleanField(serializers.BooleanField):
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+class SlugLinkField(serializers.SlugRelatedField):
+    """A link by slug (or username): a non-empty string; null is the one way to link nothing."""
+
+    def run_validation(self, data=serializers.empty):
+        if data == "":
+            raise serializers.ValidationError("may not be blank")
+        return super().run_validation(data)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class IdLinkField(serializers.PrimaryKeyRelatedField):
+    def run_validation(self, data=serializers.empty):
+        if data == "":
+            raise serializers.ValidationError("may not be blank")
+        return super().run_validation(data)
+
+    def to_internal_value(self, data):
+        if not _is_integer(data):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(int(data))
+
+
+class JsonModelSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.BooleanField: BooleanField,
+        models.CharField: CharField,
+        models.TextField: CharField,
+        models.SlugField: SlugField,
+        models.URLField: URLField,
+        models.IntegerField: IntegerField,
+        models.SmallIntegerField: IntegerField,
+        models.PositiveIntegerField: IntegerField,
+        models.PositiveSmallIntegerField: IntegerField,
+        models.BigIntegerField: IntegerField,
+        models.FloatField: NumberField,
+    }
+    serializer_related_field = IdLinkField

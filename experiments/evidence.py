@@ -1,0 +1,123 @@
+"""Evidence rules that the stored runs answer, for the gates of ``phases``.
+
+``phases`` knows an outcome can carry an evidence rule but not how to judge it; this module
+judges the rules about experiment runs and registers itself in ``ExperimentsConfig.ready``.
+
+**Best run meets target.** The project sets its success metric, target and direction in its
+first phase; the rule is met when the best run of the project has reached the target on
+that metric. Decided:
+
+- *Which runs.* Every active run of the project (not deleted, in an experiment not deleted),
+  not only the runs linked to the outcome as evidence (``RunEvidence``). The rule reads "a
+  run of this project reaches the target"; links are for reviewers' context, and a gate
+  that waited for someone to link the right run would say "no" about a model that exists.
+- *Which value.* Each run's latest value of the metric (``MetricSeries.latest_value``, what
+  MLflow shows as the run's metric), not its best step: the model a run leaves is the one
+  of its last step.
+- *Which values count.* Finite ones. A NaN is no measurement, and an infinite score is a
+  diverged or broken evaluation, never credible evidence that a model is good enough.
+- *Ties* go to the run that started first: it reached the value first.
+
+Two queries, whatever the number of runs: the project's settings, then the best series.
+"""
+
+import math
+
+from django.db.models import F
+
+from experiments.choices import LifecycleStage
+from experiments.models import MetricSeries
+from phases.choices import MetricDirection
+from phases.gates import Criterion
+from phases.models import Outcome, Project
+
+KIND = "evidence"
+
+
+def _number(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def _evidence(project: Project, *, run=None, value=None, gap=None) -> dict:
+    """The same keys whatever the verdict, so that pages can read them without checks."""
+    return {
+        "run_id": run.run_id if run else None,
+        "run_name": run.name if run else None,
+        "metric": project.success_metric or None,
+        "value": value,
+        "target": project.success_target,
+        "direction": project.success_direction,
+        "gap": gap,
+    }
+
+
+def best_run_meets_target(outcome: Outcome) -> Criterion:
+    """Does the best active run of the outcome's project reach the project's target?"""
+    project = (
+        Project.objects.filter(phases=outcome.phase_id)
+        .only("success_metric", "success_target", "success_direction")
+        .get()
+    )
+    metric, target = project.success_metric, project.success_target
+    if not metric or target is None:
+        missing = " and ".join(
+            words
+            for words, unset in (
+                ("its success metric (the metric key runs log, for example val_auc)", not metric),
+                ("its success target", target is None),
+            )
+            if unset
+        )
+        return Criterion(
+            KIND,
+            outcome.name,
+            False,
+            f"“{outcome.name}” is judged against the project's success metric: set {missing} "
+            "on the project.",
+            evidence=_evidence(project),
+        )
+
+    maximize = project.success_direction == MetricDirection.MAXIMIZE
+    order = F("latest_value").desc() if maximize else F("latest_value").asc()
+    best = (
+        MetricSeries.objects.filter(
+            key=metric,
+            latest_is_nan=False,
+            latest_value__gt=-math.inf,
+            latest_value__lt=math.inf,
+            run__lifecycle_stage=LifecycleStage.ACTIVE,
+            run__experiment__lifecycle_stage=LifecycleStage.ACTIVE,
+            run__experiment__project=project,
+        )
+        .select_related("run")
+        .only("latest_value", "run__run_id", "run__name", "run__start_time")
+        .order_by(order, "run__start_time", "run__run_id")
+        .first()
+    )
+    direction = MetricDirection(project.success_direction)
+    wanted = f"the target {_number(target)} ({direction.label.lower()})"
+    if best is None:
+        return Criterion(
+            KIND,
+            outcome.name,
+            False,
+            f"No run of this project has logged {metric} yet; {wanted}.",
+            evidence=_evidence(project),
+        )
+
+    value, run = best.latest_value, best.run
+    shortfall = target - value if maximize else value - target
+    met = shortfall <= 0
+    gap = 0.0 if met else float(f"{shortfall:.12g}")  # 0.03, not 0.030000000000000027
+    who = f"(run “{run.name}”, {run.run_id[:8]}…)"
+    if met:
+        message = f"Best {metric} {_number(value)} {who} meets {wanted}."
+    else:
+        message = f"Best {metric} {_number(value)} {who} is {_number(gap)} short of {wanted}."
+    return Criterion(
+        KIND,
+        outcome.name,
+        met,
+        message,
+        evidence=_evidence(project, run=run, value=value, gap=gap),
+    )
