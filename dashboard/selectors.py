@@ -2,23 +2,40 @@
 
 Every read starts from :func:`phases.roles.visible_projects` / :func:`phases.roles.with_role`,
 so a page can only ever show what its caller may see. Query counts do not grow with the
-number of projects, phases, tasks or transitions: lists are fetched in one query each,
-charts from aggregates or a single pass over the transition history.
+number of projects, phases, tasks, transitions or runs: lists are fetched in one query
+each, charts from aggregates or a single pass over the transition history, and metric
+curves from a capped number of series that ``experiments.series`` reduces on the server.
 """
 
 import datetime as dt
-from collections import defaultdict
+import math
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, F, OuterRef, Prefetch, QuerySet, Subquery, Window
+from django.db.models import (
+    Count,
+    F,
+    FloatField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    Window,
+)
 from django.db.models.functions import Lead
 from django.utils import timezone
 
 from dashboard import figures, sharing
 from dashboard.models import SharedLink
-from phases.choices import PhaseStatus, ReviewStatus, TaskStatus, TransitionKind
+from experiments import series
+from experiments.choices import LifecycleStage
+from experiments.models import MetricSeries, Param, Run, RunTag
+from phases.choices import MetricDirection, PhaseStatus, ReviewStatus, TaskStatus, TransitionKind
 from phases.gates import GateResult
 from phases.models import (
     LifecycleTemplate,
@@ -475,3 +492,483 @@ def shared_link_from_token(token: str) -> SharedLink | None:
     if link is None or not sharing.nonce_matches(link.nonce, nonce):
         return None
     return link
+
+
+# --- Experiments ------------------------------------------------------------------------
+
+LEADERBOARD_SIZE = 10
+LEADERBOARD_PARAMS = 4
+CURVE_RUNS = 5
+CURVE_POINTS = 1000
+RUNS_PAGE_SIZE = 50
+RUN_CHARTS = 12
+RUN_CHART_POINTS = 1000
+MAX_COMPARED = 20
+# Overlaid curves share one budget, so a comparison of twenty runs weighs what one of five
+# does in the browser; no curve gets fewer points than a chart needs to keep its shape.
+COMPARE_POINTS = 8000
+MIN_CURVE_POINTS = 200
+SYSTEM_TAG_PREFIX = "mlflow."
+
+
+def _finite(prefix: str = "") -> Q:
+    """Series whose latest value is a number a chart can place: not NaN, not infinite."""
+    return Q(
+        **{
+            f"{prefix}latest_is_nan": False,
+            f"{prefix}latest_value__gt": -math.inf,
+            f"{prefix}latest_value__lt": math.inf,
+        }
+    )
+
+
+def _ms(value: int | None) -> dt.datetime | None:
+    """MLflow's milliseconds since the epoch as an aware time, which templates localise."""
+    return None if value is None else dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
+
+
+def _maximize(project: Project) -> bool:
+    return project.success_direction == MetricDirection.MAXIMIZE
+
+
+def _project_runs(project: Project) -> QuerySet[Run]:
+    """The project's runs that count: a deleted run (or one of a deleted experiment, which
+    deletes its runs) is out of every list and chart until it is restored."""
+    return Run.objects.filter(experiment__project=project, lifecycle_stage=LifecycleStage.ACTIVE)
+
+
+def _best_first(project: Project, value: str) -> list:
+    """Best value first in the project's direction, runs without one last; ties go to the
+    newest run, then the run id, so the order is the same from one page load to the next."""
+    field = F(value)
+    ordered = field.desc(nulls_last=True) if _maximize(project) else field.asc(nulls_last=True)
+    return [ordered, F(f"{_run_prefix(value)}start_time").desc(), f"{_run_prefix(value)}run_id"]
+
+
+def _run_prefix(value: str) -> str:
+    """``run__`` when ranking series (which reach their run through it), else nothing."""
+    return "run__" if value == "latest_value" else ""
+
+
+def _labels(runs: Sequence[Run]) -> dict[int, str]:
+    """Each run's name, with the start of its id where two runs share a name, so legends
+    and axes never show two runs as one."""
+    names = Counter(run.name for run in runs)
+    return {
+        run.pk: run.name if names[run.name] == 1 else f"{run.name} ({run.run_id[:7]})"
+        for run in runs
+    }
+
+
+def _params_of(runs: Sequence[Run]) -> dict[int, dict[str, str]]:
+    """Every param of ``runs`` in one query, by run."""
+    params: dict[int, dict[str, str]] = {run.pk: {} for run in runs}
+    rows = Param.objects.filter(run__in=[run.pk for run in runs]).values_list(
+        "run_id", "key", "value"
+    )
+    for run_pk, key, value in rows:
+        params[run_pk][key] = value
+    return params
+
+
+def _curves(runs: Sequence[Run], *, key: str, max_points: int) -> list[figures.Curve]:
+    labels = _labels(runs)
+    by_run_id = {run.run_id: run for run in runs}
+    return [
+        figures.Curve(
+            label=labels[by_run_id[found.run_id].pk],
+            steps=found.steps,
+            timestamps=found.timestamps,
+            values=found.values,
+            total_points=found.total_points,
+            downsampled=found.downsampled,
+        )
+        for found in series.compare(runs=list(runs), key=key, max_points=max_points)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderRow:
+    rank: int
+    run: Run
+    label: str
+    value: float
+    params: list[str]
+    meets: bool
+
+
+@dataclass(slots=True)
+class ProjectExperiments:
+    """The experiments section of a project page: how many runs there are, the best ones
+    on the success metric, and their curves of it."""
+
+    metric: str
+    target: float | None
+    maximize: bool
+    runs: int | None
+    measured: int
+    leaders: list[LeaderRow]
+    param_keys: list[str]
+    curves: list[figures.Curve]
+
+    @property
+    def best(self) -> LeaderRow | None:
+        return self.leaders[0] if self.leaders else None
+
+    @property
+    def met(self) -> bool | None:
+        """Whether the best run reaches the target; ``None`` when there is nothing to judge."""
+        if self.best is None or self.target is None:
+            return None
+        return figures.meets_target(self.best.value, self.target, maximize=self.maximize)
+
+    @property
+    def gap(self) -> float | None:
+        return None if self.best is None or self.target is None else self.best.value - self.target
+
+
+def project_experiments(*, project: Project) -> ProjectExperiments:
+    """The leaderboard and its curves in a fixed number of queries, however many runs the
+    project holds: one count, the ten best series (with their runs and experiments), their
+    params, and the best few runs' series of the metric (``series.compare``); none at all
+    while the project has no success metric (``runs`` is then ``None``: not counted).
+
+    The ranking reads ``MetricSeries.latest_value``: the value a run ended with, as MLflow
+    shows it. A run whose latest value is NaN or infinite has no rank.
+    """
+    metric = project.success_metric
+    runs = _project_runs(project)
+    if not metric:
+        # Nothing to rank, and nothing to count: the section only asks for a metric.
+        return ProjectExperiments(
+            metric="",
+            target=project.success_target,
+            maximize=_maximize(project),
+            runs=None,
+            measured=0,
+            leaders=[],
+            param_keys=[],
+            curves=[],
+        )
+    counts = runs.aggregate(
+        runs=Count("pk", distinct=True),
+        measured=Count(
+            "metric_series",
+            filter=Q(metric_series__key=metric) & _finite("metric_series__"),
+        ),
+    )
+    ranked = []
+    if counts["measured"]:
+        ranked = list(
+            MetricSeries.objects.filter(
+                _finite(),
+                run__experiment__project=project,
+                run__lifecycle_stage=LifecycleStage.ACTIVE,
+                key=metric,
+            )
+            .select_related("run__experiment")
+            .order_by(*_best_first(project, "latest_value"))[:LEADERBOARD_SIZE]
+        )
+    top = [row.run for row in ranked]
+    params = _params_of(top) if top else {}
+    keys = figures.varying_params([params[run.pk] for run in top], LEADERBOARD_PARAMS)
+    labels = _labels(top)
+    return ProjectExperiments(
+        metric=metric,
+        target=project.success_target,
+        maximize=_maximize(project),
+        runs=counts["runs"],
+        measured=counts["measured"],
+        leaders=[
+            LeaderRow(
+                rank=rank,
+                run=row.run,
+                label=labels[row.run.pk],
+                value=row.latest_value,
+                params=[params[row.run.pk].get(key, "") for key in keys],
+                meets=project.success_target is not None
+                and figures.meets_target(
+                    row.latest_value, project.success_target, maximize=_maximize(project)
+                ),
+            )
+            for rank, row in enumerate(ranked, start=1)
+        ],
+        param_keys=keys,
+        curves=_curves(top[:CURVE_RUNS], key=metric, max_points=CURVE_POINTS) if top else [],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    run: Run
+    value: float | None
+    started: dt.datetime | None
+    params: list[str]
+
+
+@dataclass(slots=True)
+class RunList:
+    page: Page
+    rows: list[RunRow]
+    metric: str
+    param_keys: list[str]
+
+
+def project_runs(*, project: Project, page_number: object = 1) -> RunList:
+    """Every active run of the project, best on the success metric first (runs that have
+    not logged it last), one page at a time: three queries for any number of runs."""
+    metric = project.success_metric
+    runs = _project_runs(project).select_related("experiment")
+    if metric:
+        latest = MetricSeries.objects.filter(_finite(), run=OuterRef("pk"), key=metric)
+        runs = runs.annotate(metric_value=Subquery(latest.values("latest_value")[:1]))
+        order = _best_first(project, "metric_value")
+    else:
+        runs = runs.annotate(metric_value=Value(None, output_field=FloatField()))
+        order = [F("start_time").desc(), "run_id"]
+    page = Paginator(runs.order_by(*order), RUNS_PAGE_SIZE).get_page(page_number)
+    listed = list(page.object_list)
+    params = _params_of(listed) if listed else {}
+    keys = figures.varying_params(list(params.values()), LEADERBOARD_PARAMS)
+    return RunList(
+        page=page,
+        rows=[
+            RunRow(
+                run=run,
+                value=run.metric_value,
+                started=_ms(run.start_time),
+                params=[params[run.pk].get(key, "") for key in keys],
+            )
+            for run in listed
+        ],
+        metric=metric,
+        param_keys=keys,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MetricRow:
+    index: int
+    key: str
+    value: float | None
+    is_nan: bool
+    step: int
+    logged: dt.datetime | None
+    points: int
+    chart_page: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunChart:
+    index: int
+    key: str
+    curve: figures.Curve
+
+    @property
+    def chart_id(self) -> str:
+        """Numbered, never derived from the key: a key may hold any character."""
+        return f"chart-metric-{self.index}"
+
+    @property
+    def data_id(self) -> str:
+        return f"{self.chart_id}-data"
+
+
+@dataclass(slots=True)
+class RunDetail:
+    run: Run
+    started: dt.datetime | None
+    ended: dt.datetime | None
+    params: list[Param]
+    tags: list[RunTag]
+    system_tags: list[RunTag]
+    inputs: list
+    metrics: list[MetricRow]
+    charts: list[RunChart]
+    chart_page: int
+    chart_pages: int
+    success: MetricRow | None
+
+    @property
+    def duration(self) -> dt.timedelta | None:
+        if self.started is None or self.ended is None:
+            return None
+        return self.ended - self.started
+
+    @property
+    def deleted(self) -> bool:
+        return self.run.lifecycle_stage == LifecycleStage.DELETED
+
+
+def run_detail(*, project: Project, run_id: str, chart_page: object = 1) -> RunDetail | None:
+    """A run of ``project`` (``None`` for a run of any other project) with its params, tags,
+    datasets and the charts of one page of its metrics.
+
+    Charts come ``RUN_CHARTS`` at a time, so a run that logs hundreds of metrics costs the
+    page what one with twelve does: five queries, then two per chart (``metric_series``).
+    """
+    run = (
+        Run.objects.filter(experiment__project=project, run_id=run_id)
+        .select_related("experiment")
+        .prefetch_related(
+            Prefetch("params", queryset=Param.objects.order_by("key")),
+            Prefetch("tags", queryset=RunTag.objects.order_by("key")),
+            Prefetch("metric_series", queryset=MetricSeries.objects.order_by("key")),
+            "inputs",
+        )
+        .first()
+    )
+    if run is None:
+        return None
+    all_series = list(run.metric_series.all())
+    pages = max(1, math.ceil(len(all_series) / RUN_CHARTS))
+    try:
+        page = min(max(int(chart_page), 1), pages)
+    except (TypeError, ValueError):
+        page = 1
+    metrics = [
+        MetricRow(
+            index=index,
+            key=found.key,
+            value=None if found.latest_is_nan else found.latest_value,
+            is_nan=found.latest_is_nan,
+            step=found.latest_step,
+            logged=_ms(found.latest_timestamp),
+            points=found.point_count,
+            chart_page=(index - 1) // RUN_CHARTS + 1,
+        )
+        for index, found in enumerate(all_series, start=1)
+    ]
+    shown = metrics[(page - 1) * RUN_CHARTS : page * RUN_CHARTS]
+    charts = []
+    for row in shown:
+        found = series.metric_series(run=run, key=row.key, max_points=RUN_CHART_POINTS)
+        charts.append(
+            RunChart(
+                index=row.index,
+                key=row.key,
+                curve=figures.Curve(
+                    label=run.name,
+                    steps=found.steps,
+                    timestamps=found.timestamps,
+                    values=found.values,
+                    total_points=found.total_points,
+                    downsampled=found.downsampled,
+                ),
+            )
+        )
+    tags = list(run.tags.all())
+    return RunDetail(
+        run=run,
+        started=_ms(run.start_time),
+        ended=_ms(run.end_time),
+        params=list(run.params.all()),
+        tags=[tag for tag in tags if not tag.key.startswith(SYSTEM_TAG_PREFIX)],
+        system_tags=[tag for tag in tags if tag.key.startswith(SYSTEM_TAG_PREFIX)],
+        inputs=list(run.inputs.all()),
+        metrics=metrics,
+        charts=charts,
+        chart_page=page,
+        chart_pages=pages,
+        success=next((m for m in metrics if m.key == project.success_metric), None),
+    )
+
+
+def requested_runs(values: Sequence[str]) -> list[str]:
+    """Run ids from ``?runs=a,b`` or ``?runs=a&runs=b`` (checkboxes), each once, in order."""
+    ids = [part.strip() for value in values for part in value.split(",")]
+    return list(dict.fromkeys(run_id for run_id in ids if run_id))
+
+
+@dataclass(frozen=True, slots=True)
+class ComparedRun:
+    run: Run
+    label: str
+    value: float | None
+    params: list[str]
+
+
+@dataclass(slots=True)
+class Comparison:
+    key: str
+    keys: list[str]
+    runs: list[ComparedRun]
+    param_keys: list[str]
+    curves: list[figures.Curve]
+    points: list[figures.RunParams]
+    requested: int
+    missing: int
+    ranked: bool
+    maximize: bool
+
+    @property
+    def run_ids(self) -> str:
+        return ",".join(row.run.run_id for row in self.runs)
+
+    @property
+    def truncated(self) -> bool:
+        return self.requested > MAX_COMPARED
+
+    @property
+    def placed(self) -> int:
+        """How many runs have a value of the metric: the parallel coordinates need two."""
+        return sum(row.value is not None for row in self.runs)
+
+
+def compare_runs(*, project: Project, run_ids: Sequence[str], key: str = "") -> Comparison:
+    """Selected runs of ``project`` side by side on one metric: their curves of it, and
+    their params against its latest value. Ids of other projects' runs are ignored, as if
+    they did not exist.
+
+    At most ``MAX_COMPARED`` runs, so the page stays readable and bounded: three queries
+    (the runs, their params, their series' latest values), then ``series.compare`` (one
+    query, and one read per run). Which way is better is known for the success metric
+    only; any other metric is coloured by its value, higher darker.
+    """
+    wanted = list(run_ids)[:MAX_COMPARED]
+    found = {
+        run.run_id: run
+        for run in Run.objects.filter(experiment__project=project, run_id__in=wanted)
+        .select_related("experiment")
+        .order_by()
+    }
+    runs = [found[run_id] for run_id in wanted if run_id in found]
+    latest: dict[tuple[int, str], float | None] = {}
+    if runs:
+        rows = MetricSeries.objects.filter(run__in=[run.pk for run in runs]).values_list(
+            "run_id", "key", "latest_value", "latest_is_nan"
+        )
+        for run_pk, metric, value, is_nan in rows:
+            latest[(run_pk, metric)] = None if is_nan or not math.isfinite(value) else value
+    keys = sorted({metric for _, metric in latest})
+    if key not in keys:
+        key = project.success_metric if project.success_metric in keys else ""
+        key = key or (keys[0] if keys else "")
+    params = _params_of(runs) if runs else {}
+    param_keys = figures.varying_params([params[run.pk] for run in runs], figures.MAX_PARAM_AXES)
+    labels = _labels(runs)
+    compared = [
+        ComparedRun(
+            run=run,
+            label=labels[run.pk],
+            value=latest.get((run.pk, key)),
+            params=[params[run.pk].get(param, "") for param in param_keys],
+        )
+        for run in runs
+    ]
+    budget = max(MIN_CURVE_POINTS, COMPARE_POINTS // max(len(runs), 1))
+    return Comparison(
+        key=key,
+        keys=keys,
+        runs=compared,
+        param_keys=param_keys,
+        curves=_curves(runs, key=key, max_points=budget) if key and runs else [],
+        points=[
+            figures.RunParams(label=row.label, params=params[row.run.pk], value=row.value)
+            for row in compared
+        ],
+        requested=len(list(run_ids)),
+        missing=len(wanted) - len(runs),
+        ranked=bool(key) and key == project.success_metric,
+        maximize=_maximize(project) if key == project.success_metric else True,
+    )

@@ -13,6 +13,10 @@ urlpatterns = [
     path("", views.portfolio, name="portfolio"),
     path("projects/<slug:slug>/", views.project_detail, name="project"),
     path("projects/<slug:slug>/live/", views.project_live, name="project-live"),
+    path("projects/<slug:slug>/runs/", views.project_runs, name="runs"),
+    # Before the run page, whose id segment would otherwise take "compare".
+    path("projects/<slug:slug>/runs/compare/", views.run_compare, name="run-compare"),
+    path("projects/<slug:slug>/runs/<str:run_id>/", views.run_detail, name="run"),
     path("projects/<slug:slug>/advance/", views.project_advance, name="project-advance"),
     path("projects/<slug:slug>/move-back/", views.project_move_back, name="project-move-back"),
     path("projects/<slug:slug>/links/", views.shared_link_create, name="shared-link-create"),

@@ -1,4 +1,4 @@
-"""Stakeholder pages: the portfolio, a project's status page and its shared read-only link.
+"""Stakeholder pages: the portfolio, a project's status page, its runs, and its shared link.
 
 Views stay thin: reads come from ``dashboard.selectors``, figures from ``dashboard.figures``,
 writes go through ``phases.services`` and ``dashboard.services``. Who may see a project and
@@ -95,6 +95,7 @@ def _status_context(
     live_url = live_url or reverse("dashboard:project-live", args=[project.slug])
     status = selectors.project_status(project=project)
     context = _live_context(project, can_move=can_move, live_url=live_url)
+    experiments = selectors.project_experiments(project=project)
     context.update(
         status=status,
         shared=shared,
@@ -102,6 +103,8 @@ def _status_context(
         timeline=figures.phase_timeline(
             status.planned, status.visits, status.moves, now=timezone.localtime()
         ),
+        experiments=experiments,
+        experiment_charts=_experiment_charts(experiments),
     )
     if can_move:
         context["move_back_form"] = move_back_form or MoveBackForm(
@@ -111,6 +114,25 @@ def _status_context(
         context["share_form"] = share_form or SharedLinkForm()
         context["shared_links"] = selectors.shared_links(project=project)
     return context
+
+
+def _experiment_charts(experiments: selectors.ProjectExperiments) -> dict:
+    best = experiments.best
+    return {
+        "success": figures.success_gauge(
+            metric=experiments.metric,
+            best=best.value,
+            target=experiments.target,
+            maximize=experiments.maximize,
+        )
+        if best
+        else None,
+        "curves": figures.metric_curves(
+            experiments.curves, metric=experiments.metric, target=experiments.target
+        )
+        if experiments.curves
+        else None,
+    }
 
 
 @login_required
@@ -181,6 +203,89 @@ def project_move_back(request, slug: str):
     else:
         messages.success(request, f"{project.name} moved back to {transition.to_phase.name}.")
     return _back_to(project, "status")
+
+
+# --- Runs -------------------------------------------------------------------------------
+
+
+def _viewable(request, slug: str) -> Project:
+    """The project, for pages that need a reader's role: every member has it today, and
+    asking ``phases.roles`` keeps that true if a role without it is ever added."""
+    project = _project(request, slug)
+    _require(project, Action.VIEW)
+    return project
+
+
+@login_required
+@require_safe
+def project_runs(request, slug: str):
+    project = _viewable(request, slug)
+    runs = selectors.project_runs(project=project, page_number=request.GET.get("page"))
+    return render(
+        request,
+        "dashboard/runs.html",
+        {"project": project, "runs": runs, "max_compared": selectors.MAX_COMPARED},
+    )
+
+
+@login_required
+@require_safe
+def run_detail(request, slug: str, run_id: str):
+    project = _viewable(request, slug)
+    detail = selectors.run_detail(
+        project=project, run_id=run_id, chart_page=request.GET.get("charts", 1)
+    )
+    if detail is None:
+        raise Http404("No such run in this project.")
+    charts = [
+        (
+            chart,
+            figures.metric_curves(
+                [chart.curve],
+                metric=chart.key,
+                target=project.success_target if chart.key == project.success_metric else None,
+                height=260,
+            ),
+        )
+        for chart in detail.charts
+    ]
+    return render(
+        request,
+        "dashboard/run.html",
+        {"project": project, "detail": detail, "charts": charts},
+    )
+
+
+@login_required
+@require_safe
+def run_compare(request, slug: str):
+    project = _viewable(request, slug)
+    comparison = selectors.compare_runs(
+        project=project,
+        run_ids=selectors.requested_runs(request.GET.getlist("runs")),
+        key=request.GET.get("key", ""),
+    )
+    target = project.success_target if comparison.key == project.success_metric else None
+    charts = {
+        "curves": figures.metric_curves(comparison.curves, metric=comparison.key, target=target)
+        if comparison.curves
+        else None,
+        "params": figures.parallel_coordinates(
+            comparison.points, metric=comparison.key, maximize=comparison.maximize
+        )
+        if comparison.placed >= 2
+        else None,
+    }
+    return render(
+        request,
+        "dashboard/compare.html",
+        {
+            "project": project,
+            "comparison": comparison,
+            "charts": charts,
+            "max_compared": selectors.MAX_COMPARED,
+        },
+    )
 
 
 # --- Shared links -----------------------------------------------------------------------

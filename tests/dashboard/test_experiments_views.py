@@ -1,0 +1,459 @@
+"""The experiment parts of the dashboard through HTTP: the leaderboard and success metric on
+a project page, run pages, the run list and comparisons; who may open them, and escaping.
+
+Runs and metrics are made through ``experiments.services``, as the MLflow layer makes them.
+"""
+
+import math
+import re
+
+import pytest
+from django.urls import reverse
+
+from dashboard import selectors, sharing
+from dashboard import services as dashboard_services
+from experiments import services as runs
+from experiments.choices import RunStatus
+from experiments.services import MetricIn
+from phases import services
+from phases.choices import Role
+from tests.dashboard.conftest import client_for
+from tests.dashboard.test_views import figure
+from tests.factories import make_project
+
+pytestmark = pytest.mark.django_db
+
+T0 = 1_767_000_000_000  # 2025-12-29, in MLflow's milliseconds
+
+
+def log_run(
+    experiment,
+    *,
+    by,
+    name: str,
+    params: dict[str, str] | None = None,
+    metrics: dict[str, list[float]] | None = None,
+    start: int = T0,
+    status: str = RunStatus.FINISHED,
+):
+    """A finished run with ``params`` and each metric's values logged at steps 0, 1, ..."""
+    run = runs.run_create(experiment=experiment, by=by, name=name, start_time=start)
+    points = [
+        MetricIn(key, float(value), start + 1000 * step, step)
+        for key, values in (metrics or {}).items()
+        for step, value in enumerate(values)
+    ]
+    for offset in range(0, max(len(points), 1), 1000):
+        runs.log_batch(
+            run=run,
+            by=by,
+            metrics=points[offset : offset + 1000],
+            params=list((params or {}).items()) if offset == 0 else [],
+        )
+    return runs.run_update(run=run, by=by, status=status, end_time=start + 60_000)
+
+
+def sweep(project, *, by, n: int, metric: str = "val_auc", experiment: str = "sweep"):
+    """``n`` runs of a small hyperparameter search; run ``i`` ends at ``0.5 + i / (2n)``
+    on ``metric``, so the last run is the best when higher is better."""
+    found = project.experiments.filter(name=experiment).first()
+    found = found or runs.experiment_create(project=project, name=experiment, by=by)
+    made = []
+    for i in range(n):
+        final = 0.5 + i / (2 * n)
+        made.append(
+            log_run(
+                found,
+                by=by,
+                name=f"trial-{i:03d}",
+                params={
+                    "learning_rate": f"{10 ** -(1 + i % 4):g}",
+                    "optimizer": ("adam", "sgd", "rmsprop")[i % 3],
+                    "max_depth": str(3 + i % 5),
+                    "seed": "42",
+                },
+                metrics={
+                    metric: [final * (1 - math.exp(-(s + 1) / 3)) for s in range(12)],
+                    "loss": [1.5 / (s + 1) for s in range(12)],
+                },
+                start=T0 + i * 60_000,
+            )
+        )
+    return made
+
+
+def url(project, name: str, *args) -> str:
+    return reverse(f"dashboard:{name}", args=[project.slug, *args])
+
+
+def html_of(response) -> str:
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
+
+
+# --- The project page ------------------------------------------------------------------
+
+
+def leaderboard(page: str) -> list[str]:
+    """The run names of the leaderboard, in rank order."""
+    table = page[page.index('class="data leaderboard"') :]
+    table = table[: table.index("</table>")]
+    return re.findall(r'<th scope="row">(?:<a href="[^"]*">)?(.*?)(?:</a>)?</th>', table)
+
+
+def test_leaderboard_ranks_the_best_ten_runs_on_the_success_metric(manager, viewer, project):
+    made = sweep(project, by=manager, n=14)
+    page = html_of(client_for(viewer).get(url(project, "project")))
+
+    assert leaderboard(page) == [f"trial-{i:03d}" for i in range(13, 3, -1)]
+    assert "14 of 14 runs logged it" in page
+    best = made[-1]
+    assert f'href="{url(project, "run", best.run_id)}"' in page
+    # Only params that differ between the ranked runs are shown; the constant seed is not.
+    head = page[page.index('class="data leaderboard"') : page.index("</thead>")]
+    assert re.findall(r'class="param key">(\w+)<', head) == [
+        "learning_rate",
+        "max_depth",
+        "optimizer",
+    ]
+    assert page.count('name="runs"') == 10
+
+
+def test_lower_is_better_ranks_the_smallest_first(manager, viewer):
+    project = make_project(
+        owner=manager, success_metric="val_rmse", success_target=0.3, success_direction="minimize"
+    )
+    services.membership_set(project=project, user=viewer, role=Role.VIEWER)
+    sweep(project, by=manager, n=6, metric="val_rmse")
+    page = html_of(client_for(viewer).get(url(project, "project")))
+
+    assert leaderboard(page) == [f"trial-{i:03d}" for i in range(6)]
+    gauge = figure(client_for(viewer).get(url(project, "project")), "chart-success")["data"][0]
+    assert gauge["gauge"]["steps"][0]["range"][1] == 0.3  # the shaded side is below target
+    assert "above the target of 0.3" in page
+
+
+def test_runs_that_cannot_rank_are_left_out(manager, viewer, project, outsider):
+    experiment = runs.experiment_create(project=project, name="edge cases", by=manager)
+    log_run(experiment, by=manager, name="good", metrics={"val_auc": [0.7]})
+    log_run(experiment, by=manager, name="diverged", metrics={"val_auc": [0.9, math.nan]})
+    log_run(experiment, by=manager, name="overflowed", metrics={"val_auc": [math.inf]})
+    log_run(experiment, by=manager, name="no metric", metrics={"loss": [1.0]})
+    deleted = log_run(experiment, by=manager, name="deleted", metrics={"val_auc": [0.99]})
+    runs.run_delete(run=deleted, by=manager)
+    elsewhere = make_project(owner=outsider, success_metric="val_auc")
+    sweep(elsewhere, by=outsider, n=2)
+
+    page = html_of(client_for(viewer).get(url(project, "project")))
+
+    assert leaderboard(page) == ["good"]
+    assert "1 of 4 runs logged it" in page
+
+
+def test_success_metric_against_its_target(manager, viewer, project):
+    sweep(project, by=manager, n=4)  # the best ends at 0.875, over the target of 0.85
+    response = client_for(viewer).get(url(project, "project"))
+    page = html_of(response)
+
+    gauge = figure(response, "chart-success")["data"][0]
+    assert (gauge["type"], gauge["gauge"]["shape"]) == ("indicator", "bullet")
+    assert gauge["value"] == pytest.approx(0.875 * (1 - math.exp(-4)))
+    assert gauge["gauge"]["threshold"]["value"] == 0.85
+    assert "it meets the target of 0.85" in page
+    assert '<span class="tag tag-done">met</span>' in page
+
+
+def test_success_metric_below_target_says_by_how_much(manager, viewer, project):
+    sweep(project, by=manager, n=2)  # the best ends near 0.74
+    page = html_of(client_for(viewer).get(url(project, "project")))
+    assert re.search(r"0\.1\d* below the target of 0\.85", page)
+    assert '<span class="tag tag-done">met</span>' not in page
+
+
+def test_curves_of_the_best_five_runs(manager, viewer, project):
+    sweep(project, by=manager, n=8)
+    curves = figure(client_for(viewer).get(url(project, "project")), "chart-curves")
+    assert [trace["name"] for trace in curves["data"]] == [
+        f"trial-{i:03d}" for i in range(7, 2, -1)
+    ]
+    assert {trace["type"] for trace in curves["data"]} == {"scatter"}
+    assert curves["data"][0]["x"] == list(range(12))
+    assert curves["layout"]["shapes"][0]["y0"] == 0.85
+
+
+def test_long_series_come_downsampled(manager, viewer, project):
+    experiment = runs.experiment_create(project=project, name="long", by=manager)
+    values = [math.sin(i / 100) for i in range(5000)]
+    log_run(experiment, by=manager, name="long run", metrics={"val_auc": values})
+    curve = figure(client_for(viewer).get(url(project, "project")), "chart-curves")["data"][0]
+    assert len(curve["y"]) <= selectors.CURVE_POINTS
+    assert "of 5,000 points" in curve["hovertemplate"]
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        ("nothing", "No experiment runs yet."),
+        ("no metric", "Runs are ranked on the project's success metric, which is not set yet"),
+        ("not logged", "none with a value of <code>val_auc</code> yet"),
+    ],
+)
+def test_empty_states_say_what_to_do(manager, viewer, project, setup, expected):
+    if setup == "no metric":
+        services.project_update(project=project, by=manager, success_metric="")
+    if setup != "nothing":
+        experiment = runs.experiment_create(project=project, name="e", by=manager)
+        log_run(experiment, by=manager, name="r", metrics={"loss": [1.0]})
+    page = html_of(client_for(viewer).get(url(project, "project")))
+    assert expected in page
+    assert 'id="chart-curves"' not in page
+
+
+# --- Who may open what -----------------------------------------------------------------
+
+
+RUN_PAGES = ["runs", "run", "run-compare"]
+
+
+def run_page_url(project, name: str, run) -> str:
+    if name == "run":
+        return url(project, name, run.run_id)
+    if name == "run-compare":
+        return url(project, name) + f"?runs={run.run_id}"
+    return url(project, name)
+
+
+@pytest.mark.parametrize("name", RUN_PAGES)
+def test_anonymous_is_sent_to_sign_in(client, manager, project, name):
+    run = sweep(project, by=manager, n=1)[0]
+    target = run_page_url(project, name, run)
+    response = client.get(target)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("name", RUN_PAGES)
+def test_outsiders_get_404_and_members_get_the_page(request, manager, project, outsider, name):
+    run = sweep(project, by=manager, n=1)[0]
+    target = run_page_url(project, name, run)
+    assert client_for(outsider).get(target).status_code == 404
+    for who in ("viewer", "contributor", "manager", "staff"):
+        user = request.getfixturevalue(who)
+        assert client_for(user).get(target).status_code == 200, who
+
+
+def test_a_run_is_reached_only_through_its_own_project(manager, project):
+    other = make_project(owner=manager, name="Other", success_metric="val_auc")
+    theirs = sweep(other, by=manager, n=1)[0]
+    client = client_for(manager)
+    assert client.get(url(project, "run", theirs.run_id)).status_code == 404
+    assert client.get(url(project, "run", "0" * 32)).status_code == 404
+    assert client.get(url(other, "run", theirs.run_id)).status_code == 200
+    # A comparison ignores ids of other projects' runs, as if they did not exist.
+    mine = sweep(project, by=manager, n=2)
+    ids = ",".join([mine[0].run_id, theirs.run_id, mine[1].run_id])
+    page = html_of(client.get(url(project, "run-compare"), {"runs": ids}))
+    assert "1 of the runs asked for is not in this project" in page
+    assert theirs.run_id not in page.replace(f"runs={ids}", "")
+
+
+def test_shared_link_shows_the_leaderboard_but_reaches_no_run(client, manager, project):
+    made = sweep(project, by=manager, n=12)
+    link = dashboard_services.shared_link_create(project=project, by=manager)
+    token = sharing.token_for(link_id=link.pk, nonce=link.nonce)
+    response = client.get(reverse("dashboard:shared", args=[token]))
+    page = html_of(response)
+
+    assert leaderboard(page)[0] == "trial-011"
+    assert figure(response, "chart-success")["data"][0]["type"] == "indicator"
+    assert len(figure(response, "chart-curves")["data"]) == selectors.CURVE_RUNS
+    assert "/runs/" not in page
+    assert 'type="checkbox"' not in page
+    assert "<form" not in page
+    assert "MLFLOW_TRACKING_URI" not in page
+    # Nothing of the runs hangs off the token, and the run pages want a session.
+    run = made[-1]
+    for path in (f"runs/{run.run_id}/", "runs/", f"runs/compare/?runs={run.run_id}"):
+        assert client.get(f"/shared/{token}/{path}").status_code == 404
+    assert client.get(url(project, "run", run.run_id)).status_code == 302
+
+
+# --- Escaping --------------------------------------------------------------------------
+
+NASTY = "<script>alert('run')</script>"
+NASTY_VALUE = '<img src=x onerror="alert(1)">'
+
+
+def test_run_names_and_values_are_escaped_everywhere(manager, viewer, project):
+    made = sweep(project, by=manager, n=2)
+    experiment = runs.experiment_create(project=project, name=f"exp {NASTY}", by=manager)
+    nasty = log_run(
+        experiment,
+        by=manager,
+        name=NASTY,
+        params={"optimizer": NASTY_VALUE, "learning_rate": "0.5", "max_depth": "3"},
+        metrics={"val_auc": [0.2, 0.99]},
+    )
+    runs.log_batch(run=nasty, by=manager, tags=[("note", NASTY_VALUE)])
+    client = client_for(viewer)
+    ids = ",".join(run.run_id for run in [*made, nasty])
+    pages = {
+        "project": client.get(url(project, "project")),
+        "runs": client.get(url(project, "runs")),
+        "run": client.get(url(project, "run", nasty.run_id)),
+        "compare": client.get(url(project, "run-compare"), {"runs": ids}),
+    }
+    for name, response in pages.items():
+        page = html_of(response)
+        assert "<script>alert" not in page, name
+        assert "<img src=x" not in page, name
+        assert "&lt;script&gt;alert(&#x27;run&#x27;)&lt;/script&gt;" in page, name
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html_of(pages["run"])
+    # In figures, user text is escaped once more for Plotly, which renders some tags.
+    assert figure(pages["project"], "chart-curves")["data"][0]["name"] == (
+        "&lt;script&gt;alert('run')&lt;/script&gt;"
+    )
+
+
+# --- The run list -------------------------------------------------------------------------
+
+
+def test_run_list_pages_through_every_run_best_first(manager, viewer, project, monkeypatch):
+    monkeypatch.setattr(selectors, "RUNS_PAGE_SIZE", 5)
+    sweep(project, by=manager, n=7)
+    experiment = runs.experiment_create(project=project, name="unmeasured", by=manager)
+    log_run(experiment, by=manager, name="no metric yet", metrics={"loss": [1.0]})
+    client = client_for(viewer)
+
+    first = html_of(client.get(url(project, "runs")))
+    second = html_of(client.get(url(project, "runs"), {"page": 2}))
+    names = re.findall(r'<th scope="row"><a href="[^"]*">(.*?)</a>', first + second)
+    assert names == [f"trial-{i:03d}" for i in range(6, -1, -1)] + ["no metric yet"]
+    assert "8 runs" in first
+    assert "Page 1 of 2" in first
+
+
+# --- The run page ------------------------------------------------------------------------
+
+
+def test_run_page_shows_params_tags_and_a_chart_per_metric(manager, viewer, project):
+    experiment = runs.experiment_create(project=project, name="main", by=manager)
+    run = log_run(
+        experiment,
+        by=manager,
+        name="baseline",
+        params={"learning_rate": "0.01", "optimizer": "adam"},
+        metrics={"val_auc": [0.5, 0.7, 0.8], "loss": [1.0, 0.5, 0.25]},
+    )
+    runs.log_batch(run=run, by=manager, tags=[("team", "risk")])
+    response = client_for(viewer).get(url(project, "run", run.run_id))
+    page = html_of(response)
+
+    assert "<h1>baseline</h1>" in page
+    assert "Finished" in page
+    for text in ("learning_rate", "0.01", "optimizer", "adam", "team", "risk"):
+        assert f">{text}<" in page, text
+    assert "1 tag set by MLflow" in page  # mlflow.runName, out of the way
+    loss, auc = figure(response, "chart-metric-1"), figure(response, "chart-metric-2")
+    assert loss["data"][0]["y"] == [1.0, 0.5, 0.25]
+    assert loss["layout"]["shapes"] == []
+    assert auc["layout"]["shapes"][0]["y0"] == 0.85  # the success metric shows its target
+
+
+def test_run_page_draws_twelve_charts_at_a_time(manager, viewer, project):
+    experiment = runs.experiment_create(project=project, name="many", by=manager)
+    metrics = {f"m{i:02d}": [float(i), float(i + 1)] for i in range(15)}
+    run = log_run(experiment, by=manager, name="wide", metrics=metrics)
+    client = client_for(viewer)
+
+    first = html_of(client.get(url(project, "run", run.run_id)))
+    assert first.count('data-figure="chart-metric-') == selectors.RUN_CHARTS
+    assert "Charts 1\u201312 of 15 metrics" in first
+    # Every metric is listed; those on the next page link there.
+    assert first.count("Chart<span") == 15
+    assert '?charts=2#metric-13"' in first
+
+    second = client.get(url(project, "run", run.run_id), {"charts": 2})
+    assert html_of(second).count('data-figure="chart-metric-') == 3
+    assert figure(second, "chart-metric-13")["data"][0]["y"] == [12.0, 13.0]
+    tampered = html_of(client.get(url(project, "run", run.run_id), {"charts": "x"}))
+    assert "Charts 1\u201312 of 15 metrics" in tampered
+
+
+def test_a_deleted_run_still_opens_and_says_so(manager, viewer, project):
+    run = sweep(project, by=manager, n=1)[0]
+    runs.run_delete(run=run, by=manager)
+    page = html_of(client_for(viewer).get(url(project, "run", run.run_id)))
+    assert "This run is deleted" in page
+
+
+# --- Comparing runs ----------------------------------------------------------------------
+
+
+def test_compare_overlays_curves_and_draws_params_against_the_metric(manager, viewer, project):
+    made = sweep(project, by=manager, n=5)
+    client = client_for(viewer)
+    response = client.get(
+        url(project, "run-compare"), {"runs": [made[0].run_id, made[1].run_id, made[3].run_id]}
+    )
+    listed = client.get(
+        url(project, "run-compare"), {"runs": f"{made[0].run_id},{made[1].run_id},{made[3].run_id}"}
+    )
+    for chart in ("chart-compare-curves", "chart-params"):
+        assert figure(response, chart) == figure(listed, chart)
+
+    page = html_of(response)
+    assert '<option value="val_auc" selected>' in page
+    assert '<option value="loss">' in page
+    curves = figure(response, "chart-compare-curves")
+    assert [trace["name"] for trace in curves["data"]] == ["trial-000", "trial-001", "trial-003"]
+    params = figure(response, "chart-params")["data"][0]
+    assert params["type"] == "parcoords"
+    assert [d["label"] for d in params["dimensions"]] == [
+        "learning_rate (log)",
+        "max_depth",
+        "optimizer",
+        "<b>val_auc</b>",
+    ]
+
+
+def test_compare_another_metric(manager, viewer, project):
+    made = sweep(project, by=manager, n=3)
+    response = client_for(viewer).get(
+        url(project, "run-compare"),
+        {"runs": ",".join(run.run_id for run in made), "key": "loss"},
+    )
+    curves = figure(response, "chart-compare-curves")
+    assert curves["layout"]["yaxis"]["title"]["text"] == "loss"
+    assert curves["layout"]["shapes"] == []  # loss is not the success metric: no target
+    params = figure(response, "chart-params")["data"][0]
+    assert params["dimensions"][-1]["label"] == "<b>loss</b>"
+    # Which way is better is known for the success metric only.
+    assert params["line"]["reversescale"] is False
+    assert "darker lines reached a higher value" in html_of(response)
+
+
+def test_compare_needs_two_runs_and_takes_at_most_twenty(manager, viewer, project):
+    made = sweep(project, by=manager, n=22)
+    client = client_for(viewer)
+    one = html_of(client.get(url(project, "run-compare"), {"runs": made[0].run_id}))
+    assert "Pick at least two runs" in one
+    assert 'id="chart-params"' not in one
+    none = html_of(client.get(url(project, "run-compare")))
+    assert "Pick at least two runs" in none
+
+    response = client.get(
+        url(project, "run-compare"), {"runs": ",".join(run.run_id for run in made)}
+    )
+    page = html_of(response)
+    assert "You picked 22 runs: the first 20 are compared" in page
+    assert len(figure(response, "chart-compare-curves")["data"]) == selectors.MAX_COMPARED
+
+
+def test_run_list_without_a_success_metric_is_newest_first(manager, viewer, project):
+    services.project_update(project=project, by=manager, success_metric="")
+    sweep(project, by=manager, n=3)
+    page = html_of(client_for(viewer).get(url(project, "runs")))
+    names = re.findall(r'<th scope="row"><a href="[^"]*">(.*?)</a>', page)
+    assert names == ["trial-002", "trial-001", "trial-000"]
+    assert "newest first" in page
