@@ -8,7 +8,6 @@ nothing of a project, not even that it exists.
 
 from enum import StrEnum
 
-from django.contrib.auth.models import AnonymousUser
 from django.db.models import OuterRef, QuerySet, Subquery, Value
 
 from phases.choices import Role
@@ -45,17 +44,6 @@ def minimum_role(action: Action) -> Role:
     """The least role that may perform ``action``, for messages that say what is missing."""
     return next(
         role for role in (Role.VIEWER, Role.CONTRIBUTOR, Role.MANAGER) if allows(role, action)
-    )
-
-
-def role_of(user, project: Project) -> str | None:
-    """The caller's role on one project, ``None`` for an outsider."""
-    if user is None or isinstance(user, AnonymousUser) or not user.is_active:
-        return None
-    if user.is_staff:
-        return Role.MANAGER
-    return (
-        Membership.objects.filter(project=project, user=user).values_list("role", flat=True).first()
     )
 
 
