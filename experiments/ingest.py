@@ -1,128 +1,329 @@
-"""The fast path that writes metric points; called only by ``services.log_batch`` and its kin.
+"""The fast path that writes metric points; called only by ``services`` (``log_batch`` and
+``log_columns``) with the transaction open and the run's row locked.
 
-Two invariants make it cheap whatever a run already holds: writing a point is an insert
-that ignores an identical existing point (the point is its own primary key), and the
-run's latest value per key is updated only when a new point is later. Nothing here reads
-the points already stored, so a retried batch costs what the first one did.
+Points arrive as arrays (:class:`Columns`) and leave as packed chunks (``MetricChunk``, see
+``experiments.points``). Per series, in a few statements whatever the batch size:
 
-On PostgreSQL a batch is three round trips: the series upsert (which also returns the
-series ids), ``COPY`` into a session-local staging table, and one statement that moves the
-points in with ``INSERT ... ON CONFLICT DO NOTHING`` and, from the points it actually
-inserted, adds to each series' point count and widens its rollups (``MetricRollup``).
-Elsewhere (SQLite, the embedded default) the ORM does the same in a few more queries. The
-caller holds the transaction and the run's row lock.
+- the points are put in order and repeats dropped, with numpy;
+- points after the series' latest point are new by construction: nothing stored is read.
+  They go to the series' last chunk while it is small, else to new chunks. Only points
+  at or before the latest one (a retried or late batch) make ingest read the chunks whose
+  steps they overlap, to leave out what is stored already: a retried batch costs what the
+  first one did, however long the series;
+- the series row keeps its latest point and point count, and ``MetricRollup`` each block's
+  lowest and highest finite point, from the points that were actually new.
+
+On PostgreSQL new chunks go in with one binary ``COPY`` and rollups with one upsert;
+elsewhere (SQLite, the embedded default) the ORM does the same in a few more queries.
 """
 
 import io
-from collections.abc import Iterable, Sequence
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
 
+import numpy as np
 from django.db import connection
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 
-from experiments.models import ROLLUP_SHIFT, MetricPoint, MetricRollup, MetricSeries
+from experiments.models import ROLLUP_SHIFT, MetricChunk, MetricRollup, MetricSeries
+from experiments.points import CHUNK_MAX, Points, canonical, pack, split, unpack, without
 
-# (key, step, timestamp, stored value, is_nan), with a NaN already stored as 0.0.
-Point = tuple[str, int, int, float, bool]
-Latest = tuple[int, int, float, bool]
+# A last chunk smaller than this takes the next points in, so that series logged a point
+# or a few at a time still end up in large chunks; a bigger one is left as it is.
+SMALL_CHUNK = 256
 
-_SERIES = MetricSeries._meta.db_table
-_POINTS = MetricPoint._meta.db_table
+_CHUNKS = MetricChunk._meta.db_table
 _ROLLUPS = MetricRollup._meta.db_table
-_STAGE = "experiments_point_stage"
 
 
-def latest_by_key(points: Iterable[Point]) -> dict[str, Latest]:
-    """Each key's latest point in ``points``: greatest step, then timestamp, then value."""
-    latest: dict[str, Latest] = {}
-    for key, step, timestamp, value, is_nan in points:
-        current = latest.get(key)
-        if current is None or (step, timestamp, value) > current[:3]:
-            latest[key] = (step, timestamp, value, is_nan)
-    return latest
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """Points of several series of one run: ``key[i]`` indexes ``keys`` for point ``i``."""
+
+    keys: Sequence[str]
+    key: np.ndarray
+    steps: np.ndarray
+    timestamps: np.ndarray
+    values: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.key)
+
+    def by_key(self) -> dict[str, Points]:
+        """Each key's points, in order and without repeats."""
+        if len(self.keys) == 1:
+            return {self.keys[0]: canonical(Points(self.steps, self.timestamps, self.values))}
+        order = np.argsort(self.key, kind="stable")
+        codes = self.key[order]
+        bounds = np.flatnonzero(np.diff(codes)) + 1
+        starts = np.concatenate(([0], bounds))
+        ends = np.concatenate((bounds, [len(codes)]))
+        grouped = {}
+        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+            rows = order[start:end]
+            points = Points(self.steps[rows], self.timestamps[rows], self.values[rows])
+            grouped[self.keys[int(codes[start])]] = canonical(points)
+        return grouped
 
 
-def write_points(*, run_pk: int, points: Sequence[Point]) -> None:
-    if not points:
+def latest_of(points: Points) -> tuple[int, int, float, bool]:
+    """The latest point as the series row keeps it: greatest (step, timestamp), then the
+    greatest value, a NaN counting as the 0 it is stored as."""
+    last_step, last_time = int(points.steps[-1]), int(points.timestamps[-1])
+    tied = (points.steps == last_step) & (points.timestamps == last_time)
+    values = points.values[tied]
+    stored = np.where(np.isnan(values), 0.0, values)
+    best = int(np.argmax(stored[::-1]))  # the last of equal values: NaN sorts after numbers
+    value = float(values[::-1][best])
+    nan = value != value
+    return last_step, last_time, 0.0 if nan else value, nan
+
+
+@dataclass(slots=True)
+class _Plan:
+    """What one series' share of a batch does to the stored series."""
+
+    series: MetricSeries
+    new: Points
+    tail: MetricChunk | None = None  # the last chunk, when it takes the new points in
+
+
+def write(*, run_pk: int, columns: Columns) -> int:
+    """Store ``columns`` in the run's series; the number of points that were new."""
+    if not len(columns):
+        return 0
+    grouped = columns.by_key()
+    series = _series(run_pk, grouped)
+    plans = _dedupe([_Plan(series[key], points) for key, points in grouped.items()])
+    plans = [plan for plan in plans if len(plan.new)]
+    if not plans:
+        return 0
+    chunks: list[MetricChunk] = []
+    tails: list[MetricChunk] = []
+    for plan in plans:
+        new = plan.new
+        if plan.tail is not None:
+            merged = Points.concat([unpack(plan.tail.data), new])
+            plan.tail.data, plan.tail.size = pack(merged), len(merged)
+            plan.tail.last_step = int(merged.steps[-1])
+            tails.append(plan.tail)
+        else:
+            chunks += [
+                MetricChunk(
+                    series_id=plan.series.pk,
+                    first_step=int(piece.steps[0]),
+                    last_step=int(piece.steps[-1]),
+                    size=len(piece),
+                    data=pack(piece),
+                )
+                for piece in split(new)
+            ]
+        _advance(plan.series, new)
+    _save_chunks(chunks)
+    MetricChunk.objects.bulk_update(tails, ["data", "size", "last_step"])
+    MetricSeries.objects.bulk_update(
+        [plan.series for plan in plans],
+        ["latest_step", "latest_timestamp", "latest_value", "latest_is_nan", "point_count"],
+    )
+    _widen_rollups(plans)
+    return sum(len(plan.new) for plan in plans)
+
+
+def _series(run_pk: int, grouped: dict[str, Points]) -> dict[str, MetricSeries]:
+    """The run's series of these keys, created where missing, each with its last chunk's
+    id and size (``tail_id``, ``tail_size``) and, when small, its data (``tail_data``)."""
+    last = MetricChunk.objects.filter(series=OuterRef("pk")).order_by("-last_step", "-pk")
+    found = {
+        s.key: s
+        for s in MetricSeries.objects.filter(run_id=run_pk, key__in=list(grouped)).annotate(
+            tail_id=Subquery(last.values("pk")[:1]),
+            tail_size=Subquery(last.values("size")[:1]),
+            tail_data=Subquery(last.filter(size__lt=SMALL_CHUNK).values("data")[:1]),
+        )
+    }
+    missing = [key for key in grouped if key not in found]
+    if missing:
+        created = MetricSeries.objects.bulk_create(
+            [
+                MetricSeries(
+                    run_id=run_pk,
+                    key=key,
+                    latest_step=0,
+                    latest_timestamp=0,
+                    latest_value=0.0,
+                    point_count=0,
+                )
+                for key in missing
+            ]
+        )
+        for series in created:
+            series.tail_id = series.tail_size = series.tail_data = None
+            series.fresh = True
+            found[series.key] = series
+    return found
+
+
+def _dedupe(plans: list[_Plan]) -> list[_Plan]:
+    """Leave out points already stored, reading only chunks that a late point overlaps;
+    choose the plans whose points go into the series' last chunk."""
+    late = [
+        plan
+        for plan in plans
+        if not getattr(plan.series, "fresh", False)
+        and plan.series.point_count
+        and plan.new.first() <= (plan.series.latest_step, plan.series.latest_timestamp)
+    ]
+    if late:
+        overlap = Q()
+        for plan in late:
+            overlap |= Q(
+                series_id=plan.series.pk,
+                last_step__gte=int(plan.new.steps[0]),
+                first_step__lte=int(plan.new.steps[-1]),
+            )
+        stored: dict[int, list[Points]] = {}
+        for series_id, data in MetricChunk.objects.filter(overlap).values_list("series_id", "data"):
+            stored.setdefault(series_id, []).append(unpack(data))
+        for plan in late:
+            plan.new = without(plan.new, Points.concat(stored.get(plan.series.pk, [])))
+    for plan in plans:
+        series = plan.series
+        if plan in late or series.tail_size is None or series.tail_size >= SMALL_CHUNK:
+            continue
+        if series.tail_size + len(plan.new) <= CHUNK_MAX:
+            plan.tail = MetricChunk(
+                pk=series.tail_id, series_id=series.pk, data=bytes(series.tail_data)
+            )
+    return plans
+
+
+def _advance(series: MetricSeries, new: Points) -> None:
+    latest = latest_of(new)
+    current = (series.latest_step, series.latest_timestamp, series.latest_value)
+    if not series.point_count or latest[:3] > current:
+        series.latest_step, series.latest_timestamp = latest[0], latest[1]
+        series.latest_value, series.latest_is_nan = latest[2], latest[3]
+    series.point_count += len(new)
+
+
+def _save_chunks(chunks: list[MetricChunk]) -> None:
+    if connection.vendor != "postgresql" or len(chunks) < 2:
+        MetricChunk.objects.bulk_create(chunks)
         return
-    latest = latest_by_key(points)
-    if connection.vendor == "postgresql":
-        _write_postgresql(run_pk, latest, points)
-    else:
-        _write_portable(run_pk, latest, points)
-
-
-def _write_postgresql(run_pk: int, latest: dict[str, Latest], points: Sequence[Point]) -> None:
-    keys = sorted(latest)  # one lock order for every writer of the same series
-    rows = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(keys))
-    params: list[object] = []
-    for key in keys:
-        params += [run_pk, key, *latest[key]]
-    params += [run_pk, keys]
+    # Binary COPY: the packed bytes go as they are, without the hex escaping of a literal.
+    parts = [b"PGCOPY\n\xff\r\n\x00", struct.pack(">ii", 0, 0)]
+    for chunk in chunks:
+        parts.append(
+            struct.pack(
+                ">hiqiqiqiii",
+                5,
+                8,
+                chunk.series_id,
+                8,
+                chunk.first_step,
+                8,
+                chunk.last_step,
+                4,
+                chunk.size,
+                len(chunk.data),
+            )
+        )
+        parts.append(chunk.data)
+    parts.append(struct.pack(">h", -1))
     with connection.cursor() as cursor:
-        # The staging table lives as long as the connection and empties at each commit, so
-        # a batch creates no catalog rows; the upsert answers every key's series id, new or
-        # not, in the same round trip.
+        cursor.copy_expert(
+            f"COPY {_CHUNKS} (series_id, first_step, last_step, size, data) "
+            "FROM STDIN WITH (FORMAT binary)",
+            io.BytesIO(b"".join(parts)),
+        )
+
+
+def _blocks(series_id: int, points: Points) -> list[tuple]:
+    """Each block's lowest and highest finite point among ``points``, as rollup rows
+    ``(series, bucket, min step, min time, min value, max step, max time, max value)``."""
+    finite = np.isfinite(points.values)
+    steps, times, values = (
+        points.steps[finite],
+        points.timestamps[finite],
+        points.values[finite],
+    )
+    if not len(steps):
+        return []
+    buckets = steps >> ROLLUP_SHIFT
+    low = np.lexsort((steps, values, buckets))
+    high = np.lexsort((steps, -values, buckets))
+    starts = np.flatnonzero(np.concatenate(([True], buckets[low][1:] != buckets[low][:-1])))
+    lows, highs = low[starts], high[starts]
+    return list(
+        zip(
+            [series_id] * len(starts),
+            buckets[lows].tolist(),
+            steps[lows].tolist(),
+            times[lows].tolist(),
+            values[lows].tolist(),
+            steps[highs].tolist(),
+            times[highs].tolist(),
+            values[highs].tolist(),
+            strict=True,
+        )
+    )
+
+
+def _widen_rollups(plans: list[_Plan]) -> None:
+    rows = [row for plan in plans for row in _blocks(plan.series.pk, plan.new)]
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        _upsert_rollups(rows)
+        return
+    stored = {
+        (r.series_id, r.bucket): r
+        for r in MetricRollup.objects.filter(
+            series_id__in={row[0] for row in rows}, bucket__in={row[1] for row in rows}
+        )
+    }
+    new, changed = [], []
+    for series_id, bucket, *extremes in rows:
+        low_step, low_time, low, high_step, high_time, high = extremes
+        rollup = stored.get((series_id, bucket))
+        if rollup is None:
+            new.append(
+                MetricRollup(
+                    series_id=series_id,
+                    bucket=bucket,
+                    min_step=low_step,
+                    min_timestamp=low_time,
+                    min_value=low,
+                    max_step=high_step,
+                    max_timestamp=high_time,
+                    max_value=high,
+                )
+            )
+            continue
+        if low >= rollup.min_value and high <= rollup.max_value:
+            continue
+        if low < rollup.min_value:
+            rollup.min_value, rollup.min_step, rollup.min_timestamp = low, low_step, low_time
+        if high > rollup.max_value:
+            rollup.max_value, rollup.max_step, rollup.max_timestamp = high, high_step, high_time
+        changed.append(rollup)
+    MetricRollup.objects.bulk_create(new)
+    MetricRollup.objects.bulk_update(
+        changed,
+        ["min_value", "min_step", "min_timestamp", "max_value", "max_step", "max_timestamp"],
+    )
+
+
+def _upsert_rollups(rows: list[tuple]) -> None:
+    columns = list(zip(*rows, strict=True))
+    with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (
-                series_id bigint, step bigint, "timestamp" bigint,
-                value double precision, is_nan boolean
-            ) ON COMMIT DELETE ROWS;
-            WITH upserted AS (
-                INSERT INTO {_SERIES} AS s
-                    (run_id, key, latest_step, latest_timestamp, latest_value, latest_is_nan)
-                VALUES {rows}
-                ON CONFLICT (run_id, key) DO UPDATE SET
-                    latest_step = EXCLUDED.latest_step,
-                    latest_timestamp = EXCLUDED.latest_timestamp,
-                    latest_value = EXCLUDED.latest_value,
-                    latest_is_nan = EXCLUDED.latest_is_nan
-                WHERE (EXCLUDED.latest_step, EXCLUDED.latest_timestamp, EXCLUDED.latest_value)
-                    > (s.latest_step, s.latest_timestamp, s.latest_value)
-                RETURNING id, key
-            )
-            SELECT id, key FROM upserted
-            UNION ALL
-            SELECT id, key FROM {_SERIES}
-            WHERE run_id = %s AND key = ANY(%s) AND key NOT IN (SELECT key FROM upserted)
-            """,  # noqa: S608  (table names are constants; values are parameters)
-            params,
-        )
-        series = {key: pk for pk, key in cursor.fetchall()}
-        data = io.StringIO(
-            "".join(
-                f"{series[key]}\t{step}\t{timestamp}\t{value!r}\t{'t' if is_nan else 'f'}\n"
-                for key, step, timestamp, value, is_nan in points
-            )
-        )
-        cursor.copy_expert(f"COPY {_STAGE} FROM STDIN", data)
-        cursor.execute(
-            f"""
-            WITH inserted AS (
-                INSERT INTO {_POINTS} (series_id, step, "timestamp", value, is_nan)
-                SELECT series_id, step, "timestamp", value, is_nan FROM {_STAGE}
-                ON CONFLICT DO NOTHING
-                RETURNING series_id, step, "timestamp", value, is_nan
-            ), counted AS (
-                UPDATE {_SERIES} AS s SET point_count = s.point_count + c.n
-                FROM (SELECT series_id, count(*) AS n FROM inserted GROUP BY series_id) AS c
-                WHERE s.id = c.series_id
-            ), finite AS (
-                SELECT series_id, step >> {ROLLUP_SHIFT} AS bucket, step, "timestamp", value
-                FROM inserted
-                WHERE NOT is_nan AND value <> 'Infinity' AND value <> '-Infinity'
-            ), lows AS (
-                SELECT DISTINCT ON (series_id, bucket) * FROM finite
-                ORDER BY series_id, bucket, value, step
-            ), highs AS (
-                SELECT DISTINCT ON (series_id, bucket) * FROM finite
-                ORDER BY series_id, bucket, value DESC, step
-            )
             INSERT INTO {_ROLLUPS} AS r (series_id, bucket, min_step, min_timestamp, min_value,
                                         max_step, max_timestamp, max_value)
-            SELECT l.series_id, l.bucket, l.step, l."timestamp", l.value,
-                   h.step, h."timestamp", h.value
-            FROM lows AS l JOIN highs AS h USING (series_id, bucket)
+            SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[],
+                                 %s::float8[], %s::bigint[], %s::bigint[], %s::float8[])
             ON CONFLICT (series_id, bucket) DO UPDATE SET
                 min_step = CASE WHEN EXCLUDED.min_value < r.min_value
                     THEN EXCLUDED.min_step ELSE r.min_step END,
@@ -134,109 +335,7 @@ def _write_postgresql(run_pk: int, latest: dict[str, Latest], points: Sequence[P
                 max_timestamp = CASE WHEN EXCLUDED.max_value > r.max_value
                     THEN EXCLUDED.max_timestamp ELSE r.max_timestamp END,
                 max_value = GREATEST(r.max_value, EXCLUDED.max_value)
-            WHERE EXCLUDED.min_value < r.min_value OR EXCLUDED.max_value > r.max_value;
-            DELETE FROM {_STAGE};
-            """  # noqa: S608  (constant table names and an integer constant)
+            WHERE EXCLUDED.min_value < r.min_value OR EXCLUDED.max_value > r.max_value
+            """,  # noqa: S608  (a constant table name; values are parameters)
+            [list(column) for column in columns],
         )
-
-
-def _write_portable(run_pk: int, latest: dict[str, Latest], points: Sequence[Point]) -> None:
-    existing = {s.key: s for s in MetricSeries.objects.filter(run_id=run_pk, key__in=latest)}
-    created = MetricSeries.objects.bulk_create(
-        [
-            MetricSeries(
-                run_id=run_pk,
-                key=key,
-                latest_step=step,
-                latest_timestamp=timestamp,
-                latest_value=value,
-                latest_is_nan=is_nan,
-            )
-            for key, (step, timestamp, value, is_nan) in latest.items()
-            if key not in existing
-        ]
-    )
-    later = []
-    for key, series in existing.items():
-        step, timestamp, value, is_nan = latest[key]
-        if (step, timestamp, value) > (
-            series.latest_step,
-            series.latest_timestamp,
-            series.latest_value,
-        ):
-            series.latest_step, series.latest_timestamp = step, timestamp
-            series.latest_value, series.latest_is_nan = value, is_nan
-            later.append(series)
-    MetricSeries.objects.bulk_update(
-        later, ["latest_step", "latest_timestamp", "latest_value", "latest_is_nan"]
-    )
-    ids = {series.key: series.pk for series in [*existing.values(), *created]}
-    MetricPoint.objects.bulk_create(
-        [
-            MetricPoint(
-                series_id=ids[key], step=step, timestamp=timestamp, value=value, is_nan=is_nan
-            )
-            for key, step, timestamp, value, is_nan in points
-        ],
-        ignore_conflicts=True,
-    )
-    # The portable path cannot tell which points were new: recount the touched series.
-    count = (
-        MetricPoint.objects.filter(series=OuterRef("pk"))
-        .values("series")
-        .annotate(n=Count("*"))
-        .values("n")
-    )
-    MetricSeries.objects.filter(pk__in=ids.values()).update(point_count=Subquery(count))
-    _widen_rollups(ids, points)
-
-
-def _widen_rollups(ids: dict[str, int], points: Sequence[Point]) -> None:
-    """Lowest and highest finite point per block, merged into the stored rollups; points
-    already stored change nothing, as on PostgreSQL."""
-    blocks: dict[tuple[int, int], list[tuple[float, int, int]]] = {}
-    for key, step, timestamp, value, is_nan in points:
-        if is_nan or value in (float("inf"), float("-inf")):
-            continue
-        block = blocks.setdefault((ids[key], step >> ROLLUP_SHIFT), [])
-        block.append((value, step, timestamp))
-    if not blocks:
-        return
-    stored = {
-        (r.series_id, r.bucket): r
-        for r in MetricRollup.objects.filter(
-            series_id__in={series for series, _ in blocks},
-            bucket__in={bucket for _, bucket in blocks},
-        )
-    }
-    new, changed = [], []
-    for (series, bucket), candidates in blocks.items():
-        low = min(candidates, key=lambda c: (c[0], c[1]))
-        high = min(candidates, key=lambda c: (-c[0], c[1]))
-        rollup = stored.get((series, bucket))
-        if rollup is None:
-            new.append(
-                MetricRollup(
-                    series_id=series,
-                    bucket=bucket,
-                    min_value=low[0],
-                    min_step=low[1],
-                    min_timestamp=low[2],
-                    max_value=high[0],
-                    max_step=high[1],
-                    max_timestamp=high[2],
-                )
-            )
-            continue
-        if low[0] >= rollup.min_value and high[0] <= rollup.max_value:
-            continue
-        if low[0] < rollup.min_value:
-            rollup.min_value, rollup.min_step, rollup.min_timestamp = low
-        if high[0] > rollup.max_value:
-            rollup.max_value, rollup.max_step, rollup.max_timestamp = high
-        changed.append(rollup)
-    MetricRollup.objects.bulk_create(new)
-    MetricRollup.objects.bulk_update(
-        changed,
-        ["min_value", "min_step", "min_timestamp", "max_value", "max_step", "max_timestamp"],
-    )

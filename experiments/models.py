@@ -161,35 +161,28 @@ class MetricSeries(models.Model):
         return self.key
 
 
-class MetricPoint(models.Model):
-    """One logged point, kept narrow because runs hold millions of them.
+class MetricChunk(models.Model):
+    """A stretch of one series' points, packed (see ``experiments.points``).
 
-    The primary key is the whole point, as in MLflow: logging an identical point again
-    changes nothing, which makes retried batches idempotent, and the same index serves a
-    series' history in step order. A NaN is stored as the value 0 with ``is_nan`` set,
-    since SQLite turns NaN into NULL; infinities are stored as they are.
-
-    The foreign key has no database constraint: a per-row check would cost more than the
-    insert itself, and the ingest service writes points only for series it has just
-    created or found in the same transaction. Deleting a run still cascades through Django.
+    Runs hold millions of points: as chunks of up to a thousand, a series costs one row and
+    one index entry per chunk instead of per point, and is read with a few rows. Chunks of a
+    series are in step order and hold distinct points; a chunk written by a late or retried
+    batch may overlap others in steps, never in points. ``ingest`` is the only writer.
     """
 
-    pk = models.CompositePrimaryKey("series", "step", "timestamp", "value", "is_nan")
-    # The primary key's index starts with the series: a second index would only slow writes.
     series = models.ForeignKey(
-        MetricSeries,
-        on_delete=models.CASCADE,
-        related_name="points",
-        db_constraint=False,
-        db_index=False,
+        MetricSeries, on_delete=models.CASCADE, related_name="chunks", db_index=False
     )
-    step = models.BigIntegerField()
-    timestamp = models.BigIntegerField()
-    value = models.FloatField()
-    is_nan = models.BooleanField()
+    first_step = models.BigIntegerField()
+    last_step = models.BigIntegerField()
+    size = models.PositiveIntegerField(help_text="Points in the chunk.")
+    data = models.BinaryField()
+
+    class Meta:
+        indexes = [models.Index(fields=["series", "last_step"], name="metric_chunk_series_step")]
 
     def __str__(self) -> str:
-        return f"{self.series_id}@{self.step}"
+        return f"{self.series_id}@{self.first_step}-{self.last_step}"
 
 
 class MetricRollup(models.Model):

@@ -9,6 +9,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from django.db.models import (
     Case,
     Exists,
@@ -25,13 +26,14 @@ from experiments.choices import ViewType
 from experiments.models import (
     Experiment,
     ExperimentTag,
-    MetricPoint,
+    MetricChunk,
     MetricSeries,
     Param,
     Run,
     RunInput,
     RunTag,
 )
+from experiments.points import Points, canonical, unpack
 from experiments.search import (
     ATTRIBUTE,
     DATASET,
@@ -246,31 +248,99 @@ def search_experiments(
     return Page(found[:limit], len(found) > limit)
 
 
-# (step, timestamp, stored value, is_nan): a point's place in its series.
+# (step, timestamp, stored value, is_nan): a point's place in its series, NaN stored as 0.
 HistoryKey = tuple[int, int, float, bool]
+
+
+def series_points(series_id: int, chunks: QuerySet[MetricChunk] | None = None) -> Points:
+    """A series' points (or those of ``chunks`` of it) in (step, timestamp, value) order."""
+    if chunks is None:
+        chunks = MetricChunk.objects.filter(series_id=series_id)
+    rows = list(chunks.order_by("first_step", "pk").values_list("first_step", "last_step", "data"))
+    parts = [unpack(data) for _, _, data in rows]
+    merged = Points.concat(parts)
+    # Chunks that overlap in steps (a late batch) interleave: put their points in order.
+    if any(rows[i][0] <= rows[i - 1][1] for i in range(1, len(rows))):
+        merged = canonical(merged)
+    return merged
+
+
+def _after(points: Points, key: HistoryKey) -> np.ndarray:
+    """Which of ``points`` come after ``key`` in history order (a NaN after numbers)."""
+    step, timestamp, value, is_nan = key
+    nan = np.isnan(points.values)
+    place = (points.steps, points.timestamps)
+    later = (place[0] > step) | ((place[0] == step) & (place[1] > timestamp))
+    tied = (place[0] == step) & (place[1] == timestamp)
+    if is_nan:
+        return later
+    return later | (tied & (nan | (points.values > value)))
 
 
 def metric_history(
     *, run: Run, key: str, after: HistoryKey | None = None, limit: int | None = None
 ) -> Page:
-    """A series in step order, ``limit`` points after ``after`` (keyset paging: a page deep
-    into a million points costs what the first one does)."""
+    """A series in step order as ``(step, timestamp, stored value, is_nan)``, ``limit``
+    points after ``after``. A page reads only the chunks it needs (those that hold its
+    points, and any that overlap them), so a page deep into a million points costs what the
+    first one does."""
     series = MetricSeries.objects.filter(run=run, key=key).values_list("pk", flat=True).first()
     if series is None:
         return Page([], False)
-    points = MetricPoint.objects.filter(series_id=series)
+    chunks = MetricChunk.objects.filter(series_id=series)
     if after is not None:
-        step, timestamp, value, is_nan = after
-        points = points.filter(step__gte=step).filter(
-            Q(step__gt=step)
-            | Q(step=step, timestamp__gt=timestamp)
-            | Q(step=step, timestamp=timestamp, value__gt=value)
-            | Q(step=step, timestamp=timestamp, value=value, is_nan__gt=is_nan)
-        )
-    points = points.order_by("step", "timestamp", "value", "is_nan").values_list(
-        "step", "timestamp", "value", "is_nan"
-    )
+        chunks = chunks.filter(last_step__gte=after[0])
     if limit is None:
-        return Page(list(points), False)
-    found = list(points[: limit + 1])
-    return Page(found[:limit], len(found) > limit)
+        points = series_points(series, chunks)
+    else:
+        points = _history_page(series, chunks, after, limit)
+    if after is not None:
+        points = points[_after(points, after)]
+    more = limit is not None and len(points) > limit
+    if limit is not None:
+        points = points[:limit]
+    nan = np.isnan(points.values)
+    values = np.where(nan, 0.0, points.values)
+    items = list(
+        zip(
+            points.steps.tolist(),
+            points.timestamps.tolist(),
+            values.tolist(),
+            nan.tolist(),
+            strict=True,
+        )
+    )
+    return Page(items, more)
+
+
+def _history_page(
+    series: int, chunks: QuerySet[MetricChunk], after: HistoryKey | None, limit: int
+) -> Points:
+    """At least the first ``limit + 1`` points after ``after`` (all there are, if fewer),
+    in order: the chunks are taken in step order until they hold that many, then any chunk
+    that starts before the last of them, since its points may come first."""
+    meta = list(chunks.order_by("first_step", "pk").values_list("pk", "first_step", "size"))
+
+    def grow(end: int, wanted: int) -> int:
+        """The end of the shortest run of chunks after ``end`` holding ``wanted`` points."""
+        while end < len(meta) and wanted > 0:
+            wanted -= meta[end][2]
+            end += 1
+        return end
+
+    end = grow(0, limit + 1)
+    while True:
+        points = series_points(series, chunks.filter(pk__in=[m[0] for m in meta[:end]]))
+        if after is not None:
+            points = points[_after(points, after)]
+        if len(points) > limit:
+            bound, further = int(points.steps[limit]), end
+            while further < len(meta) and meta[further][1] <= bound:
+                further += 1
+            if further == end:
+                return points
+            end = further
+        elif end == len(meta):
+            return points
+        else:
+            end = grow(end, limit + 1 - len(points))

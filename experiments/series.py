@@ -1,7 +1,7 @@
 """Metric series for charts, reduced on the server to the points a chart can show.
 
 A chart needs a few thousand points, not the million a long training run logs. A series
-short enough is read whole (binary COPY on PostgreSQL: no per-row Python objects) and
+short enough is read whole (a few packed chunks, no per-point Python objects) and
 reduced with MinMaxLTTB, which keeps the shape, the extremes and both ends. A long one is
 drawn from its rollups instead: the lowest and highest point of each block of steps,
 which ingest keeps current and which are exactly MinMaxLTTB's preselection, so no read
@@ -9,35 +9,17 @@ scans a million rows. Points that are NaN or infinite cannot be drawn: a full se
 returns them as ``None`` (a gap); a reduced one is chosen among the finite points.
 """
 
-import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from django.db import connection
 from tsdownsample import LTTBDownsampler, MinMaxLTTBDownsampler
 
-from experiments.models import MetricPoint, MetricRollup, MetricSeries, Run
+from experiments import selectors
+from experiments.models import MetricRollup, MetricSeries, Run
 from mlprojects.exceptions import DomainError
 
-# One row of PostgreSQL's binary COPY of (step bigint, timestamp bigint, value float8,
-# is_nan bool): a field count, then each field's length and big-endian bytes.
-_ROW = np.dtype(
-    [
-        ("fields", ">i2"),
-        ("step_len", ">i4"),
-        ("step", ">i8"),
-        ("timestamp_len", ">i4"),
-        ("timestamp", ">i8"),
-        ("value_len", ">i4"),
-        ("value", ">f8"),
-        ("is_nan_len", ">i4"),
-        ("is_nan", "?"),
-    ]
-)
-_COPY_HEADER = 19  # signature (11 bytes), flags (4), header extension length (4)
-_COPY_TRAILER = 2  # a field count of -1
 # Read the points themselves while they are fewer than this many times the chart's points;
 # past it, the rollups hold enough candidates and cost far less to read.
 _ROLLUP_FROM = 16
@@ -56,32 +38,8 @@ class Series:
 
 def _arrays(series_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(steps, timestamps, values) in step order, NaN where the point is NaN."""
-    if connection.vendor == "postgresql":
-        from psycopg2 import sql
-
-        query = sql.SQL(
-            "COPY (SELECT step, timestamp, value, is_nan FROM {} WHERE series_id = {} "
-            "ORDER BY step, timestamp, value, is_nan) TO STDOUT WITH (FORMAT binary)"
-        ).format(sql.Identifier(MetricPoint._meta.db_table), sql.Literal(int(series_id)))
-        buffer = io.BytesIO()
-        with connection.cursor() as cursor:
-            cursor.cursor.copy_expert(query, buffer)
-        rows = np.frombuffer(buffer.getbuffer()[_COPY_HEADER:-_COPY_TRAILER], dtype=_ROW)
-        steps = rows["step"].astype(np.int64)
-        timestamps = rows["timestamp"].astype(np.int64)
-        values = np.where(rows["is_nan"], np.nan, rows["value"].astype(np.float64))
-        return steps, timestamps, values
-    points = list(
-        MetricPoint.objects.filter(series_id=series_id)
-        .order_by("step", "timestamp", "value", "is_nan")
-        .values_list("step", "timestamp", "value", "is_nan")
-    )
-    steps = np.fromiter((p[0] for p in points), dtype=np.int64, count=len(points))
-    timestamps = np.fromiter((p[1] for p in points), dtype=np.int64, count=len(points))
-    values = np.fromiter(
-        (math.nan if p[3] else p[2] for p in points), dtype=np.float64, count=len(points)
-    )
-    return steps, timestamps, values
+    points = selectors.series_points(series_id)
+    return points.steps, points.timestamps, points.values
 
 
 def _reduce(steps: np.ndarray, values: np.ndarray, max_points: int) -> np.ndarray:

@@ -6,12 +6,12 @@ writes the models. Refusals raise :class:`mlprojects.exceptions.DomainError` wit
 stored whole or not at all.
 """
 
-import math
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
@@ -348,12 +348,13 @@ def log_batch(
     logged again changes nothing, so a retried batch is harmless. Batch sizes are the
     caller's to limit (``validation.check_batch_limits`` for MLflow's ``log-batch``).
     """
-    valid_keys: set[str] = set()
-    points: list[ingest.Point] = []
+    codes: dict[str, int] = {}
+    key_codes, steps, timestamps, values = [], [], [], []
     for index, (key, value, timestamp, step) in enumerate(metrics):
-        if key not in valid_keys:
+        code = codes.get(key)
+        if code is None:
             validation.check_metric_key(key, path=f"metrics[{index}]")
-            valid_keys.add(key)
+            code = codes[key] = len(codes)
         if (
             type(value) is not float
             or type(timestamp) is not int
@@ -362,11 +363,10 @@ def log_batch(
             or not validation.INT64_MIN <= step <= validation.INT64_MAX
         ):
             validation.check_metric_point(key, value, timestamp, step, path=f"metrics[{index}]")
-        # A NaN is stored as 0 with its flag, since SQLite would store NULL.
-        if math.isnan(value):
-            points.append((key, step, timestamp, 0.0, True))
-        else:
-            points.append((key, step, timestamp, value, False))
+        key_codes.append(code)
+        steps.append(step)
+        timestamps.append(timestamp)
+        values.append(value)
     for index, (key, value) in enumerate(params):
         validation.check_param(key, value, path=f"params[{index}]")
     for index, (key, value) in enumerate(tags):
@@ -383,7 +383,17 @@ def log_batch(
     run = _locked_active_run(run)
     if params:
         _log_params(run, dict(params))
-    ingest.write_points(run_pk=run.pk, points=points)
+    if key_codes:
+        ingest.write(
+            run_pk=run.pk,
+            columns=ingest.Columns(
+                keys=list(codes),
+                key=np.array(key_codes, dtype=np.intp),
+                steps=np.array(steps, dtype=np.int64),
+                timestamps=np.array(timestamps, dtype=np.int64),
+                values=np.array(values, dtype=np.float64),
+            ),
+        )
     if tags:
         _set_tags(run, dict(tags))
 

@@ -9,10 +9,10 @@ from rest_framework.test import APIClient
 
 from api.services import token_create
 from experiments import services
-from experiments.models import Experiment, MetricPoint, Param, Run, RunTag
+from experiments.models import Experiment, Param, Run, RunTag
 from phases.choices import Role
 from tests.api.conftest import World, bearer
-from tests.experiments.helpers import api, error, experiment_and_run, send
+from tests.experiments.helpers import api, error, experiment_and_run, send, stored_points
 from tests.factories import make_project
 
 pytestmark = pytest.mark.django_db
@@ -350,7 +350,7 @@ def test_log_batch_enforces_mlflows_limits_and_writes_nothing(mlflow, run, batch
     response = mlflow("POST", "mlflow/runs/log-batch", {"run_id": run.run_id, **batch})
     assert error(response) == (400, "INVALID_PARAMETER_VALUE")
     assert message in response.json()["message"]
-    assert not MetricPoint.objects.filter(series__run=run).exists()
+    assert not bool(stored_points(run))
     assert not Param.objects.filter(run=run).exists()
     assert not RunTag.objects.filter(run=run).exclude(key="mlflow.runName").exists()
 

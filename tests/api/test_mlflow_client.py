@@ -13,7 +13,8 @@ import pytest
 
 from api.services import token_create
 from experiments import selectors
-from experiments.models import Experiment, MetricPoint, Run
+from experiments.models import Experiment, Run
+from tests.experiments.helpers import stored_points
 from tests.factories import UserFactory, make_project
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -141,7 +142,7 @@ def test_a_training_script_logs_through_the_projects_tracking_uri(
     assert tags["mlflow.runName"] == "baseline"
     latest = {s.key: (s.latest_step, s.latest_value) for s in run.metric_series.all()}
     assert latest == {"val_loss": (9, 0.1), "train_loss": (9, 0.2), "val_auc": (9, 0.5 + 9 * 0.04)}
-    assert MetricPoint.objects.filter(series__run=run).count() == 30
+    assert stored_points(run) == 30
 
     assert out["history"] == [[step, 1.0 / (step + 1)] for step in range(10)]
     assert out["found"] == [run.run_id]

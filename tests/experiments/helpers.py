@@ -2,8 +2,10 @@
 
 import json
 
+from django.db.models import Sum
+
 from experiments import services
-from experiments.models import Experiment, Run
+from experiments.models import Experiment, MetricChunk, Run
 
 
 def api(path: str, *, project: str | None = None) -> str:
@@ -33,3 +35,12 @@ def error(response) -> tuple[int, str]:
     assert set(body) == {"error_code", "message"}, body
     assert body["message"], body
     return response.status_code, body["error_code"]
+
+
+def stored_points(run: Run | None = None) -> int:
+    """Points held in the chunks of ``run`` (of every run when None), counted from the
+    chunks themselves rather than from the series' counts that ingest keeps."""
+    chunks = (
+        MetricChunk.objects.all() if run is None else MetricChunk.objects.filter(series__run=run)
+    )
+    return chunks.aggregate(n=Sum("size"))["n"] or 0

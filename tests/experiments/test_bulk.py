@@ -10,10 +10,10 @@ import tracemalloc
 import pytest
 
 from experiments import bulk, selectors, services
-from experiments.models import MetricPoint, MetricSeries
+from experiments.models import MetricSeries
 from experiments.services import MetricIn
 from mlprojects.exceptions import DomainError
-from tests.experiments.helpers import experiment_and_run
+from tests.experiments.helpers import experiment_and_run, stored_points
 from tests.factories import UserFactory, make_project
 
 pytestmark = pytest.mark.django_db
@@ -337,7 +337,7 @@ def test_uploading_the_same_points_again_stores_nothing_new(run, media_type):
 
     assert (first.stored, again.stored, more.stored) == (6, 0, 1)
     assert (again.received, more.received) == (6, 7)
-    assert MetricPoint.objects.filter(series__run=run).count() == 7
+    assert stored_points(run) == 7
 
 
 # --- Large uploads ----------------------------------------------------------------------

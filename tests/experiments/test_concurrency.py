@@ -7,9 +7,9 @@ import pytest
 from django.db import connection
 
 from experiments import services
-from experiments.models import MetricPoint, MetricSeries
+from experiments.models import MetricSeries
 from experiments.services import MetricIn
-from tests.experiments.helpers import experiment_and_run
+from tests.experiments.helpers import experiment_and_run, stored_points
 from tests.factories import UserFactory, make_project
 
 pytestmark = [
@@ -43,6 +43,6 @@ def test_concurrent_batches_of_one_run_all_land(on_postgres):
         thread.join()
 
     assert errors == []
-    assert MetricPoint.objects.filter(series__run=run).count() == 4 * 5 * 200 * 5
+    assert stored_points(run) == 4 * 5 * 200 * 5
     latest = MetricSeries.objects.filter(run=run).values_list("latest_step", flat=True)
     assert set(latest) == {3999}

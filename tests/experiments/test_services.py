@@ -11,7 +11,7 @@ from experiments import selectors, services
 from experiments.choices import LifecycleStage
 from experiments.models import (
     Experiment,
-    MetricPoint,
+    MetricChunk,
     MetricSeries,
     Param,
     Run,
@@ -20,7 +20,7 @@ from experiments.models import (
 )
 from experiments.services import MetricIn
 from mlprojects.exceptions import DomainError
-from tests.experiments.helpers import experiment_and_run
+from tests.experiments.helpers import experiment_and_run, stored_points
 from tests.factories import UserFactory, make_project
 
 pytestmark = pytest.mark.django_db
@@ -232,7 +232,7 @@ def test_a_batch_with_one_bad_item_writes_nothing(run, owner):
         )
 
     assert not MetricSeries.objects.filter(run=run).exists()
-    assert not MetricPoint.objects.filter(series__run=run).exists()
+    assert not bool(stored_points(run))
     assert list(Param.objects.filter(run=run).values_list("key", flat=True)) == ["lr"]
     assert not RunTag.objects.filter(run=run, key="t").exists()
 
@@ -258,30 +258,31 @@ def test_mlflows_limits_on_names_and_values(run, owner, metric, params, tags, me
     assert refused.value.code == "invalid"
 
 
-def test_a_retried_batch_never_reads_the_points_a_run_holds(run, owner, on_postgres):
-    """What keeps a retried log-batch as cheap on a full run as on an empty one: the same
-    statements, none of which looks at the stored points beyond inserting."""
-    batch = [MetricIn(f"m{i % 5}", float(i), 1_000 + i, i // 5) for i in range(1000)]
+def test_a_retried_batch_reads_only_the_chunks_it_overlaps(run, owner, on_postgres):
+    """What keeps a retried log-batch as cheap on a full run as on an empty one: one more
+    statement, which reads the few chunks whose steps the batch covers, never the series."""
+    batch = [MetricIn(f"m{i % 5}", float(i), 1_000 + i, 50_000 + i // 5) for i in range(1000)]
     fresh = experiment_and_run(run.experiment.project, by=owner, name="fresh")[1]
-    history = [MetricIn(f"m{i % 5}", float(i), i, i) for i in range(200_000)]
+    history = [MetricIn(f"m{i % 5}", float(i), i, i // 5) for i in range(200_000)]
     services.log_batch(run=run, by=owner, metrics=history)
-    assert MetricPoint.objects.filter(series__run=run).count() == 200_000
+    assert stored_points(run) == 200_000
 
     with CaptureQueriesContext(connection) as on_empty:
         services.log_batch(run=fresh, by=owner, metrics=batch)
     services.log_batch(run=run, by=owner, metrics=batch)
+    chunks = MetricChunk.objects.filter(series__run=run)
+    total = chunks.count()
     with CaptureQueriesContext(connection) as on_full:
         services.log_batch(run=run, by=owner, metrics=batch)
 
-    assert len(on_full) == len(on_empty)
-    reads = [
-        q["sql"]
-        for q in on_full
-        if "experiments_metricpoint" in q["sql"]
-        and "INSERT INTO experiments_metricpoint" not in q["sql"]
-    ]
-    assert reads == []
-    assert MetricPoint.objects.filter(series__run=run).count() == 201_000
+    assert len(on_full) <= len(on_empty) + 1
+    overlapping = chunks.filter(last_step__gte=50_000, first_step__lte=50_199).count()
+    assert overlapping <= 5 * 2 < total
+    reads = [q["sql"] for q in on_full if q["sql"].startswith('SELECT "experiments_metricchunk"')]
+    assert len(reads) == 1 and "last_step" in reads[0] and "first_step" in reads[0]
+    assert stored_points(run) == 201_000 == sum(
+        MetricSeries.objects.filter(run=run).values_list("point_count", flat=True)
+    )
 
 
 # --- Evidence ---------------------------------------------------------------------------
@@ -305,4 +306,4 @@ def test_deleting_a_project_removes_its_tracking_data(run, owner):
     run.experiment.project.delete()
     assert not Experiment.objects.exists()
     assert not MetricSeries.objects.exists()
-    assert not MetricPoint.objects.exists()
+    assert not stored_points()
