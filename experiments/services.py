@@ -398,6 +398,22 @@ def log_batch(
         _set_tags(run, dict(tags))
 
 
+@transaction.atomic
+def log_columns(*, run: Run, by: User | None, columns: ingest.Columns) -> int:
+    """Log points that arrive as arrays (bulk uploads), with ``log_batch``'s rules for
+    metrics; the number of points that were new. A refusal names the rule, not the point:
+    callers that can say where the point was (``bulk``) check the input themselves first."""
+    for index, key in enumerate(columns.keys):
+        validation.check_metric_key(key, path=f"keys[{index}]")
+    lowest = int(columns.timestamps.min()) if len(columns) else 0
+    if lowest < 0:
+        raise validation.invalid_value(
+            "timestamp", lowest, "Timestamps must be nonnegative longs (64-bit integers)."
+        )
+    run = _locked_active_run(run)
+    return ingest.write(run_pk=run.pk, columns=columns)
+
+
 def _log_params(run: Run, params: dict[str, str]) -> None:
     existing = dict(Param.objects.filter(run=run, key__in=params).values_list("key", "value"))
     changed = [

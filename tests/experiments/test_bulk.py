@@ -113,6 +113,24 @@ def test_each_format_stores_every_point_nan_and_infinities_included(run, media_t
     assert (loss.latest_step, loss.latest_value, loss.point_count) == (2, 0.4, 3)
 
 
+@pytest.mark.parametrize("media_type", ENCODERS)
+def test_a_regular_upload_takes_the_fast_path(run, media_type, monkeypatch):
+    """Finite numbers in each format are read as arrays, never point by point."""
+    finite = [(k, s, t, float(i)) for i, (k, s, t, _) in enumerate(POINTS)]
+    paths = []
+    monkeypatch.setattr(services, "log_batch", lambda **kwargs: paths.append("exact"))
+    log_columns = services.log_columns
+    monkeypatch.setattr(
+        services, "log_columns", lambda **kw: paths.append("fast") or log_columns(**kw)
+    )
+
+    result = upload(run, media_type, ENCODERS[media_type](finite))
+
+    assert paths == ["fast"]
+    assert result == bulk.Uploaded(received=6, stored=6, series=2)
+    assert stored(run) == expected(finite)
+
+
 def test_columnar_json_takes_one_key_for_every_point(run):
     body = {"key": "loss", "step": [0, 1], "timestamp": [T0, T0 + 1], "value": [1, "NaN"]}
 
@@ -343,34 +361,61 @@ def test_uploading_the_same_points_again_stores_nothing_new(run, media_type):
 # --- Large uploads ----------------------------------------------------------------------
 
 
-def test_a_large_upload_is_read_and_written_a_chunk_at_a_time(run):
-    """200,000 points: the body is read as the chunks are written, never whole, and the
-    memory the upload takes stays near one chunk's worth."""
-    n = 200_000
+def large_csv(n: int, last_value: str | None = None) -> bytes:
     lines = [f"loss,{i},{T0 + i},{math.sin(i / 100)!r}\n" for i in range(n)]
-    body = io.BytesIO(("key,step,timestamp,value\n" + "".join(lines)).encode())
-    del lines
-    size = len(body.getbuffer())
-    read_when_written = []
-    log_batch = services.log_batch
+    if last_value is not None:
+        lines[-1] = f"loss,{n - 1},{T0 + n - 1},{last_value}\n"
+    return ("key,step,timestamp,value\n" + "".join(lines)).encode()
+
+
+def test_a_large_upload_is_read_and_written_a_block_at_a_time(run, monkeypatch):
+    """200,000 points: the fast path writes each block of the body as arrays as soon as it
+    is read, and the memory Python objects take stays far below a point each."""
+    n = 200_000
+    body = large_csv(n)
+    monkeypatch.setattr(bulk, "_BLOCK_BYTES", len(body) // 4 + 1)
+    written = []
+    log_columns = services.log_columns
 
     def spy(**kwargs):
-        read_when_written.append((len(kwargs["metrics"]), body.tell()))
-        return log_batch(**kwargs)
+        written.append(len(kwargs["columns"]))
+        return log_columns(**kwargs)
 
+    monkeypatch.setattr(services, "log_columns", spy)
     tracemalloc.start()
     try:
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(services, "log_batch", spy)
-            result = bulk.log_upload(run=run, by=None, media_type=bulk.CSV, body=body)
+        result = bulk.log_upload(run=run, by=None, media_type=bulk.CSV, body=io.BytesIO(body))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
 
     assert result == bulk.Uploaded(received=n, stored=n, series=1)
-    assert [count for count, _ in read_when_written] == [bulk.CHUNK_POINTS] * 4
-    first_chunk_read_at = read_when_written[0][1]
-    assert first_chunk_read_at < size / 3
-    # All 200,000 points at once would take well over 60 MB as Python objects.
+    assert len(written) >= 4 and sum(written) == n
+    # All 200,000 points as Python objects would take well over 60 MB.
     assert peak < 40 * 2**20, f"peak {peak / 2**20:.1f} MiB"
-    assert MetricSeries.objects.get(run=run).point_count == n
+    assert MetricSeries.objects.get(run=run).point_count == n == stored_points(run)
+
+
+def test_an_upload_the_fast_path_declines_late_is_stored_once_by_the_exact_parser(run):
+    """``1_0`` is a number to Python, not to pyarrow: the fast path has written the first
+    blocks when it meets it on the last line, so it rolls them back and the exact parser
+    stores the upload, in chunks, each point once."""
+    n = 120_000
+    written = []
+    log_batch = services.log_batch
+
+    def spy(**kwargs):
+        written.append(len(kwargs["metrics"]))
+        return log_batch(**kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bulk, "_BLOCK_BYTES", 2**20)
+        patch.setattr(services, "log_batch", spy)
+        result = bulk.log_upload(
+            run=run, by=None, media_type=bulk.CSV, body=io.BytesIO(large_csv(n, "1_0"))
+        )
+
+    assert result == bulk.Uploaded(received=n, stored=n, series=1)
+    assert written == [bulk.CHUNK_POINTS, bulk.CHUNK_POINTS, n - 2 * bulk.CHUNK_POINTS]
+    assert stored_points(run) == n
+    assert selectors.metric_history(run=run, key="loss").items[-1][:3] == (n - 1, T0 + n - 1, 10.0)
