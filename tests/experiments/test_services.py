@@ -280,8 +280,10 @@ def test_a_retried_batch_reads_only_the_chunks_it_overlaps(run, owner, on_postgr
     assert overlapping <= 5 * 2 < total
     reads = [q["sql"] for q in on_full if q["sql"].startswith('SELECT "experiments_metricchunk"')]
     assert len(reads) == 1 and "last_step" in reads[0] and "first_step" in reads[0]
-    assert stored_points(run) == 201_000 == sum(
-        MetricSeries.objects.filter(run=run).values_list("point_count", flat=True)
+    assert (
+        stored_points(run)
+        == 201_000
+        == sum(MetricSeries.objects.filter(run=run).values_list("point_count", flat=True))
     )
 
 
