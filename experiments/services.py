@@ -348,25 +348,7 @@ def log_batch(
     logged again changes nothing, so a retried batch is harmless. Batch sizes are the
     caller's to limit (``validation.check_batch_limits`` for MLflow's ``log-batch``).
     """
-    codes: dict[str, int] = {}
-    key_codes, steps, timestamps, values = [], [], [], []
-    for index, (key, value, timestamp, step) in enumerate(metrics):
-        code = codes.get(key)
-        if code is None:
-            validation.check_metric_key(key, path=f"metrics[{index}]")
-            code = codes[key] = len(codes)
-        if (
-            type(value) is not float
-            or type(timestamp) is not int
-            or type(step) is not int
-            or not 0 <= timestamp <= validation.INT64_MAX
-            or not validation.INT64_MIN <= step <= validation.INT64_MAX
-        ):
-            validation.check_metric_point(key, value, timestamp, step, path=f"metrics[{index}]")
-        key_codes.append(code)
-        steps.append(step)
-        timestamps.append(timestamp)
-        values.append(value)
+    columns = _metric_columns(metrics) if metrics else None
     for index, (key, value) in enumerate(params):
         validation.check_param(key, value, path=f"params[{index}]")
     for index, (key, value) in enumerate(tags):
@@ -383,17 +365,8 @@ def log_batch(
     run = _locked_active_run(run)
     if params:
         _log_params(run, dict(params))
-    if key_codes:
-        ingest.write(
-            run_pk=run.pk,
-            columns=ingest.Columns(
-                keys=list(codes),
-                key=np.array(key_codes, dtype=np.intp),
-                steps=np.array(steps, dtype=np.int64),
-                timestamps=np.array(timestamps, dtype=np.int64),
-                values=np.array(values, dtype=np.float64),
-            ),
-        )
+    if columns is not None:
+        ingest.write(run_pk=run.pk, columns=columns)
     if tags:
         _set_tags(run, dict(tags))
 
@@ -412,6 +385,37 @@ def log_columns(*, run: Run, by: User | None, columns: ingest.Columns) -> int:
         )
     run = _locked_active_run(run)
     return ingest.write(run_pk=run.pk, columns=columns)
+
+
+def _metric_columns(metrics: Sequence[MetricIn]) -> ingest.Columns:
+    """``metrics`` as arrays, after MLflow's checks: each distinct key once, then the
+    points' types and ranges all at once; the first bad point is then found one by one."""
+    keys, values, timestamps, steps = zip(*metrics, strict=True)
+    codes: dict[str, int] = {}
+    for index, key in enumerate(keys):
+        if key not in codes:
+            validation.check_metric_key(key, path=f"metrics[{index}]")
+            codes[key] = len(codes)
+    regular = (
+        all(type(value) is float for value in values)
+        and all(type(number) is int and number >= 0 for number in timestamps)
+        and all(type(number) is int for number in steps)
+    )
+    try:
+        columns = ingest.Columns(
+            keys=list(codes),
+            key=np.fromiter((codes[key] for key in keys), dtype=np.intp, count=len(keys)),
+            steps=np.array(steps, dtype=np.int64),
+            timestamps=np.array(timestamps, dtype=np.int64),
+            values=np.array(values, dtype=np.float64),
+        )
+    except (OverflowError, TypeError, ValueError):
+        regular = False
+    if not regular:
+        for index, (key, value, timestamp, step) in enumerate(metrics):
+            validation.check_metric_point(key, value, timestamp, step, path=f"metrics[{index}]")
+        raise AssertionError("a point that failed the checks above passed them one by one")
+    return columns
 
 
 def _log_params(run: Run, params: dict[str, str]) -> None:
