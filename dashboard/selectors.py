@@ -841,8 +841,8 @@ def run_detail(*, project: Project, run_id: str, chart_page: object = 1) -> RunD
     ]
     shown = metrics[(page - 1) * RUN_CHARTS : page * RUN_CHARTS]
     charts = []
-    for row in shown:
-        found = series.metric_series(run=run, key=row.key, max_points=RUN_CHART_POINTS)
+    drawn = series.run_series(run=run, keys=[row.key for row in shown], max_points=RUN_CHART_POINTS)
+    for row, found in zip(shown, drawn, strict=True):
         charts.append(
             RunChart(
                 index=row.index,

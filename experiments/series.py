@@ -36,12 +36,6 @@ class Series:
     downsampled: bool
 
 
-def _arrays(series_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(steps, timestamps, values) in step order, NaN where the point is NaN."""
-    points = selectors.series_points(series_id)
-    return points.steps, points.timestamps, points.values
-
-
 def _reduce(steps: np.ndarray, values: np.ndarray, max_points: int) -> np.ndarray:
     """Indices of at most ``max_points`` finite points that keep the series' shape."""
     finite = np.flatnonzero(np.isfinite(values))
@@ -53,46 +47,88 @@ def _reduce(steps: np.ndarray, values: np.ndarray, max_points: int) -> np.ndarra
     return finite[np.sort(chosen)]
 
 
-def _rollup_arrays(series_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each block's lowest and highest point, in step order (one point where they agree)."""
-    rows = MetricRollup.objects.filter(series_id=series_id).order_by("bucket")
-    candidates = []
-    for low_step, low_time, low, high_step, high_time, high in rows.values_list(
-        "min_step", "min_timestamp", "min_value", "max_step", "max_timestamp", "max_value"
-    ):
-        first, second = sorted([(low_step, low_time, low), (high_step, high_time, high)])
-        candidates.append(first)
-        if second[0] != first[0]:
-            candidates.append(second)
-    table = np.array(candidates, dtype=np.float64).reshape(-1, 3)
-    return (
-        table[:, 0].astype(np.int64),
-        table[:, 1].astype(np.int64),
-        np.ascontiguousarray(table[:, 2]),
-    )
+Arrays = tuple[np.ndarray, np.ndarray, np.ndarray]  # steps, timestamps, values (NaN kept)
 
 
-def _build(run_id: str, key: str, series_id: int, total: int, max_points: int) -> Series:
-    if total > max_points * _ROLLUP_FROM:
-        steps, timestamps, values = _rollup_arrays(series_id)
+def _rollup_arrays(series_ids: list[int]) -> dict[int, Arrays]:
+    """Each block's lowest and highest point, in step order (one point where they agree),
+    of each series, in one query."""
+    rows = MetricRollup.objects.filter(series_id__in=series_ids).order_by("series_id", "bucket")
+    table = np.array(
+        rows.values_list(
+            "series_id",
+            "min_step",
+            "min_timestamp",
+            "min_value",
+            "max_step",
+            "max_timestamp",
+            "max_value",
+        ),
+        dtype=object,
+    ).reshape(-1, 7)
+    found = {}
+    for series_id in series_ids:
+        mine = table[table[:, 0] == series_id] if len(series_ids) > 1 else table
+        low_step, low_time, high_step, high_time = (
+            mine[:, column].astype(np.int64) for column in (1, 2, 4, 5)
+        )
+        low, high = mine[:, 3].astype(np.float64), mine[:, 6].astype(np.float64)
+        # Per block, the earlier of the two points first; one point where both are one.
+        low_first = (low_step < high_step) | ((low_step == high_step) & (low_time <= high_time))
+        first_step = np.where(low_first, low_step, high_step)
+        first_time = np.where(low_first, low_time, high_time)
+        first_value = np.where(low_first, low, high)
+        second_step = np.where(low_first, high_step, low_step)
+        second_time = np.where(low_first, high_time, low_time)
+        second_value = np.where(low_first, high, low)
+        two = second_step != first_step
+        steps = np.column_stack((first_step, second_step)).ravel()
+        times = np.column_stack((first_time, second_time)).ravel()
+        values = np.column_stack((first_value, second_value)).ravel()
+        keep = np.column_stack((np.ones_like(two), two)).ravel()
+        found[series_id] = (steps[keep], times[keep], values[keep])
+    return found
+
+
+def _reduced(arrays: Arrays, total: int, max_points: int, from_rollups: bool) -> Arrays:
+    steps, timestamps, values = arrays
+    if from_rollups:
         if len(steps) > max_points:
             keep = np.sort(LTTBDownsampler().downsample(steps, values, n_out=max_points))
-            steps, timestamps, values = steps[keep], timestamps[keep], values[keep]
-    else:
-        steps, timestamps, values = _arrays(series_id)
-        if total > max_points:
-            keep = _reduce(steps, values, max_points)
-            steps, timestamps, values = steps[keep], timestamps[keep], values[keep]
-    drawn = [v if math.isfinite(v) else None for v in values.tolist()]
-    return Series(
-        run_id=run_id,
-        key=key,
-        steps=steps.tolist(),
-        timestamps=timestamps.tolist(),
-        values=drawn,
-        total_points=total,
-        downsampled=total > max_points,
-    )
+            return steps[keep], timestamps[keep], values[keep]
+    elif total > max_points:
+        keep = _reduce(steps, values, max_points)
+        return steps[keep], timestamps[keep], values[keep]
+    return arrays
+
+
+def _build_all(found: list[tuple[str, str, int, int]], max_points: int) -> list[Series]:
+    """``found``: (run id, key, series id, point count) of each series, in the order wanted.
+    Long series are read from their rollups, the others whole: two queries at most."""
+    long = [pk for _, _, pk, total in found if total > max_points * _ROLLUP_FROM]
+    short = [pk for _, _, pk, total in found if total <= max_points * _ROLLUP_FROM]
+    arrays: dict[int, Arrays] = _rollup_arrays(long) if long else {}
+    if short:
+        for pk, points in selectors.many_series_points(short).items():
+            arrays[pk] = (points.steps, points.timestamps, points.values)
+    empty = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64))
+    built = []
+    for run_id, key, pk, total in found:
+        steps, timestamps, values = _reduced(
+            arrays.get(pk, empty), total, max_points, from_rollups=pk in long
+        )
+        built.append(
+            Series(
+                run_id=run_id,
+                key=key,
+                steps=steps.tolist(),
+                timestamps=timestamps.tolist(),
+                values=[v if math.isfinite(v) else None for v in values.tolist()],
+                total_points=total,
+                downsampled=total > max_points,
+            )
+        )
+    return built
 
 
 def _check(max_points: int) -> None:
@@ -108,7 +144,20 @@ def metric_series(*, run: Run, key: str, max_points: int = 2000) -> Series:
         raise DomainError(
             "not_found", f"Run {run.run_id} has logged no metric “{key}”.", fields={"key": []}
         )
-    return _build(run.run_id, key, *found, max_points)
+    return _build_all([(run.run_id, key, *found)], max_points)[0]
+
+
+def run_series(*, run: Run, keys: Sequence[str], max_points: int = 2000) -> list[Series]:
+    """Several of one run's series, in the order of ``keys``; keys it never logged are left
+    out. Three queries whatever the number of keys."""
+    _check(max_points)
+    found = {
+        key: (pk, total)
+        for key, pk, total in MetricSeries.objects.filter(run=run, key__in=keys).values_list(
+            "key", "pk", "point_count"
+        )
+    }
+    return _build_all([(run.run_id, key, *found[key]) for key in keys if key in found], max_points)
 
 
 def compare(*, runs: Sequence[Run], key: str, max_points: int = 1000) -> list[Series]:
@@ -120,4 +169,6 @@ def compare(*, runs: Sequence[Run], key: str, max_points: int = 1000) -> list[Se
             "run_id", "pk", "point_count"
         )
     }
-    return [_build(run.run_id, key, *found[run.pk], max_points) for run in runs if run.pk in found]
+    return _build_all(
+        [(run.run_id, key, *found[run.pk]) for run in runs if run.pk in found], max_points
+    )
