@@ -2,8 +2,8 @@
 managers do here, linking a run to an outcome as its evidence (through the service).
 
 Experiments and runs are written by the MLflow API only, so the admin never edits them;
-metric points are not shown at all (millions of rows, and a composite key the admin cannot
-address), only each run's latest value per metric.
+metric points are not shown at all (millions of them, packed in chunks that only make sense
+as charts), only each run's latest value per metric and its point count.
 """
 
 from django import forms
@@ -69,7 +69,14 @@ class RunTagInline(ReadOnlyMixin, admin.TabularInline):
 
 class MetricSeriesInline(ReadOnlyMixin, admin.TabularInline):
     model = MetricSeries
-    fields = ["key", "latest_value", "latest_is_nan", "latest_step", "latest_timestamp"]
+    fields = [
+        "key",
+        "latest_value",
+        "latest_is_nan",
+        "latest_step",
+        "latest_timestamp",
+        "point_count",
+    ]
     extra = 0
     verbose_name = "latest metric"
     verbose_name_plural = "latest metrics"
