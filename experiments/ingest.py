@@ -301,11 +301,18 @@ def _blocks(series_id: int, points: Points) -> list[tuple]:
     )
     if not len(steps):
         return []
+    # The points are in step order, so each block is a slice: reduce each slice, then take
+    # the first point of the slice that holds its extreme (the earliest step wins ties).
     buckets = steps >> ROLLUP_SHIFT
-    low = np.lexsort((steps, values, buckets))
-    high = np.lexsort((steps, -values, buckets))
-    starts = np.flatnonzero(np.concatenate(([True], buckets[low][1:] != buckets[low][:-1])))
-    lows, highs = low[starts], high[starts]
+    starts = np.flatnonzero(np.concatenate(([True], buckets[1:] != buckets[:-1])))
+    sizes = np.diff(np.concatenate((starts, [len(steps)])))
+
+    def first_where(extremes: np.ndarray) -> np.ndarray:
+        hits = np.flatnonzero(values == np.repeat(extremes, sizes))
+        return hits[np.searchsorted(hits, starts)]
+
+    lows = first_where(np.minimum.reduceat(values, starts))
+    highs = first_where(np.maximum.reduceat(values, starts))
     return list(
         zip(
             [series_id] * len(starts),
