@@ -269,10 +269,12 @@ def run_create(
     return run
 
 
-def _locked_active_run(run: Run) -> Run:
+def _locked_active_run(run: Run, *, only: Sequence[str] = ()) -> Run:
     """The run's row, locked until commit: writers of one run go one after the other, so
-    params stay write-once and series upserts never deadlock."""
-    locked = Run.objects.select_for_update(no_key=True).get(pk=run.pk)
+    params stay write-once and series upserts never deadlock. ``only``: the columns the
+    caller reads (the rest load on first use), for the logging hot path."""
+    runs = Run.objects.select_for_update(no_key=True)
+    locked = (runs.only("lifecycle_stage", "run_id", *only) if only else runs).get(pk=run.pk)
     if locked.lifecycle_stage != LifecycleStage.ACTIVE:
         raise validation.invalid(
             "run_id",
@@ -362,7 +364,7 @@ def log_batch(
             "request contains only one param value per param key.",
         )
 
-    run = _locked_active_run(run)
+    run = _locked_active_run(run, only=["name"])
     if params:
         _log_params(run, dict(params))
     if columns is not None:
@@ -383,7 +385,7 @@ def log_columns(*, run: Run, by: User | None, columns: ingest.Columns) -> int:
         raise validation.invalid_value(
             "timestamp", lowest, "Timestamps must be nonnegative longs (64-bit integers)."
         )
-    run = _locked_active_run(run)
+    run = _locked_active_run(run, only=["name"])
     return ingest.write(run_pk=run.pk, columns=columns)
 
 
