@@ -10,12 +10,16 @@ addressed project, so it too needs one.
 Rows are found through ``api.permissions.scoped``, so an outsider's lookups come back empty
 and the answer is ``RESOURCE_DOES_NOT_EXIST``, never a hint that the project exists; a
 member whose role is too low gets ``PERMISSION_DENIED``.
+
+The addressed project is looked up on first use, not per request: the logging endpoints,
+which most of the traffic is, reach their run in one query that also checks the project
+(``run_to_write``), and look the project up only to explain a miss.
 """
 
 import re
-from dataclasses import dataclass
+from functools import cached_property
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from rest_framework.request import Request
 
 from api.mlflow.errors import invalid, not_found
@@ -28,28 +32,35 @@ from phases.roles import Action
 
 _EXPERIMENT_ID = re.compile(r"[0-9]{1,18}")
 _RUN_ID = re.compile(r"[0-9a-f]{32}")
+# What the writes of a run's data read from the run they are given; the rest stays deferred.
+_RUN_WRITE_COLUMNS = ("id", "run_id", "lifecycle_stage", "name", "experiment_id")
 
 
-@dataclass
 class Scope:
-    request: Request
-    project: Project | None
+    def __init__(self, request: Request, project_slug: str | None) -> None:
+        self.request = request
+        self.project_slug = project_slug
 
-    @classmethod
-    def of(cls, request: Request, project_slug: str | None) -> "Scope":
-        projects = scoped(request, Project.objects.all())
-        token = request.auth if isinstance(request.auth, ApiToken) else None
-        if project_slug is not None:
-            project = projects.filter(slug=project_slug).first()
+    @cached_property
+    def project(self) -> Project | None:
+        """The addressed project; ``RESOURCE_DOES_NOT_EXIST`` when the caller cannot see it."""
+        projects = scoped(self.request, Project.objects.all())
+        if self.project_slug is not None:
+            project = projects.filter(slug=self.project_slug).first()
             if project is None:
-                raise not_found(f"Project '{project_slug}' does not exist.")
-        elif token is not None and token.project_id is not None:
+                raise not_found(f"Project '{self.project_slug}' does not exist.")
+            return project
+        token = self.request.auth
+        if isinstance(token, ApiToken) and token.project_id is not None:
             project = projects.filter(pk=token.project_id).first()
             if project is None:
                 raise not_found("The project of this token does not exist or is not yours.")
-        else:
-            project = None
-        return cls(request=request, project=project)
+            return project
+        return None
+
+    def check_project(self) -> None:
+        """Refuse an unreachable addressed project, for endpoints that look up nothing else."""
+        _ = self.project
 
     @property
     def zero_is_default(self) -> bool:
@@ -124,4 +135,26 @@ class Scope:
         if found is None:
             raise not_found(f"Run with id={run_id} not found")
         self.allow(found.caller_role, action, f"project {found.experiment.project.slug}")
+        return found
+
+    def run_to_write(self, run_id: str) -> Run:
+        """The run to log data to, with only the columns a write needs, in one query that
+        also checks the caller's role and the addressed project (by its slug; a bound token's
+        project is checked by ``scoped``). A miss looks the project up, so an unreachable
+        project is refused as such, as every other endpoint refuses it."""
+        found = None
+        if _RUN_ID.fullmatch(run_id):
+            queryset = scoped(self.request, Run.objects.all(), project_path="experiment__project")
+            if self.project_slug is not None:
+                queryset = queryset.filter(experiment__project__slug=self.project_slug)
+            queryset = (
+                queryset.filter(run_id=run_id)
+                .only(*_RUN_WRITE_COLUMNS)
+                .annotate(project_slug=F("experiment__project__slug"))
+            )
+            found = next(iter(queryset[:1]), None)  # not first(): no ORDER BY to build
+        if found is None:
+            self.check_project()
+            raise not_found(f"Run with id={run_id} not found")
+        self.allow(found.caller_role, Action.LOG_DATA, f"project {found.project_slug}")
         return found
