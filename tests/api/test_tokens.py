@@ -3,11 +3,13 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from api.models import ApiToken
-from api.services import token_create, token_digest
+from api.services import token_create, token_digest, token_revoke
 from tests.factories import UserFactory, make_project
 
 pytestmark = pytest.mark.django_db
@@ -132,3 +134,33 @@ def test_managers_see_tokens_in_the_admin_and_can_revoke_them(admin_client):
     token.refresh_from_db()
     assert token.revoked_at is not None
     assert bearer(secret).get("/api/v1/projects/").status_code == 401
+
+
+def test_a_tokens_use_costs_one_read_and_a_write_at_most_once_a_minute():
+    user = UserFactory()
+    token, secret = token_create(user=user, name="ci")
+    client = bearer(secret)
+
+    def token_queries() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/api/v1/projects/").status_code == 200
+        on_tokens = [q["sql"] for q in queries if '"api_apitoken"' in q["sql"]]
+        writes = [sql for sql in on_tokens if sql.startswith("UPDATE")]
+        return len(on_tokens) - len(writes), len(writes)
+
+    assert token_queries() == (1, 1)
+    token.refresh_from_db()
+    first_use = token.last_used_at
+    assert token_queries() == (1, 0)
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=first_use - dt.timedelta(minutes=2))
+    assert token_queries() == (1, 1)
+    token.refresh_from_db()
+    assert token.last_used_at > first_use
+
+
+def test_a_revoked_token_is_refused_on_its_next_request():
+    token, secret = token_create(user=UserFactory(), name="ci")
+    client = bearer(secret)
+    assert client.get("/api/v1/projects/").status_code == 200
+    token_revoke(token=token)
+    assert client.get("/api/v1/projects/").status_code == 401
