@@ -59,7 +59,13 @@ def with_role(queryset: QuerySet, user, *, project_path: str = "") -> QuerySet:
         return queryset.none()
     if user.is_staff:
         return queryset.annotate(caller_role=Value(Role.MANAGER.value))
-    role = Membership.objects.filter(project=OuterRef(project_ref), user=user).values("role")[:1]
+    # No ordering: a membership is unique per project and user, and Membership's default
+    # ordering would join the project and sort by its name in every row's subquery.
+    role = (
+        Membership.objects.filter(project=OuterRef(project_ref), user=user)
+        .order_by()
+        .values("role")[:1]
+    )
     return queryset.filter(**{f"{prefix}memberships__user": user}).annotate(
         caller_role=Subquery(role)
     )
