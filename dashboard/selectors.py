@@ -49,7 +49,7 @@ from phases.models import (
 from phases.roles import visible_projects, with_role
 from phases.selectors import phase_gate
 
-PAGE_SIZE = 100
+PAGE_SIZE = 50
 RECENT_LOOP_BACKS = 10
 
 
@@ -182,6 +182,7 @@ def _durations(projects: QuerySet, *, now: dt.datetime) -> list[figures.PhaseDur
     a stay starts at the transition into a phase and ends at the project's next one."""
     stays = (
         Transition.objects.filter(project__in=projects.values("pk"))
+        .order_by()  # the window orders what it needs; the default ordering is a wasted sort
         .annotate(
             left_at=Window(
                 Lead("created_at"),
