@@ -17,6 +17,8 @@ from django.contrib.auth import get_user_model
 from django.core.paginator import Page, Paginator
 from django.db.models import (
     Count,
+    DurationField,
+    ExpressionWrapper,
     F,
     FloatField,
     OuterRef,
@@ -27,7 +29,7 @@ from django.db.models import (
     Value,
     Window,
 )
-from django.db.models.functions import Lead
+from django.db.models.functions import Coalesce, Lead
 from django.utils import timezone
 
 from dashboard import figures, sharing
@@ -80,6 +82,9 @@ class FilterChoices:
     phases: list[str]
     owners: list[tuple[int, str]]
     lifecycles: list[tuple[str, str]]
+    # The lifecycles of every visible project with their phases, which the portfolio's
+    # funnel reuses instead of reading them again.
+    templates: list[LifecycleTemplate]
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +147,7 @@ def filter_choices(user) -> FilterChoices:
         phases=phases,
         owners=[(user.pk, display_name(user)) for user in owners],
         lifecycles=[(lc.slug, lc.name) for lc in lifecycles],
+        templates=lifecycles,
     )
 
 
@@ -180,14 +186,19 @@ def _funnel(projects: QuerySet, lifecycles: list[LifecycleTemplate]) -> list:
 def _durations(projects: QuerySet, *, now: dt.datetime) -> list[figures.PhaseDurations]:
     """Days each project spent in each phase, from the transition history in one query:
     a stay starts at the transition into a phase and ends at the project's next one."""
+    left_at = Window(
+        Lead("created_at"),
+        partition_by=[F("project_id")],
+        order_by=[F("created_at").asc(), F("id").asc()],
+    )
+    # The stay's length comes out of the database: an interval per row is far cheaper to
+    # read than the two timezone-aware datetimes it is computed from.
     stays = (
         Transition.objects.filter(project__in=projects.values("pk"))
         .order_by()  # the window orders what it needs; the default ordering is a wasted sort
         .annotate(
-            left_at=Window(
-                Lead("created_at"),
-                partition_by=[F("project_id")],
-                order_by=[F("created_at").asc(), F("id").asc()],
+            stay=ExpressionWrapper(
+                Coalesce(left_at, Value(now)) - F("created_at"), output_field=DurationField()
             )
         )
         .values_list(
@@ -196,14 +207,12 @@ def _durations(projects: QuerySet, *, now: dt.datetime) -> list[figures.PhaseDur
             "to_phase__order",
             "to_phase__name",
             "to_phase__template__expected_days",
-            "created_at",
-            "left_at",
+            "stay",
         )
     )
     per_project: dict[tuple, dict[int, float]] = defaultdict(lambda: defaultdict(float))
-    for project_id, lifecycle, order, name, expected, entered, left in stays:
-        days = ((left or now) - entered).total_seconds() / 86_400
-        per_project[(lifecycle, order, name, expected)][project_id] += days
+    for project_id, lifecycle, order, name, expected, stay in stays:
+        per_project[(lifecycle, order, name, expected)][project_id] += stay.total_seconds() / 86_400
     return [
         figures.PhaseDurations(
             lifecycle=lifecycle,
@@ -242,8 +251,16 @@ def _loop_backs(projects: QuerySet) -> list[LoopBackRow]:
     ]
 
 
-def portfolio(*, user, filters: PortfolioFilters, page_number: object = 1) -> Portfolio:
-    """The portfolio page: one page of projects, and the charts over every filtered project."""
+def portfolio(
+    *,
+    user,
+    filters: PortfolioFilters,
+    page_number: object = 1,
+    lifecycles: list[LifecycleTemplate] | None = None,
+) -> Portfolio:
+    """The portfolio page: one page of projects, and the charts over every filtered project.
+    ``lifecycles``: those of every project ``user`` sees (``FilterChoices.templates``), if
+    the caller has them; the funnel shows only those the filtered projects use."""
     now = timezone.now()
     today = timezone.localdate()
     projects = _filtered(user, filters)
@@ -263,7 +280,7 @@ def portfolio(*, user, filters: PortfolioFilters, page_number: object = 1) -> Po
     return Portfolio(
         page=page,
         rows=[_row(project, now=now, today=today) for project in page.object_list],
-        funnel=_funnel(projects, _lifecycles(projects)),
+        funnel=_funnel(projects, _lifecycles(projects) if lifecycles is None else lifecycles),
         durations=_durations(projects, now=now),
         loop_backs=loops,
         recent_loop_backs=loops[:RECENT_LOOP_BACKS],

@@ -40,9 +40,13 @@ LIVE_INTERVAL_SECONDS = 20
 @login_required
 @require_safe
 def portfolio(request):
-    form = PortfolioFilterForm(request.GET, choices=selectors.filter_choices(request.user))
+    choices = selectors.filter_choices(request.user)
+    form = PortfolioFilterForm(request.GET, choices=choices)
     data = selectors.portfolio(
-        user=request.user, filters=form.filters(), page_number=request.GET.get("page")
+        user=request.user,
+        filters=form.filters(),
+        page_number=request.GET.get("page"),
+        lifecycles=choices.templates,
     )
     charts = {
         "funnel": figures.phase_funnel(data.funnel) if data.funnel else None,

@@ -16,7 +16,7 @@ from tests.factories import make_project
 pytestmark = pytest.mark.django_db
 
 # Session and user (2), then the page's own reads; see dashboard.selectors.
-PORTFOLIO_MAX = 12
+PORTFOLIO_MAX = 10
 PROJECT_MAX = 15
 
 

@@ -1,5 +1,6 @@
 """The dashboard's pages through HTTP: who sees what, who may move a project, and how."""
 
+import datetime as dt
 import gzip
 import json
 import re
@@ -7,8 +8,10 @@ import re
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape
 
+from dashboard import selectors
 from phases import services
 from phases.choices import Health, PhaseStatus, TransitionKind
 from phases.models import Project, Transition
@@ -182,6 +185,27 @@ def test_portfolio_charts(manager, viewer, project):
     assert loops["data"][0]["y"] == ["Experimentation → Ideation and planning"]
     assert "The sponsor changed the goal." in loops["data"][0]["customdata"][0]
     assert "The sponsor changed the goal." in response.content.decode()
+
+
+def test_portfolio_durations_add_up_each_stay_in_a_phase(manager, viewer, project):
+    """Ideation 2 days, Experimentation 3, Ideation again for the last day: Ideation holds
+    3 days (a stay in progress counts up to now), Experimentation 3."""
+    advance(project, by=manager)
+    services.phase_move_back(
+        project=project, to_phase=project.phases.get(order=1), by=manager, reason="Rescoped."
+    )
+    now = timezone.now()
+    transitions = project.transitions.order_by("created_at", "id")
+    for transition, days_ago in zip(transitions, [6, 4, 1], strict=True):
+        Transition.objects.filter(pk=transition.pk).update(
+            created_at=now - dt.timedelta(days=days_ago)
+        )
+
+    durations = selectors.portfolio(user=viewer, filters=selectors.PortfolioFilters()).durations
+
+    days = {d.phase: d.days for d in durations if d.days}
+    assert days["Ideation and planning"] == [pytest.approx(3.0, abs=0.01)]
+    assert days["Experimentation"] == [pytest.approx(3.0, abs=0.01)]
 
 
 def test_portfolio_without_loops_back_says_so(manager, project):
