@@ -88,6 +88,7 @@ class _Plan:
     series: MetricSeries
     new: Points
     tail: MetricChunk | None = None  # the last chunk, when it takes the new points in
+    late: bool = False  # some points at or before the series' latest: maybe stored already
 
 
 def write(*, run_pk: int, columns: Columns) -> int:
@@ -183,7 +184,6 @@ def _series(run_pk: int, grouped: dict[str, Points]) -> dict[str, MetricSeries]:
         )
         for series in created:
             series.tail_id = series.tail_size = series.tail_data = None
-            series.fresh = True
             found[series.key] = series
     return found
 
@@ -191,13 +191,13 @@ def _series(run_pk: int, grouped: dict[str, Points]) -> dict[str, MetricSeries]:
 def _dedupe(plans: list[_Plan]) -> list[_Plan]:
     """Leave out points already stored, reading only chunks that a late point overlaps;
     choose the plans whose points go into the series' last chunk."""
-    late = [
-        plan
-        for plan in plans
-        if not getattr(plan.series, "fresh", False)
-        and plan.series.point_count
-        and plan.new.first() <= (plan.series.latest_step, plan.series.latest_timestamp)
-    ]
+    for plan in plans:
+        series = plan.series
+        plan.late = bool(series.point_count) and plan.new.first() <= (
+            series.latest_step,
+            series.latest_timestamp,
+        )
+    late = [plan for plan in plans if plan.late]
     if late:
         overlap = Q()
         for plan in late:
@@ -213,7 +213,7 @@ def _dedupe(plans: list[_Plan]) -> list[_Plan]:
             plan.new = without(plan.new, Points.concat(stored.get(plan.series.pk, [])))
     for plan in plans:
         series = plan.series
-        if plan in late or series.tail_size is None or series.tail_size >= SMALL_CHUNK:
+        if plan.late or series.tail_size is None or series.tail_size >= SMALL_CHUNK:
             continue
         if series.tail_size + len(plan.new) <= CHUNK_MAX:
             plan.tail = MetricChunk(
