@@ -15,7 +15,8 @@ CHUNK_MAX = 1024
 def _pack(points):
     steps = [p[0] for p in points]
     timestamps = [p[1] for p in points]
-    values = [float("nan") if p[3] else p[2] for p in points]
+    # As ingest stores them: one NaN, and 0.0 for -0.0, so that equal points have equal bytes.
+    values = [float("nan") if p[3] else p[2] + 0.0 for p in points]
     count = len(points)
     return (
         struct.pack(f">{count}q", *steps)
