@@ -7,7 +7,10 @@ make tests flaky):
    Evidently's ``DataDriftPreset`` (its "Value Drift for column" tests) on the same
    reference and current data. Target: the same decision on at least 95% of features.
    Checked on the large data (distances: Wasserstein, Jensen-Shannon) and on a small one of
-   800 rows a side (p-values: Kolmogorov-Smirnov, chi-squared, z-test).
+   800 rows a side (p-values: Kolmogorov-Smirnov, chi-squared, z-test). Chi-squared differs
+   on purpose (ours is the two-sample test, Evidently's a goodness of fit whose false-alarm
+   rate is several times its level), so the small data's target is judged on the other
+   features and its overall agreement is printed beside it, with every differing feature.
 2. **Speed and memory** on 100 features (80 numeric, 20 categorical), 100,000 reference and
    100,000 current rows, each side in a process of its own on one core (BLAS and OpenMP
    threads set to 1): ours profiles the reference (what a deployment stores once) and tests
@@ -165,7 +168,7 @@ def child(command: list[str]) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def compare(rows: int, seed: int, evidently: Path, label: str) -> tuple[dict, dict, float]:
+def compare(rows: int, seed: int, evidently: Path, label: str) -> tuple[dict, dict, float, float]:
     reference, current = generate(rows, seed)
     numeric, categorical = columns(reference)
     with tempfile.TemporaryDirectory(prefix="bench-drift-") as tmp:
@@ -185,11 +188,23 @@ def compare(rows: int, seed: int, evidently: Path, label: str) -> tuple[dict, di
     names = numeric + categorical
     agree = [ours["columns"][n]["drifted"] == theirs["columns"][n]["drifted"] for n in names]
     share = sum(agree) / len(names)
+    # Chi-squared is where the two differ on purpose (monitoring.drift.chi_squared_p).
+    alike = [n for n in names if ours["columns"][n]["method"] != "chisquare"]
+    alike_share = (
+        sum(ours["columns"][n]["drifted"] == theirs["columns"][n]["drifted"] for n in alike)
+        / len(alike)
+        if alike
+        else 1.0
+    )
     print(f"\n{label}: {rows:,} reference and {rows:,} current rows, {len(names)} features")
     print(
         f"  same decision on {sum(agree)}/{len(names)} features ({share:.1%}); "
         f"drifted: ours {sum(ours['columns'][n]['drifted'] for n in names)}, "
         f"Evidently {sum(theirs['columns'][n]['drifted'] for n in names)}"
+    )
+    print(
+        f"  outside chi-squared (the test that differs on purpose): {alike_share:.1%} "
+        f"of {len(alike)} features"
     )
     for name, same in zip(names, agree, strict=True):
         if not same:
@@ -198,7 +213,7 @@ def compare(rows: int, seed: int, evidently: Path, label: str) -> tuple[dict, di
                 f"  differs: {name}: ours {o['method']} {o['score']:.6g} drifted={o['drifted']}; "
                 f"Evidently {t['method']} {t['score']:.6g} drifted={t['drifted']}"
             )
-    return ours, theirs, share
+    return ours, theirs, share, alike_share
 
 
 def main() -> int:
@@ -216,8 +231,8 @@ def main() -> int:
     evidently = ensure_venv(args.evidently_venv)
     load = os.getloadavg()
     print(f"{platform.node()}: {os.cpu_count()} cores, load average {load[0]:.1f} at start")
-    _, _, small_share = compare(args.small_rows, args.seed + 1, evidently, "small (p-values)")
-    ours, theirs, large_share = compare(args.rows, args.seed, evidently, "large (distances)")
+    _, _, _, small_alike = compare(args.small_rows, args.seed + 1, evidently, "small (p-values)")
+    ours, theirs, large_share, _ = compare(args.rows, args.seed, evidently, "large (distances)")
 
     ratio = theirs["seconds"] / ours["seconds"]
     print("\nspeed, one core each, data already in memory:")
@@ -230,7 +245,7 @@ def main() -> int:
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
     checks = {
-        "agreement >= 95% (small)": small_share >= 0.95,
+        "agreement >= 95% (small, outside chi-squared)": small_alike >= 0.95,
         "agreement >= 95% (large)": large_share >= 0.95,
         "ours < 10 s": ours["seconds"] < 10,
         "Evidently / ours >= 10": ratio >= 10,

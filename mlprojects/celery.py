@@ -13,10 +13,14 @@ class Queue(StrEnum):
 
     DEFAULT = "default"
     MONITORING = "monitoring"
+    SCHEDULED = "scheduled"
 
 
 app = Celery("mlprojects")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Scheduled checks go to their own queue so a burst of experiment work never delays them.
-app.conf.task_routes = {"phases.*": {"queue": Queue.MONITORING}}
+app.conf.task_routes = {
+    "phases.*": {"queue": Queue.MONITORING},
+    "monitoring.*": {"queue": Queue.SCHEDULED},
+}
 app.autodiscover_tasks()

@@ -6,6 +6,7 @@ Production sets ``DATABASE_URL``, ``CELERY_BROKER_URL``, ``DJANGO_SECRET_KEY``,
 ``DJANGO_ALLOWED_HOSTS`` and ``DJANGO_DEBUG=false``; the README lists every variable.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import environ
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "phases",
     "experiments",
+    "monitoring",
     "api",
     "dashboard",
 ]
@@ -265,3 +267,31 @@ MLPROJECTS_RED_AFTER_DAYS = env.int("MLPROJECTS_RED_AFTER_DAYS", default=14)
 MLPROJECTS_ARTIFACT_ROOT = Path(
     env.str("MLPROJECTS_ARTIFACT_ROOT", default=str(VAR_DIR / "artifacts"))
 )
+
+# --- Monitoring -------------------------------------------------------------------------
+# Share of drifted features at which a window counts as dataset drift (Evidently's default).
+MONITORING_DRIFT_SHARE = env.float("MONITORING_DRIFT_SHARE", default=0.5)
+# How often a firing alert nobody acknowledged is notified again (a monitor may differ).
+MONITORING_REPEAT_INTERVAL = dt.timedelta(
+    hours=env.float("MONITORING_REPEAT_INTERVAL_HOURS", default=4)
+)
+# Notification retries: exponential backoff from the first delay, capped, then given up.
+MONITORING_DELIVERY_MAX_ATTEMPTS = env.int("MONITORING_DELIVERY_MAX_ATTEMPTS", default=8)
+MONITORING_DELIVERY_BACKOFF_SECONDS = env.int("MONITORING_DELIVERY_BACKOFF_SECONDS", default=30)
+MONITORING_DELIVERY_MAX_BACKOFF_SECONDS = env.int(
+    "MONITORING_DELIVERY_MAX_BACKOFF_SECONDS", default=3600
+)
+# Rows one production batch may hold (the request body limit applies too).
+MONITORING_MAX_BATCH_ROWS = env.int("MONITORING_MAX_BATCH_ROWS", default=100_000)
+MONITORING_WEBHOOK_TIMEOUT_SECONDS = env.float("MONITORING_WEBHOOK_TIMEOUT_SECONDS", default=10)
+# Webhook hosts that may resolve to loopback, private or link-local addresses; every other
+# host must resolve to public addresses only (no request forgery into the local network).
+MONITORING_WEBHOOK_ALLOWED_HOSTS = [
+    host.lower() for host in env.list("MONITORING_WEBHOOK_ALLOWED_HOSTS", default=[])
+]
+
+# --- Email ------------------------------------------------------------------------------
+# Alert emails: Django's mail settings from one URL (smtp+tls://user:password@host:587);
+# the default prints them to the console.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="mlprojects@localhost")

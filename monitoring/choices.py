@@ -8,6 +8,17 @@ class ColumnKind(models.TextChoices):
     CATEGORICAL = "categorical", "Categorical"
 
 
+class ColumnRole(models.TextChoices):
+    FEATURE = "feature", "Feature"
+    PREDICTION = "prediction", "Prediction"
+    LABEL = "label", "Label"
+
+
+class ReferenceSource(models.TextChoices):
+    UPLOADED = "uploaded", "Uploaded"
+    TRAINING_RUN = "training_run", "Training data of the version's run"
+
+
 class DriftMethod(models.TextChoices):
     """The per-feature tests; ``AUTO`` picks one by kind and sample size (``monitoring.drift``)."""
 

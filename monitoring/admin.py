@@ -1,0 +1,280 @@
+"""The admin of production monitoring: monitors and their schedules, results, alerts,
+channels and the notification outbox.
+
+Writes that matter go through ``monitoring.services``: a monitor is added with its beat
+schedule by ``monitor_create``, alerts change state through the acknowledge and resolve
+actions, channels are made by ``channel_create`` (which checks the address and makes the
+webhook secret). Results, notifications and delivery attempts are records: read-only.
+A schedule itself is django-celery-beat's periodic task, edited on its own admin page.
+"""
+
+import datetime as dt
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from mlprojects.exceptions import DomainError
+from monitoring import services
+from monitoring.models import (
+    Alert,
+    Channel,
+    DeliveryAttempt,
+    Deployment,
+    Monitor,
+    Notification,
+    ReferenceColumn,
+    Result,
+)
+
+
+class _ReadOnly:
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReferenceColumnInline(_ReadOnly, admin.TabularInline):
+    model = ReferenceColumn
+    fields = ("position", "name", "role", "kind", "stats")
+    extra = 0
+    can_delete = False
+
+
+@admin.register(Deployment)
+class DeploymentAdmin(_ReadOnly, admin.ModelAdmin):
+    list_display = ("name", "project", "started_at", "ended_at", "reference_rows")
+    list_filter = ("project",)
+    list_select_related = ("project",)
+    inlines = [ReferenceColumnInline]
+
+
+class MonitorAddForm(forms.ModelForm):
+    every = forms.DurationField(
+        required=False, help_text="How often beat runs it (default: the window). HH:MM:SS."
+    )
+
+    class Meta:
+        model = Monitor
+        fields = (
+            "project",
+            "kind",
+            "name",
+            "window",
+            "every",
+            "config",
+            "for_duration",
+            "repeat_interval",
+            "enabled",
+        )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind"):
+            try:
+                services.monitor_config_check(data["kind"], data.get("config") or {})
+            except DomainError as error:
+                self.add_error("config", error.message)
+        return data
+
+
+class MonitorChangeForm(forms.ModelForm):
+    class Meta:
+        model = Monitor
+        fields = ("name", "window", "config", "for_duration", "repeat_interval", "enabled")
+
+    def clean(self):
+        data = super().clean()
+        try:
+            services.monitor_config_check(self.instance.kind, data.get("config") or {})
+        except DomainError as error:
+            self.add_error("config", error.message)
+        return data
+
+
+@admin.register(Monitor)
+class MonitorAdmin(admin.ModelAdmin):
+    list_display = ("name", "project", "kind", "window", "schedule_link", "enabled", "last_run_at")
+    list_filter = ("kind", "enabled", "project")
+    list_select_related = ("project", "schedule")
+    search_fields = ("name", "project__name")
+    readonly_fields = ("deployment", "baseline_at", "schedule_link", "last_run_at")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = MonitorAddForm if obj is None else MonitorChangeForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return MonitorAddForm.Meta.fields
+        return (
+            "project",
+            "kind",
+            "name",
+            "deployment",
+            "baseline_at",
+            "window",
+            "config",
+            "for_duration",
+            "repeat_interval",
+            "enabled",
+            "schedule_link",
+            "last_run_at",
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return (*self.readonly_fields, "project", "kind")
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            if obj.schedule_id and obj.schedule.enabled != obj.enabled:
+                obj.schedule.enabled = obj.enabled
+                obj.schedule.save()
+            return
+        data = form.cleaned_data
+        created = services.monitor_create(
+            project=data["project"],
+            kind=data["kind"],
+            name=data["name"],
+            by=request.user,
+            window=data["window"],
+            every=data.get("every"),
+            config=data.get("config") or {},
+            for_duration=data.get("for_duration") or dt.timedelta(0),
+            repeat_interval=data.get("repeat_interval"),
+            enabled=data.get("enabled", True),
+        )
+        obj.pk = created.pk
+
+    @admin.display(description="schedule")
+    def schedule_link(self, monitor: Monitor) -> SafeString | str:
+        if monitor.schedule_id is None:
+            return "—"
+        url = reverse("admin:django_celery_beat_periodictask_change", args=[monitor.schedule_id])
+        return format_html('<a href="{}">{}</a>', url, monitor.schedule.interval or "edit")
+
+    actions = ["run_now"]
+
+    @admin.action(description="Run now (on the last whole window)", permissions=["change"])
+    def run_now(self, request, queryset: QuerySet[Monitor]) -> None:
+        for monitor in queryset:
+            result = services.monitor_run(monitor_id=monitor.pk)
+            if result is not None:
+                self.message_user(
+                    request, f"{monitor.name}: {result.get_status_display()} — {result.summary}"
+                )
+
+
+@admin.register(Result)
+class ResultAdmin(_ReadOnly, admin.ModelAdmin):
+    list_display = ("monitor", "window_start", "window_end", "status", "value", "summary")
+    list_filter = ("status", "monitor__kind")
+    list_select_related = ("monitor__project",)
+    date_hierarchy = "window_start"
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Alert)
+class AlertAdmin(_ReadOnly, admin.ModelAdmin):
+    list_display = ("monitor", "state", "started_at", "fired_at", "resolved_at", "acknowledged_at")
+    list_filter = ("state", "monitor__kind")
+    list_select_related = ("monitor__project",)
+    actions = ["acknowledge", "resolve"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def _each(self, request, queryset, verb, call) -> None:
+        done = 0
+        for alert in queryset:
+            try:
+                call(alert)
+                done += 1
+            except DomainError as error:
+                self.message_user(request, f"{alert}: {error.message}", messages.WARNING)
+        if done:
+            self.message_user(request, f"{verb} {done} alert{'s' if done > 1 else ''}.")
+
+    @admin.action(description="Acknowledge", permissions=["view"])
+    def acknowledge(self, request, queryset: QuerySet[Alert]) -> None:
+        self._each(
+            request,
+            queryset,
+            "Acknowledged",
+            lambda a: services.alert_acknowledge(alert=a, by=request.user),
+        )
+
+    @admin.action(description="Resolve", permissions=["view"])
+    def resolve(self, request, queryset: QuerySet[Alert]) -> None:
+        self._each(
+            request,
+            queryset,
+            "Resolved",
+            lambda a: services.alert_resolve(alert=a, by=request.user),
+        )
+
+
+class ChannelForm(forms.ModelForm):
+    class Meta:
+        model = Channel
+        fields = ("project", "kind", "name", "address", "enabled")
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk is None and data.get("kind") and data.get("address"):
+            try:
+                data["address"] = services.channel_address_check(data["kind"], data["address"])
+            except DomainError as error:
+                self.add_error("address", error.message.removeprefix("address: "))
+        return data
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    form = ChannelForm
+    list_display = ("name", "project", "kind", "address", "enabled")
+    list_filter = ("kind", "enabled")
+    list_select_related = ("project",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("project", "kind", "address") if obj else ()
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        data = form.cleaned_data
+        created = services.channel_create(
+            project=data["project"],
+            kind=data["kind"],
+            name=data["name"],
+            address=data["address"],
+            by=request.user,
+        )
+        obj.pk = created.pk
+
+
+class DeliveryAttemptInline(_ReadOnly, admin.TabularInline):
+    model = DeliveryAttempt
+    fields = ("attempted_at", "ok", "status_code", "error", "duration_ms")
+    extra = 0
+    can_delete = False
+
+
+@admin.register(Notification)
+class NotificationAdmin(_ReadOnly, admin.ModelAdmin):
+    list_display = ("alert", "channel", "event", "status", "attempts", "next_attempt_at")
+    list_filter = ("status", "event")
+    list_select_related = ("alert__monitor__project", "channel")
+    exclude = ("payload",)
+    inlines = [DeliveryAttemptInline]
