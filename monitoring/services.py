@@ -87,7 +87,14 @@ def deployment_start(
     about is no longer in production), and a project without monitors gets the defaults."""
     now = now or timezone.now()
     project = Project.objects.select_for_update().get(pk=project.pk)
-    Deployment.objects.filter(project=project, ended_at__isnull=True).update(ended_at=now)
+    current = Deployment.objects.filter(project=project, ended_at__isnull=True).first()
+    if current is not None:
+        if now < current.started_at:
+            raise DomainError.invalid(
+                "now", f"the current deployment {current.name} started before that"
+            )
+        current.ended_at = now
+        current.save(update_fields=["ended_at"])
     deployment = Deployment.objects.create(
         project=project, name=name[:NAME_LIMIT], started_at=now, started_by=by
     )

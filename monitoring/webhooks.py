@@ -97,11 +97,11 @@ def address_refusal(text: str) -> str | None:
             reason = address_refusal(str(inner))
             return f"{address} embeds {inner}: {reason}" if reason else None
     for test, words in (
+        ("is_unspecified", "the unspecified address"),
         ("is_loopback", "a loopback address"),
         ("is_link_local", "a link-local address (where metadata services answer)"),
         ("is_private", "a private address"),
         ("is_multicast", "a multicast address"),
-        ("is_unspecified", "the unspecified address"),
         ("is_reserved", "a reserved address"),
     ):
         if getattr(address, test):
