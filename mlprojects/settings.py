@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "phases",
     "experiments",
+    "registry",
     "monitoring",
     "api",
     "dashboard",

@@ -71,3 +71,7 @@ class EvidenceRule(models.TextChoices):
         "best_run_meets_target",
         "A run of this project reaches the project's target on its success metric",
     )
+    PRODUCTION_VERSION_MEETS_TARGET = (
+        "production_version_meets_target",
+        "A registered version of this project is at the production alias and meets the target",
+    )

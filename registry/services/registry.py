@@ -1,0 +1,333 @@
+"""Writes of the model registry: registered models, versions, tags, legacy stages and
+aliases. Moving a project's production alias is a deployment, recorded by
+``registry.services.deployments``, in the same transaction as the move."""
+
+from collections.abc import Sequence
+
+from django.db import IntegrityError, transaction
+
+from experiments.models import Run
+from experiments.validation import invalid
+from mlprojects.exceptions import DomainError
+from phases.models import Project
+from registry import validation
+from registry.choices import Stage
+from registry.models import (
+    LoggedModel,
+    ModelAlias,
+    ModelVersion,
+    ModelVersionTag,
+    RegisteredModel,
+    RegisteredModelTag,
+)
+from registry.services import deployments
+from registry.services.common import User, now_ms
+
+
+def model_not_found(name: str) -> DomainError:
+    return DomainError("not_found", f"Registered Model with name={name} not found")
+
+
+def version_not_found(name: str, version) -> DomainError:
+    return DomainError("not_found", f"Model Version (name={name}, version={version}) not found")
+
+
+def _name_taken(name: str) -> DomainError:
+    return DomainError(
+        "already_exists",
+        f"Registered Model (name={name}) already exists.",
+        fields={"name": ["already exists"]},
+    )
+
+
+def _locked(registered_model: RegisteredModel) -> RegisteredModel:
+    return (
+        RegisteredModel.objects.select_for_update()
+        .select_related("project")
+        .get(pk=registered_model.pk)
+    )
+
+
+def _touch(registered_model: RegisteredModel, now: int | None = None) -> None:
+    registered_model.last_update_time = now or now_ms()
+    registered_model.save(update_fields=["last_update_time"])
+
+
+def _check_tags(tags: Sequence[tuple[str, str]]) -> dict[str, str]:
+    for index, (key, value) in enumerate(tags):
+        validation.check_tag(key, value, path=f"tags[{index}]")
+    return dict(tags)
+
+
+# --- Registered models ------------------------------------------------------------------
+
+
+@transaction.atomic
+def registered_model_create(
+    *,
+    project: Project,
+    name: str,
+    by: User | None,
+    description: str = "",
+    tags: Sequence[tuple[str, str]] = (),
+) -> RegisteredModel:
+    validation.check_model_name(name)
+    validation.check_description(description)
+    tags = _check_tags(tags)
+    if RegisteredModel.objects.filter(project=project, name=name).exists():
+        raise _name_taken(name)
+    now = now_ms()
+    try:
+        with transaction.atomic():
+            registered_model = RegisteredModel.objects.create(
+                project=project,
+                name=name,
+                description=description,
+                created_by=by,
+                creation_time=now,
+                last_update_time=now,
+            )
+    except IntegrityError as error:
+        raise _name_taken(name) from error
+    RegisteredModelTag.objects.bulk_create(
+        [
+            RegisteredModelTag(registered_model=registered_model, key=k, value=v)
+            for k, v in tags.items()
+        ]
+    )
+    return registered_model
+
+
+@transaction.atomic
+def registered_model_rename(
+    *, registered_model: RegisteredModel, new_name: str, by: User | None
+) -> RegisteredModel:
+    validation.check_model_name(new_name, field="new_name")
+    registered_model = _locked(registered_model)
+    if new_name == registered_model.name:
+        return registered_model
+    taken = RegisteredModel.objects.filter(project_id=registered_model.project_id, name=new_name)
+    if taken.exists():
+        raise _name_taken(new_name)
+    registered_model.name = new_name
+    registered_model.last_update_time = now_ms()
+    registered_model.save(update_fields=["name", "last_update_time"])
+    return registered_model
+
+
+@transaction.atomic
+def registered_model_update(
+    *, registered_model: RegisteredModel, description: str, by: User | None
+) -> RegisteredModel:
+    validation.check_description(description)
+    registered_model = _locked(registered_model)
+    registered_model.description = description
+    registered_model.last_update_time = now_ms()
+    registered_model.save(update_fields=["description", "last_update_time"])
+    return registered_model
+
+
+@transaction.atomic
+def registered_model_delete(*, registered_model: RegisteredModel, by: User | None) -> None:
+    """Delete the model with its versions and aliases, as MLflow does. If one of its versions
+    was at the production alias, that is recorded as a withdrawal first."""
+    registered_model = _locked(registered_model)
+    deployments.withdraw_if_in_production(registered_model=registered_model, by=by)
+    registered_model.delete()
+
+
+@transaction.atomic
+def registered_model_set_tag(
+    *, registered_model: RegisteredModel, key: str, value: str, by: User | None
+) -> None:
+    validation.check_tag(key, value)
+    registered_model = _locked(registered_model)
+    RegisteredModelTag.objects.update_or_create(
+        registered_model=registered_model, key=key, defaults={"value": value}
+    )
+
+
+@transaction.atomic
+def registered_model_delete_tag(
+    *, registered_model: RegisteredModel, key: str, by: User | None
+) -> None:
+    """Deleting a tag that is not there is fine, as in MLflow's registry."""
+    validation.check_tag(key, "")
+    registered_model = _locked(registered_model)
+    RegisteredModelTag.objects.filter(registered_model=registered_model, key=key).delete()
+
+
+# --- Versions ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def model_version_create(
+    *,
+    registered_model: RegisteredModel,
+    by: User | None,
+    source: str,
+    storage_location: str,
+    run: Run | None = None,
+    logged_model: LoggedModel | None = None,
+    run_link: str = "",
+    description: str = "",
+    tags: Sequence[tuple[str, str]] = (),
+) -> ModelVersion:
+    """The next version of ``registered_model``. ``source`` is what the client sent,
+    ``storage_location`` where the artifacts are; the run and the logged model they came from
+    must be of the model's project. Numbers are handed out under the model's lock, once."""
+    for field, uri in (("source", source), ("storage_location", storage_location)):
+        if not uri:
+            raise validation.missing(field)
+        validation.check_uri(field, uri)
+    validation.check_uri("run_link", run_link)
+    validation.check_description(description)
+    tags = _check_tags(tags)
+    registered_model = _locked(registered_model)
+    project_id = registered_model.project_id
+    if run is not None:
+        run = Run.objects.select_related("experiment").get(pk=run.pk)
+        if run.experiment.project_id != project_id:
+            raise invalid("run_id", "The run belongs to another project than the model.")
+    if logged_model is not None:
+        logged_model = LoggedModel.objects.select_related("experiment").get(pk=logged_model.pk)
+        if logged_model.experiment.project_id != project_id:
+            raise invalid("model_id", "The logged model belongs to another project than the model.")
+        if run is None and logged_model.source_run_id is not None:
+            run = logged_model.source_run
+    now = now_ms()
+    registered_model.last_version += 1
+    registered_model.last_update_time = now
+    registered_model.save(update_fields=["last_version", "last_update_time"])
+    version = ModelVersion.objects.create(
+        registered_model=registered_model,
+        version=registered_model.last_version,
+        source=source,
+        storage_location=storage_location,
+        run=run,
+        logged_model=logged_model,
+        run_link=run_link,
+        description=description,
+        created_by=by,
+        user_id=by.get_username() if by is not None else "",
+        creation_time=now,
+        last_update_time=now,
+    )
+    ModelVersionTag.objects.bulk_create(
+        [ModelVersionTag(model_version=version, key=k, value=v) for k, v in tags.items()]
+    )
+    return version
+
+
+def _locked_version(version: ModelVersion) -> ModelVersion:
+    return (
+        ModelVersion.objects.select_for_update()
+        .select_related("registered_model__project")
+        .get(pk=version.pk)
+    )
+
+
+@transaction.atomic
+def model_version_update(
+    *, version: ModelVersion, description: str, by: User | None
+) -> ModelVersion:
+    validation.check_description(description)
+    version = _locked_version(version)
+    version.description = description
+    version.last_update_time = now_ms()
+    version.save(update_fields=["description", "last_update_time"])
+    return version
+
+
+@transaction.atomic
+def model_version_delete(*, version: ModelVersion, by: User | None) -> None:
+    """Its aliases go with it; if one was the production alias, that is a withdrawal. Its
+    number is never handed out again."""
+    registered_model = _locked(version.registered_model)
+    version = _locked_version(version)
+    deployments.withdraw_if_in_production(
+        registered_model=registered_model, by=by, only_version=version
+    )
+    version.delete()
+    _touch(registered_model)
+
+
+@transaction.atomic
+def model_version_set_tag(*, version: ModelVersion, key: str, value: str, by: User | None) -> None:
+    validation.check_tag(key, value)
+    version = _locked_version(version)
+    ModelVersionTag.objects.update_or_create(
+        model_version=version, key=key, defaults={"value": value}
+    )
+
+
+@transaction.atomic
+def model_version_delete_tag(*, version: ModelVersion, key: str, by: User | None) -> None:
+    validation.check_tag(key, "")
+    version = _locked_version(version)
+    ModelVersionTag.objects.filter(model_version=version, key=key).delete()
+
+
+@transaction.atomic
+def model_version_transition_stage(
+    *, version: ModelVersion, stage: str, archive_existing_versions: bool, by: User | None
+) -> ModelVersion:
+    """The legacy stages, for clients older than aliases. Archiving the others is allowed
+    only into Staging or Production, as in MLflow."""
+    stage = validation.canonical_stage(stage)
+    if archive_existing_versions and stage not in (Stage.STAGING, Stage.PRODUCTION):
+        raise invalid(
+            "archive_existing_versions",
+            "Model version transition cannot archive existing model versions because "
+            f"'{stage}' is not an Active stage. Valid stages are "
+            f"{[Stage.STAGING.value, Stage.PRODUCTION.value]}",
+        )
+    registered_model = _locked(version.registered_model)
+    version = _locked_version(version)
+    now = now_ms()
+    if archive_existing_versions:
+        ModelVersion.objects.filter(registered_model=registered_model, current_stage=stage).exclude(
+            pk=version.pk
+        ).update(current_stage=Stage.ARCHIVED, last_update_time=now)
+    version.current_stage = stage
+    version.last_update_time = now
+    version.save(update_fields=["current_stage", "last_update_time"])
+    _touch(registered_model, now)
+    return version
+
+
+# --- Aliases ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def alias_set(*, version: ModelVersion, alias: str, by: User | None) -> ModelAlias:
+    """Point ``alias`` at ``version``, wherever it pointed before. At the project's production
+    alias this is a deployment: recorded, with what was there before, and announced."""
+    validation.check_alias(alias)
+    validation.check_alias_not_reserved(alias)
+    registered_model = _locked(version.registered_model)
+    version = _locked_version(version)
+    found = ModelAlias.objects.filter(registered_model=registered_model, alias=alias).first()
+    previous = found.model_version if found is not None else None
+    if found is not None and found.model_version_id == version.pk:
+        return found
+    if found is None:
+        found = ModelAlias(registered_model=registered_model, alias=alias)
+    found.model_version = version
+    found.set_by = by
+    found.set_at = deployments.now()
+    found.save()
+    if alias == deployments.production_alias(registered_model.project):
+        deployments.record_promotion(version=version, previous=previous, alias=alias, by=by)
+    return found
+
+
+@transaction.atomic
+def alias_delete(*, registered_model: RegisteredModel, alias: str, by: User | None) -> None:
+    """Deleting an alias that is not set is fine, as in MLflow. Deleting the production alias
+    is a withdrawal."""
+    validation.check_alias(alias)
+    registered_model = _locked(registered_model)
+    if alias == deployments.production_alias(registered_model.project):
+        deployments.withdraw_if_in_production(registered_model=registered_model, by=by)
+    ModelAlias.objects.filter(registered_model=registered_model, alias=alias).delete()
