@@ -284,6 +284,10 @@ MONITORING_DELIVERY_MAX_BACKOFF_SECONDS = env.int(
 )
 # Rows one production batch may hold (the request body limit applies too).
 MONITORING_MAX_BATCH_ROWS = env.int("MONITORING_MAX_BATCH_ROWS", default=100_000)
+# Largest training-data file read from a run's artifacts as a deployment's reference.
+MONITORING_MAX_REFERENCE_BYTES = env.int("MONITORING_MAX_REFERENCE_BYTES", default=256 * 2**20)
+# Days the production deployment's monitors must have been ok for the gate evidence rule.
+MONITORING_GATE_OK_DAYS = env.int("MONITORING_GATE_OK_DAYS", default=14)
 MONITORING_WEBHOOK_TIMEOUT_SECONDS = env.float("MONITORING_WEBHOOK_TIMEOUT_SECONDS", default=10)
 # Webhook hosts that may resolve to loopback, private or link-local addresses; every other
 # host must resolve to public addresses only (no request forgery into the local network).

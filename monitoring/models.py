@@ -33,6 +33,21 @@ class Deployment(models.Model):
         "phases.Project", on_delete=models.CASCADE, related_name="deployments"
     )
     name = models.CharField(max_length=250, help_text="The deployed version, in words.")
+    model_version = models.ForeignKey(
+        "registry.ModelVersion",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deployments",
+    )
+    event = models.OneToOneField(
+        "registry.DeploymentEvent",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deployment",
+        help_text="The move of the production alias that started it.",
+    )
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
     started_by = models.ForeignKey(
@@ -287,6 +302,14 @@ class Alert(models.Model):
     last_notified_at = models.DateTimeField(null=True, blank=True)
     follow_up_task = models.ForeignKey(
         "phases.Task", on_delete=models.SET_NULL, null=True, blank=True, related_name="alerts"
+    )
+    moved_back = models.ForeignKey(
+        "phases.Transition",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="alerts",
+        help_text="The move back a manager made from this alert.",
     )
 
     class Meta:

@@ -28,6 +28,7 @@ from mlprojects.exceptions import DomainError
 from monitoring import batches, drift, webhooks
 from monitoring.batches import ROW_ID
 from monitoring.choices import (
+    OPEN_ALERT_STATES,
     AlertState,
     ChannelKind,
     ColumnKind,
@@ -81,6 +82,8 @@ def deployment_start(
     name: str,
     by: User | None,
     now: dt.datetime | None = None,
+    model_version=None,
+    event=None,
 ) -> Deployment:
     """A new deployment of ``project``: the previous one ends, monitors are re-baselined on
     the new one (their open alerts about the old one are resolved, since what they were
@@ -88,33 +91,85 @@ def deployment_start(
     now = now or timezone.now()
     project = Project.objects.select_for_update().get(pk=project.pk)
     current = Deployment.objects.filter(project=project, ended_at__isnull=True).first()
+    if current is not None and now < current.started_at:
+        raise DomainError.invalid(
+            "now", f"the current deployment {current.name} started before that"
+        )
     if current is not None:
-        if now < current.started_at:
-            raise DomainError.invalid(
-                "now", f"the current deployment {current.name} started before that"
-            )
         current.ended_at = now
         current.save(update_fields=["ended_at"])
     deployment = Deployment.objects.create(
-        project=project, name=name[:NAME_LIMIT], started_at=now, started_by=by
+        project=project,
+        name=name[:NAME_LIMIT],
+        model_version=model_version,
+        event=event,
+        started_at=now,
+        started_by=by,
+    )
+    if not _rebaseline(project, deployment, now=now, by=by):
+        for kind, monitor_name, window in DEFAULT_MONITORS:
+            monitor_create(project=project, kind=kind, name=monitor_name, window=window, by=by)
+    return deployment
+
+
+def _rebaseline(
+    project: Project, deployment: Deployment | None, *, now: dt.datetime, by: User | None
+) -> list[Monitor]:
+    """Point the project's deployment monitors at ``deployment`` (None: nothing deployed)
+    and resolve their open alerts, which were about what ran before."""
+    why = (
+        f"Re-baselined on the new deployment {deployment.name}."
+        if deployment is not None
+        else "The production alias was withdrawn: nothing is deployed."
     )
     monitors = list(Monitor.objects.select_for_update().filter(project=project))
     for monitor in monitors:
         if monitor.kind == MonitorKind.HEALTH:
             continue
-        for alert in Alert.objects.filter(
-            monitor=monitor, state__in=[AlertState.PENDING, AlertState.FIRING]
-        ):
-            _resolve(
-                alert, now=now, by=by, note=f"Re-baselined on the new deployment {deployment.name}."
-            )
+        open_alerts = Alert.objects.filter(monitor=monitor, state__in=OPEN_ALERT_STATES)
+        for alert in open_alerts.select_for_update():
+            _resolve(alert, now=now, by=by, note=why)
         monitor.deployment = deployment
         monitor.baseline_at = now
         monitor.save(update_fields=["deployment", "baseline_at"])
-    if not monitors:
-        for kind, monitor_name, window in DEFAULT_MONITORS:
-            monitor_create(project=project, kind=kind, name=monitor_name, window=window, by=by)
-    return deployment
+    return monitors
+
+
+@transaction.atomic
+def deployment_end(*, project: Project, by: User | None, now: dt.datetime | None = None) -> None:
+    """Nothing of ``project`` is in production any more (its production alias went away)."""
+    now = now or timezone.now()
+    project = Project.objects.select_for_update().get(pk=project.pk)
+    current = Deployment.objects.filter(project=project, ended_at__isnull=True).first()
+    if current is None:
+        return
+    current.ended_at = max(now, current.started_at)
+    current.save(update_fields=["ended_at"])
+    _rebaseline(project, None, now=current.ended_at, by=by)
+
+
+def production_alias_moved(*, event) -> None:
+    """The registry's hook (``registry.hooks``), inside the transaction that moved the
+    alias: a promoted version starts a deployment, with its reference taken from the
+    training data of the version's run when the run holds one; a withdrawal ends it."""
+    from registry.choices import DeploymentKind
+
+    if event.kind != DeploymentKind.PROMOTED:
+        deployment_end(project=event.project, by=event.by, now=event.created_at)
+        return
+    deployment = deployment_start(
+        project=event.project,
+        name=f"{event.model_name} v{event.version}",
+        by=event.by,
+        now=event.created_at,
+        model_version=event.model_version,
+        event=event,
+    )
+    try:
+        reference_from_run(deployment=deployment, by=event.by)
+    except DomainError as error:
+        # The alias moved all the same; the reference can be uploaded instead.
+        log.info("No reference from the run of %s: %s", deployment, error.message)
 
 
 def _column_kind(values: Sequence[Any]) -> str:
@@ -410,6 +465,8 @@ def alert_evaluate(*, monitor: Monitor, result: Result, now: dt.datetime) -> Ale
         if alert.state == AlertState.PENDING and now - alert.started_at >= monitor.for_duration:
             alert.state, alert.fired_at = AlertState.FIRING, now
             _notify(alert, NotificationEvent.FIRING, now=now)
+            alert.save()
+            _follow_up(alert, by=None)
         elif alert.state == AlertState.FIRING and _repeat_due(alert, monitor, now):
             _notify(alert, NotificationEvent.REPEAT, now=now)
         alert.save()
@@ -739,10 +796,23 @@ def _text_cell(value: Any) -> str | None:
     return str(value)
 
 
-def _json_cell(value: Any) -> Any:
+def _json_cell(value: Any, kind: str | None = None) -> Any:
+    """A prediction or label as a record keeps it: a number for a numeric column (CSV
+    sends text), text for a categorical one, None when missing or of the wrong type."""
+    if kind == ColumnKind.NUMERIC:
+        number, _ = _numeric_cell(value)
+        return None if np.isnan(number) else number
+    if kind == ColumnKind.CATEGORICAL:
+        return _text_cell(value)
     if isinstance(value, float) and not np.isfinite(value):
         return None
     return value
+
+
+def _typed(columns: Mapping[str, Sequence[Any]], column, rows: int) -> list[Any]:
+    if column is None or column.name not in columns:
+        return [None] * rows
+    return [_json_cell(value, column.kind) for value in columns[column.name]]
 
 
 @transaction.atomic
@@ -853,21 +923,18 @@ def batch_add(
         type_errors=type_errors,
         sent_by=by,
     )
-    prediction = next((c.name for c in schema if c.role == ColumnRole.PREDICTION), None)
-    label = next((c.name for c in schema if c.role == ColumnRole.LABEL), None)
-    predictions = columns[prediction] if prediction else [None] * rows
-    labels = columns.get(label) if label else None
+    by_role = {c.role: c for c in schema}
+    predictions = _typed(columns, by_role.get(ColumnRole.PREDICTION), rows)
+    labels = _typed(columns, by_role.get(ColumnRole.LABEL), rows)
     Record.objects.bulk_create(
         [
             Record(
                 deployment=deployment,
                 batch=batch,
                 row_id=row_id,
-                prediction=_json_cell(predictions[i]),
-                label=_json_cell(labels[i]) if labels is not None else None,
-                labelled_at=now
-                if labels is not None and _json_cell(labels[i]) is not None
-                else None,
+                prediction=predictions[i],
+                label=labels[i],
+                labelled_at=now if labels[i] is not None else None,
             )
             for i, row_id in enumerate(row_ids)
         ],
@@ -885,9 +952,16 @@ def labels_add(
     is a fact about the row). All or nothing."""
     if not labels:
         raise DomainError.invalid("labels", "give at least one row_id and label")
+    column = deployment.reference_columns.filter(role=ColumnRole.LABEL).first()
+    kind = column.kind if column is not None else None
+    typed = {}
     for row_id, value in labels.items():
-        if not isinstance(value, SCALARS) or _json_cell(value) is None:
-            raise DomainError.invalid("label", f"row {row_id}: must be a single value")
+        cell = _json_cell(value, kind) if isinstance(value, SCALARS) else None
+        if cell is None:
+            rule = "must be a number" if kind == ColumnKind.NUMERIC else "must be a single value"
+            raise DomainError.invalid("label", f"row {row_id}: {rule}")
+        typed[row_id] = cell
+    labels = typed
     stored = dict(
         Record.objects.select_for_update()
         .filter(deployment=deployment, row_id__in=list(labels))
@@ -900,7 +974,7 @@ def labels_add(
         )
     changed = {rid: labels[rid] for rid, old in stored.items() if old is None}
     conflicting = sorted(
-        rid for rid, old in stored.items() if old is not None and old != _json_cell(labels[rid])
+        rid for rid, old in stored.items() if old is not None and old != labels[rid]
     )
     if conflicting:
         raise DomainError.invalid(
@@ -909,7 +983,143 @@ def labels_add(
     now = timezone.now()
     records = list(Record.objects.filter(deployment=deployment, row_id__in=list(changed)))
     for record in records:
-        record.label = _json_cell(changed[record.row_id])
+        record.label = changed[record.row_id]
         record.labelled_at = now
     Record.objects.bulk_update(records, ["label", "labelled_at"], batch_size=5000)
     return {"labelled": len(records), "unchanged": len(labels) - len(records)}
+
+
+def reference_from_run(*, deployment: Deployment, by: User | None) -> Deployment:
+    """Take the reference from the training data of the deployed version's run
+    (``monitoring.reference`` says where it looks)."""
+    from monitoring import reference
+
+    version = deployment.model_version
+    run = version.run if version is not None else None
+    if run is None:
+        raise DomainError(
+            "no_training_run",
+            f"{deployment.name} has no run on this server to take training data from; "
+            "upload the reference instead.",
+        )
+    run = type(run).objects.select_related("experiment").get(pk=run.pk)
+    path = reference.training_file(run)
+    if path is None:
+        raise DomainError(
+            "no_training_data",
+            f"The run {run.run_id} has no training data among its artifacts (a train dataset "
+            "input's file, or reference.csv, training_data.csv, ...); upload the reference "
+            "instead.",
+        )
+    parsed = reference.read(path)
+    columns = dict(parsed.columns)
+    columns.pop(ROW_ID, None)
+    prediction, label = reference.roles(columns)
+    return reference_set(
+        deployment=deployment,
+        columns=columns,
+        prediction=prediction,
+        label=label,
+        by=by,
+        source=ReferenceSource.TRAINING_RUN,
+    )
+
+
+# --- The loop back ----------------------------------------------------------------------
+
+# The phase that must act on an alert of each kind, by name in either built-in lifecycle
+# (ML development phases, MLOps lifecycle): drift and performance go back to modelling,
+# data quality and freshness to the data pipelines.
+ACTING_PHASES = {
+    MonitorKind.DATA_DRIFT: ("Experimentation", "Modeling"),
+    MonitorKind.PREDICTION_DRIFT: ("Experimentation", "Modeling"),
+    MonitorKind.PERFORMANCE: ("Experimentation", "Modeling"),
+    MonitorKind.DATA_QUALITY: ("Pipeline building", "Data"),
+    MonitorKind.FRESHNESS: ("Pipeline building", "Data"),
+}
+
+
+def acting_phase(alert: Alert):
+    """The project's phase that must act on ``alert``, or None (project health, or a
+    lifecycle without such a phase)."""
+    from phases.models import Phase
+
+    names = ACTING_PHASES.get(alert.monitor.kind)
+    if not names:
+        return None
+    return (
+        Phase.objects.filter(project_id=alert.monitor.project_id, name__in=names)
+        .order_by("order")
+        .first()
+    )
+
+
+def _follow_up(alert: Alert, *, by: User | None):
+    if alert.follow_up_task_id is not None:
+        return alert.follow_up_task
+    phase = acting_phase(alert)
+    if phase is None:
+        return None
+    from phases.services import follow_up_task_create
+
+    monitor = alert.monitor
+    task = follow_up_task_create(
+        phase=phase,
+        by=by,
+        title=f"Act on the alert of “{monitor.name}”"[:200],
+        description=(
+            f"{MonitorKind(monitor.kind).label} alert #{alert.pk} in production "
+            f"({alert.deployment.name if alert.deployment_id else 'no deployment'}): "
+            f"{alert.summary}"
+        ),
+    )
+    alert.follow_up_task = task
+    alert.save(update_fields=["follow_up_task"])
+    return task
+
+
+@transaction.atomic
+def alert_follow_up(*, alert: Alert, by: User | None):
+    """Open (once) the follow-up task of ``alert`` in the phase that must act."""
+    alert = _locked(alert)
+    task = _follow_up(alert, by=by)
+    if task is None:
+        raise DomainError(
+            "no_acting_phase",
+            f"No phase of {alert.monitor.project} acts on "
+            f"{MonitorKind(alert.monitor.kind).label.lower()} alerts (it needs a phase named "
+            + " or ".join(ACTING_PHASES.get(alert.monitor.kind, ("…",)))
+            + ").",
+        )
+    return task
+
+
+@transaction.atomic
+def alert_move_back(*, alert: Alert, by: User | None):
+    """Move the project back to the phase that must act on ``alert``, in one step, with the
+    alert as the recorded reason; the follow-up task is opened there if it was not yet."""
+    from phases.services import phase_move_back
+
+    alert = _locked(alert)
+    if alert.moved_back_id is not None:
+        raise DomainError(
+            "already_moved_back", "The project was already moved back from this alert."
+        )
+    phase = acting_phase(alert)
+    if phase is None:
+        raise DomainError(
+            "no_acting_phase",
+            f"No phase of {alert.monitor.project} acts on this alert; move the project back "
+            "from its page instead.",
+        )
+    monitor = alert.monitor
+    reason = (
+        f"Alert #{alert.pk} from the monitor “{monitor.name}” "
+        f"({alert.get_state_display().lower()} since {alert.started_at:%Y-%m-%d %H:%M} UTC): "
+        f"{alert.summary}"
+    )
+    transition = phase_move_back(project=monitor.project, to_phase=phase, by=by, reason=reason)
+    alert.moved_back = transition
+    alert.save(update_fields=["moved_back"])
+    _follow_up(alert, by=by)
+    return transition

@@ -75,3 +75,7 @@ class EvidenceRule(models.TextChoices):
         "production_version_meets_target",
         "A registered version of this project is at the production alias and meets the target",
     )
+    PRODUCTION_MONITORS_OK = (
+        "production_monitors_ok",
+        "The production deployment's monitors have been ok for the last days",
+    )

@@ -423,6 +423,25 @@ def task_create(*, phase: Phase, by: User | None, title: str, **fields) -> Task:
 
 
 @transaction.atomic
+def follow_up_task_create(
+    *, phase: Phase, by: User | None, title: str, description: str = "", priority: str = "high"
+) -> Task:
+    """Work that a later phase hands back to ``phase`` (an alert from production, say).
+
+    Unlike ``task_create`` this works on a completed phase too: the task is required, so
+    when the project loops back to the phase its gate asks for the task to be done.
+    """
+    fields = {"title": title, "description": description, "priority": priority}
+    _check_task_fields(fields, project_id=phase.project_id)
+    return Task.objects.create(
+        phase=phase,
+        required=True,
+        due_date=None if phase.status == PhaseStatus.COMPLETED else phase.due_date,
+        **fields,
+    )
+
+
+@transaction.atomic
 def task_update(*, task: Task, by: User | None, **fields) -> Task:
     _only(fields, TASK_FIELDS)
     task = Task.objects.select_for_update().select_related("phase").get(pk=task.pk)
