@@ -172,10 +172,27 @@ def production_alias_moved(*, event) -> None:
         log.info("No reference from the run of %s: %s", deployment, error.message)
 
 
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return True
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def _column_kind(values: Sequence[Any]) -> str:
-    """Numeric when every present value is a number (booleans are categories)."""
-    present = [v for v in values if v is not None and not (isinstance(v, float) and np.isnan(v))]
-    if present and all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
+    """Numeric when every present value is a number or text that reads as one (CSV), else
+    categorical; booleans are categories."""
+    present = [
+        v
+        for v in values
+        if v is not None and v != "" and not (isinstance(v, float) and np.isnan(v))
+    ]
+    if present and all(_is_number(v) for v in present):
         return ColumnKind.NUMERIC
     return ColumnKind.CATEGORICAL
 
