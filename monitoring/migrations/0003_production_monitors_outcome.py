@@ -5,7 +5,7 @@ last days, in the templates and in the projects that already exist."""
 from django.db import migrations
 from django.db.models import Max
 
-NAME = "Production monitors ok"
+NAME = "Every monitor ok for the set days"
 DESCRIPTION = (
     "The deployment at the production alias has run for the set number of days with every "
     "monitor ok: no alert or error, no open alert, and an ok result from each."
