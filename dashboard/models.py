@@ -52,9 +52,3 @@ class SharedLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project}: {self.label or 'shared link'}"
-
-    @property
-    def is_usable(self) -> bool:
-        return self.revoked_at is None and (
-            self.expires_at is None or self.expires_at > timezone.now()
-        )
