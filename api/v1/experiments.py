@@ -8,8 +8,6 @@ the contributor role; an outsider gets 404, exactly as for a run that does not e
 """
 
 import io
-import math
-import re
 
 import django_filters
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery
@@ -32,16 +30,14 @@ from api.permissions import scoped
 from api.v1.filters import FilterSet, IdFilter
 from api.v1.serializers import ErrorSerializer
 from api.v1.views import READ, ProjectScopedViewSet
-from experiments import bulk, series
+from experiments import bulk, series, validation
 from experiments.choices import LifecycleStage, RunStatus
 from experiments.models import Experiment, MetricSeries, Run
 from phases.roles import Action
 
-RUN_ID = re.compile(r"[0-9a-f]{32}")
 MAX_COMPARED_RUNS = 20
 HISTORY_POINTS = (10, 20_000, 2_000)  # least, most, default
 COMPARE_POINTS = (10, 20_000, 1_000)
-_SPECIAL = {math.inf: "Infinity", -math.inf: "-Infinity"}
 
 RUN_ID_PARAMETER = OpenApiParameter(
     "id",
@@ -58,7 +54,7 @@ RUN_ID_PARAMETER = OpenApiParameter(
     {
         "oneOf": [
             {"type": "number"},
-            {"type": "string", "enum": ["NaN", "Infinity", "-Infinity"]},
+            {"type": "string", "enum": list(validation.SPECIAL_DOUBLES)},
         ]
     }
 )
@@ -79,9 +75,7 @@ def latest_metrics(run: Run) -> dict[str, dict]:
     """The run's latest value per key, from the prefetched series."""
     return {
         series.key: {
-            "value": "NaN"
-            if series.latest_is_nan
-            else _SPECIAL.get(series.latest_value, series.latest_value),
+            "value": validation.double_json(series.latest_value, series.latest_is_nan),
             "step": series.latest_step,
             "timestamp": series.latest_timestamp,
         }
@@ -220,7 +214,7 @@ class RunIdsField(serializers.CharField):
         ids = list(
             dict.fromkeys(part.strip() for part in super().to_internal_value(data).split(","))
         )
-        bad = [run_id for run_id in ids if not RUN_ID.fullmatch(run_id)]
+        bad = [run_id for run_id in ids if not validation.RUN_ID.fullmatch(run_id)]
         if bad:
             raise serializers.ValidationError(
                 f"each run id must be 32 hexadecimal digits; not {', '.join(bad[:3])}"
@@ -250,7 +244,7 @@ class CompareQuerySerializer(serializers.Serializer):
 _VALUE_SCHEMA = {
     "oneOf": [
         {"type": "number"},
-        {"type": "string", "enum": ["NaN", "Infinity", "-Infinity"]},
+        {"type": "string", "enum": list(validation.SPECIAL_DOUBLES)},
     ]
 }
 COLUMNS_SCHEMA = {
@@ -387,7 +381,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ProjectScoped
     def get_object(self):
         """A value that cannot be a run id finds nothing, before it reaches the database
         (which refuses some characters outright)."""
-        if not RUN_ID.fullmatch(self.kwargs["pk"]):
+        if not validation.RUN_ID.fullmatch(self.kwargs["pk"]):
             raise exceptions.NotFound()
         return super().get_object()
 
