@@ -1,23 +1,8 @@
-"""Bulk metric uploads: columnar JSON, CSV and NDJSON turned into the ingest service's input.
+"""The exact path: line-by-line readers that either take an upload or name its first bad point.
 
-Training jobs that log offline, or move a history over from another tracker, send a whole
-metric log at once: hundreds of thousands of points, far past MLflow's 1000 a ``log-batch``.
-This module reads such an upload and writes it through ``services.log_batch``, so the points
-get MLflow's rules and the same PostgreSQL ``COPY`` path as every other write.
-
-- **Streaming.** CSV and NDJSON are read from the request body line by line and handed on in
-  chunks of :data:`CHUNK_POINTS`, so an upload of any size holds one chunk in memory.
-  Columnar JSON is one document whose columns only line up at its end, so it is read whole;
-  :data:`MAX_JSON_BYTES` caps it, and larger logs go as CSV or NDJSON.
-- **All or nothing.** The chunks are written inside one transaction that holds the run's row
-  lock: a bad point found late (line 900,001) still leaves nothing stored, and other writers
-  of the run wait instead of interleaving.
-- **Errors name the place and the rule**: the line (CSV, NDJSON; a CSV header is line 1) or
-  the index (JSON) and the field, in the message, in ``fields`` and in ``details``.
-- **Values** are numbers, or ``NaN``, ``Infinity`` and ``-Infinity``: strings in JSON (bare
-  tokens are taken too), bare in CSV (in any case; ``inf`` too). Steps are 64-bit integers,
-  timestamps non-negative 64-bit integers in milliseconds, as MLflow has them. Every field
-  is required, so uploading the same log again stores nothing new.
+Whatever the fast path declines comes here. Each reader yields the upload's points one at a
+time, checked as they are read, and :func:`chunked` groups them for ``services.log_batch``:
+the one place points are gathered, so none can be left behind in a half-filled list.
 """
 
 import codecs
@@ -25,40 +10,34 @@ import csv
 import io
 import itertools
 import json
-import math
 import operator
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any, BinaryIO, NoReturn
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, BinaryIO, NoReturn, TypeVar
 
-import numpy as np
-import orjson
-import pyarrow as pa
-from django.db import transaction
-from django.db.models import Sum
-from pyarrow import csv as pa_csv
-from pyarrow import json as pa_json
-
-from experiments import ingest, services, validation
-from experiments.models import MetricSeries, Run
+from experiments import services, validation
+from experiments.bulk.formats import CSV, FIELDS, JSON, NDJSON
+from experiments.models import Run
 from experiments.services import MetricIn, User
 from mlprojects.exceptions import DomainError
 
-CHUNK_POINTS = 50_000
-MAX_JSON_BYTES = 32 * 2**20
-MAX_KEYS = 10_000
-FIELDS = ("key", "step", "timestamp", "value")
-
-JSON = "application/json"
-CSV = "text/csv"
-NDJSON = "application/x-ndjson"
-
-_SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 _VALUE_RULE = "must be a number, NaN, Infinity or -Infinity"
 _STEP_RULE = "must be a whole number from -2^63 to 2^63-1"
 _TIMESTAMP_RULE = "must be a whole number of milliseconds from 0 to 2^63-1"
+
+T = TypeVar("T")
+
+
+def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` in lists of ``size`` (the last one shorter), each item in exactly one list.
+
+    A reader's error surfaces while the list it would have joined is being filled, so every
+    list handed on holds only items that were read before it; nothing is lost at a boundary.
+    """
+    if size < 1:
+        raise ValueError(f"chunks hold at least one item; got size {size}")
+    items = iter(items)
+    while chunk := list(itertools.islice(items, size)):
+        yield chunk
 
 
 def _error(where: str, field: str, rule: str, *, got: Any = None, **details) -> DomainError:
@@ -78,24 +57,18 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else f"{text[:57]}…"
 
 
-@dataclass(frozen=True, slots=True)
-class Uploaded:
-    """What an upload did: points read, points new to the run, distinct metric keys."""
-
-    received: int
-    stored: int
-    series: int
-
-
-class _Checker:
+class Checker:
     """Checks each distinct key once, the first time it is seen, and keeps the set of keys.
 
     MLflow's key rules are the costly part of a point's checks; the rest of a point is
-    checked inline by each parser with plain comparisons, since that runs a million times.
+    checked inline by each reader with plain comparisons, since that runs a million times.
+    It also carries the upload's limits, which the caller reads when the upload starts.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_keys: int, max_json_bytes: int) -> None:
         self.keys: set[str] = set()
+        self.max_keys = max_keys
+        self.max_json_bytes = max_json_bytes
 
     def key(self, key: Any, where: str, **details) -> None:
         """Check a key not seen before (or not a string at all) and remember it."""
@@ -105,8 +78,8 @@ class _Checker:
             validation.check_metric_key(key)
         except DomainError as error:
             raise _error(where, "key", error.message.rstrip("."), **details) from None
-        if len(self.keys) >= MAX_KEYS:
-            rule = f"is one metric key too many: an upload holds at most {MAX_KEYS}"
+        if len(self.keys) >= self.max_keys:
+            rule = f"is one metric key too many: an upload holds at most {self.max_keys}"
             raise _error(where, "key", rule, **details)
         self.keys.add(key)
 
@@ -145,8 +118,8 @@ def _float_json(value: Any, where: str, **details) -> float:
             return float(value)
         except OverflowError:
             raise _error(where, "value", _VALUE_RULE, got=value, **details) from None
-    if kind is str and value in _SPECIAL:
-        return _SPECIAL[value]
+    if kind is str and value in validation.SPECIAL_DOUBLES:
+        return validation.SPECIAL_DOUBLES[value]
     raise _error(where, "value", _VALUE_RULE, got=value, **details)
 
 
@@ -192,17 +165,6 @@ def _not_utf8(body: _Body, error: UnicodeDecodeError) -> DomainError:
     return _error(f"line {line}", "body", "must be UTF-8 text", line=line)
 
 
-class _Chunker:
-    """The list that points gather in until :data:`CHUNK_POINTS` of them are handed on."""
-
-    def __init__(self) -> None:
-        self.chunk: list[MetricIn] = []
-
-    def take(self) -> list[MetricIn]:
-        chunk, self.chunk = self.chunk, []
-        return chunk
-
-
 # --- CSV --------------------------------------------------------------------------------
 
 
@@ -232,7 +194,7 @@ def _csv_refuse(line: int, step: str, timestamp: str, value: str) -> NoReturn:
     raise _error(where, "row", "is not a valid point", line=line)
 
 
-def _csv_chunks(source: BinaryIO, checker: _Checker) -> Iterator[list[MetricIn]]:
+def csv_points(source: BinaryIO, checker: Checker) -> Iterator[MetricIn]:
     body = _Body(source)
     reader = csv.reader(_text(body), strict=True)
     # The last line of the last record read: a record that is not valid CSV is reported
@@ -244,8 +206,6 @@ def _csv_chunks(source: BinaryIO, checker: _Checker) -> Iterator[list[MetricIn]]
         check_key, keys = checker.key, checker.keys
         low, high = validation.INT64_MIN, validation.INT64_MAX
         new = tuple.__new__
-        chunker = _Chunker()
-        append = chunker.chunk.append
         for row in reader:
             done = reader.line_num
             if len(row) != 4:
@@ -267,17 +227,12 @@ def _csv_chunks(source: BinaryIO, checker: _Checker) -> Iterator[list[MetricIn]]
                 point = None
             if point is None or not (0 <= point[2] <= high and low <= point[3] <= high):
                 _csv_refuse(reader.line_num, step, timestamp, value)
-            append(point)
-            if len(chunker.chunk) == CHUNK_POINTS:
-                yield chunker.take()
-                append = chunker.chunk.append
+            yield point
     except csv.Error as error:
         line = done + 1
         raise _error(f"line {line}", "row", f"is not valid CSV ({error})", line=line) from None
     except UnicodeDecodeError as error:
         raise _not_utf8(body, error) from None
-    if chunker.chunk:
-        yield chunker.take()
 
 
 # --- NDJSON -----------------------------------------------------------------------------
@@ -303,15 +258,13 @@ def _ndjson_slow(text: str, line: int) -> dict | None:
     return item
 
 
-def _ndjson_chunks(source: BinaryIO, checker: _Checker) -> Iterator[list[MetricIn]]:
+def ndjson_points(source: BinaryIO, checker: Checker) -> Iterator[MetricIn]:
     body = _Body(source)
     # The C scanner without json.loads' wrapping: a third of the cost a line.
     scan = json.JSONDecoder().scan_once
     check_key, keys = checker.key, checker.keys
     low, high = validation.INT64_MIN, validation.INT64_MAX
     new = tuple.__new__
-    chunker = _Chunker()
-    append = chunker.chunk.append
     try:
         for line, text in enumerate(_text(body), start=1):
             try:
@@ -340,27 +293,22 @@ def _ndjson_chunks(source: BinaryIO, checker: _Checker) -> Iterator[list[MetricI
                 value = _float_json(value, where, line=line)
                 timestamp = _int_json(timestamp, _TIMESTAMP_RULE, "timestamp", where, 0, line=line)
                 step = _int_json(step, _STEP_RULE, "step", where, low, line=line)
-            append(new(MetricIn, (key, value, timestamp, step)))
-            if len(chunker.chunk) == CHUNK_POINTS:
-                yield chunker.take()
-                append = chunker.chunk.append
+            yield new(MetricIn, (key, value, timestamp, step))
     except UnicodeDecodeError as error:
         raise _not_utf8(body, error) from None
-    if chunker.chunk:
-        yield chunker.take()
 
 
 # --- Columnar JSON ----------------------------------------------------------------------
 
 
-def _json_columns(body: BinaryIO) -> tuple[Any, list, list, list]:
+def _json_columns(body: BinaryIO, max_bytes: int) -> tuple[Any, list, list, list]:
     """The document's key (one string or a column) and its step, timestamp, value columns."""
-    data = body.read(MAX_JSON_BYTES + 1)
-    if len(data) > MAX_JSON_BYTES:
+    data = body.read(max_bytes + 1)
+    if len(data) > max_bytes:
         raise _error(
             "body",
             "body",
-            f"must be at most {MAX_JSON_BYTES} bytes as columnar JSON; send larger uploads "
+            f"must be at most {max_bytes} bytes as columnar JSON; send larger uploads "
             "as CSV or NDJSON, which stream",
         )
     try:
@@ -393,16 +341,14 @@ def _json_columns(body: BinaryIO) -> tuple[Any, list, list, list]:
     return key, columns["step"], columns["timestamp"], columns["value"]
 
 
-def _json_chunks(body: BinaryIO, checker: _Checker) -> Iterator[list[MetricIn]]:
-    keys, steps, timestamps, values = _json_columns(body)
+def json_points(body: BinaryIO, checker: Checker) -> Iterator[MetricIn]:
+    keys, steps, timestamps, values = _json_columns(body, checker.max_json_bytes)
     check_key, seen = checker.key, checker.keys
     if type(keys) is str:
         check_key(keys, "key")
         keys = itertools.repeat(keys, len(steps))
     low, high = validation.INT64_MIN, validation.INT64_MAX
     new = tuple.__new__
-    chunker = _Chunker()
-    append = chunker.chunk.append
     rows = zip(keys, steps, timestamps, values, strict=True)
     for index, (key, step, timestamp, value) in enumerate(rows):
         if type(key) is not str or key not in seen:
@@ -418,208 +364,17 @@ def _json_chunks(body: BinaryIO, checker: _Checker) -> Iterator[list[MetricIn]]:
                 timestamp, _TIMESTAMP_RULE, "timestamp", f"timestamp[{index}]", 0, index=index
             )
             step = _int_json(step, _STEP_RULE, "step", f"step[{index}]", low, index=index)
-        append(new(MetricIn, (key, value, timestamp, step)))
-        if len(chunker.chunk) == CHUNK_POINTS:
-            yield chunker.take()
-            append = chunker.chunk.append
-    if chunker.chunk:
-        yield chunker.take()
+        yield new(MetricIn, (key, value, timestamp, step))
 
 
-Parser = Callable[[BinaryIO, _Checker], Iterator[list[MetricIn]]]
-PARSERS: dict[str, Parser] = {JSON: _json_chunks, CSV: _csv_chunks, NDJSON: _ndjson_chunks}
+Reader = Callable[[BinaryIO, Checker], Iterator[MetricIn]]
+READERS: dict[str, Reader] = {JSON: json_points, CSV: csv_points, NDJSON: ndjson_points}
 
 
-def parse(*, media_type: str, body: BinaryIO) -> tuple[Iterator[list[MetricIn]], set[str]]:
-    """The upload's points in chunks, checked as they are read, and the set of its keys (full
-    once the chunks are consumed). ``media_type`` is one of :data:`PARSERS`."""
-    checker = _Checker()
-    return PARSERS[media_type](body, checker), checker.keys
-
-
-# --- The fast path ----------------------------------------------------------------------
-#
-# A regular upload is read by pyarrow (CSV, NDJSON) or orjson (columnar JSON) into arrays,
-# checked with numpy and stored as arrays: no Python object per point. The fast path never
-# explains a refusal: whatever it does not take (a malformed line, a value out of range, a
-# form only Python's parsers accept, such as ``1_000``) sends the whole upload to the exact
-# parsers above, which either take it too or say where and why it is wrong.
-
-
-class _Irregular(Exception):
-    """The fast path declines the upload; the exact parsers read it again."""
-
-
-_ARROW_TYPES = {"key": pa.string(), "step": pa.int64(), "timestamp": pa.int64()}
-_ARROW_TYPES["value"] = pa.float64()
-_BLOCK_BYTES = 8 * 2**20
-
-
-def _columns(table: "pa.Table | pa.RecordBatch") -> ingest.Columns:
-    if any(column.null_count for column in table.columns):
-        raise _Irregular
-    keys = table.column("key")
-    if isinstance(keys, pa.ChunkedArray):
-        keys = keys.combine_chunks()
-    encoded = keys.dictionary_encode()
-
-    def numbers(name: str) -> np.ndarray:
-        return table.column(name).to_numpy()
-
-    return ingest.Columns(
-        keys=encoded.dictionary.to_pylist(),
-        key=encoded.indices.to_numpy(),
-        steps=numbers("step"),
-        timestamps=numbers("timestamp"),
-        values=numbers("value"),
-    )
-
-
-def _fast_csv(body: BinaryIO) -> Iterator[ingest.Columns]:
-    try:
-        first = codecs.decode(body.readline(), "utf-8-sig")
-        names = [name.strip().lower() for name in next(csv.reader([first]), [])]
-    except (UnicodeDecodeError, csv.Error):
-        raise _Irregular from None
-    if sorted(names) != sorted(FIELDS):
-        raise _Irregular
-    body.seek(0)
-    reader = pa_csv.open_csv(
-        body,
-        read_options=pa_csv.ReadOptions(skip_rows=1, column_names=names, block_size=_BLOCK_BYTES),
-        convert_options=pa_csv.ConvertOptions(
-            column_types=_ARROW_TYPES,
-            null_values=[],
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
-        ),
-    )
-    for batch in reader:
-        yield _columns(batch)
-
-
-def _fast_ndjson(body: BinaryIO) -> Iterator[ingest.Columns]:
-    schema = pa.schema(list(_ARROW_TYPES.items()))
-    reader = pa_json.open_json(
-        body,
-        read_options=pa_json.ReadOptions(block_size=_BLOCK_BYTES),
-        parse_options=pa_json.ParseOptions(
-            explicit_schema=schema, unexpected_field_behavior="error"
-        ),
-    )
-    for batch in reader:
-        columns = _columns(batch)
-        # pyarrow reads a number too large for a double as infinity, the exact path refuses
-        # it: infinities (rare, and spelt "Infinity" in JSON) go the exact way.
-        if np.isinf(columns.values).any():
-            raise _Irregular
-        yield columns
-
-
-def _fast_json(body: BinaryIO) -> Iterator[ingest.Columns]:
-    data = body.read(MAX_JSON_BYTES + 1)
-    if len(data) > MAX_JSON_BYTES:
-        raise _Irregular
-    try:
-        document = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        raise _Irregular from None  # NaN tokens or a byte-order mark: the exact path
-    if type(document) is not dict or sorted(document) != sorted(FIELDS):
-        raise _Irregular
-    key, steps, timestamps, values = (document[name] for name in FIELDS)
-    columns = (steps, timestamps, values)
-    if any(type(column) is not list for column in columns):
-        raise _Irregular
-    if len({len(column) for column in columns}) != 1:
-        raise _Irregular
-    # numpy would take booleans and numeric strings as numbers: check the types first.
-    if not all(type(n) is int for n in steps) or not all(type(n) is int for n in timestamps):
-        raise _Irregular
-    if not all(type(v) is float or type(v) is int for v in values):
-        raise _Irregular
-    if type(key) is str:
-        keys, codes = [key], np.zeros(len(steps), dtype=np.intp)
-    elif type(key) is list and len(key) == len(steps) and all(type(k) is str for k in key):
-        keys, codes = np.unique(np.array(key, dtype=object), return_inverse=True)
-        keys = keys.tolist()
-    else:
-        raise _Irregular
-    try:
-        yield ingest.Columns(
-            keys=keys,
-            key=codes,
-            steps=np.array(steps, dtype=np.int64),
-            timestamps=np.array(timestamps, dtype=np.int64),
-            values=np.array(values, dtype=np.float64),
-        )
-    except OverflowError:
-        raise _Irregular from None
-
-
-FAST: dict[str, Callable[[BinaryIO], Iterator[ingest.Columns]]] = {
-    JSON: _fast_json,
-    CSV: _fast_csv,
-    NDJSON: _fast_ndjson,
-}
-
-
-def _log_fast(run: Run, by: User | None, media_type: str, body: BinaryIO) -> tuple[int, int]:
-    """Points received and distinct keys, or :class:`_Irregular`."""
-    received, keys = 0, set()
-    try:
-        for columns in FAST[media_type](body):
-            keys.update(columns.keys)
-            if len(keys) > MAX_KEYS:
-                raise _Irregular
-            services.log_columns(run=run, by=by, columns=columns)
-            received += len(columns)
-    except (pa.ArrowException, DomainError, ValueError, OverflowError):
-        raise _Irregular from None
-    return received, len(keys)
-
-
-def _log_exact(run: Run, by: User | None, media_type: str, body: BinaryIO) -> tuple[int, int]:
-    chunks, keys = parse(media_type=media_type, body=body)
+def log_exact(run: Run, by: User | None, chunks: Iterator[list[MetricIn]]) -> int:
+    """Write ``chunks`` through ``services.log_batch``; the points received."""
     received = 0
     for chunk in chunks:
         services.log_batch(run=run, by=by, metrics=chunk)
         received += len(chunk)
-    return received, len(keys)
-
-
-def _spool(body: BinaryIO) -> BinaryIO:
-    """The body in a file that can be read twice: in memory up to 64 MiB, then on disk."""
-    spool = tempfile.SpooledTemporaryFile(max_size=64 * 2**20)  # noqa: SIM115  (returned)
-    shutil.copyfileobj(body, spool, 2**20)
-    spool.seek(0)
-    return spool
-
-
-# --- Writing ----------------------------------------------------------------------------
-
-
-@transaction.atomic
-def log_upload(*, run: Run, by: User | None, media_type: str, body: BinaryIO) -> Uploaded:
-    """Store a bulk upload to ``run``, all or nothing; see the module's docstring.
-
-    The fast path goes first, inside a savepoint; if it declines, what it wrote is rolled
-    back and the exact parsers read the upload again, chunk by chunk through
-    ``services.log_batch``. Either way the points get MLflow's rules and the run stays
-    locked throughout, so the new points, counted from the series' point counts, are exact.
-    """
-    run = Run.objects.select_for_update(no_key=True).get(pk=run.pk)
-    before = _points_of(run)
-    with _spool(body) as spool:
-        try:
-            with transaction.atomic():
-                received, series = _log_fast(run, by, media_type, spool)
-        except _Irregular:
-            spool.seek(0)
-            received, series = _log_exact(run, by, media_type, spool)
-    if not received:
-        raise DomainError("invalid", "The upload holds no points.", fields={"body": ["empty"]})
-    return Uploaded(received=received, stored=_points_of(run) - before, series=series)
-
-
-def _points_of(run: Run) -> int:
-    return MetricSeries.objects.filter(run=run).aggregate(n=Sum("point_count"))["n"] or 0
+    return received
