@@ -8,7 +8,6 @@ owner who is not a manager). ``DomainError`` becomes an admin message in this mo
 through :func:`_refusal`. Lifecycle templates have no services and are saved as edited.
 """
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 import nested_admin
@@ -17,7 +16,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.widgets import AdminDateWidget
 from django.db import models
-from django.db.models import Count, Exists, F, Min, OuterRef, QuerySet
+from django.db.models import Count, Exists, Min, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -41,7 +40,7 @@ from phases.models import (
     Transition,
     TransitionRule,
 )
-from phases.selectors import phase_gate
+from phases.selectors import back_targets_of, phase_gate
 
 admin.site.site_header = "mlprojects administration"
 admin.site.site_title = "mlprojects administration"
@@ -295,25 +294,6 @@ class MoveBackForm(forms.Form):
         )
 
 
-def _back_targets(projects: list[Project]) -> dict[int, list[Phase]]:
-    """The earlier phases each project may loop back to along its lifecycle, nearest first."""
-    current = {p.pk: p.current_phase.template_id for p in projects if p.current_phase}
-    allowed = defaultdict(set)
-    rules = TransitionRule.objects.filter(
-        source_id__in=set(current.values()), target__order__lt=F("source__order")
-    ).values_list("source_id", "target_id")
-    for source_id, target_id in rules:
-        allowed[source_id].add(target_id)
-    targets = defaultdict(list)
-    candidates = Phase.objects.filter(
-        project_id__in=current, template_id__in={t for ts in allowed.values() for t in ts}
-    ).order_by("-order")
-    for phase in candidates:
-        if phase.template_id in allowed[current[phase.project_id]]:
-            targets[phase.project_id].append(phase)
-    return targets
-
-
 @admin.register(Project)
 class ProjectAdmin(_ServiceWritesAdmin, nested_admin.NestedModelAdmin):
     list_display = [
@@ -457,10 +437,8 @@ class ProjectAdmin(_ServiceWritesAdmin, nested_admin.NestedModelAdmin):
             start_date=data["start_date"],
         )
         # The admin goes on with ``obj`` (history log, redirect), so it becomes the new row.
-        for field in Project._meta.concrete_fields:
-            setattr(obj, field.attname, getattr(project, field.attname))
-        obj._state.adding = False
-        obj._state.db = project._state.db
+        obj.pk = project.pk
+        obj.refresh_from_db()
 
     def response_post_save_add(self, request, obj):
         """The phases, tasks and outcomes the service made show only on the change page."""
@@ -527,7 +505,7 @@ class ProjectAdmin(_ServiceWritesAdmin, nested_admin.NestedModelAdmin):
     @admin.action(description="Move back…", permissions=["change"])
     def move_back(self, request, queryset: QuerySet[Project]) -> TemplateResponse | None:
         projects = list(queryset.select_related("current_phase"))
-        targets = _back_targets(projects)
+        targets = back_targets_of(projects=projects)
         movable = {p: targets[p.pk] for p in projects if targets.get(p.pk)}
         stuck = [
             f"“{p}” has no earlier phase it may move back to"

@@ -36,7 +36,7 @@ from phases.models import (
     Transition,
     TransitionRule,
 )
-from phases.selectors import phase_gate, projects_for_health
+from phases.selectors import next_phase, phase_gate, projects_for_health
 
 User = AbstractBaseUser
 
@@ -291,18 +291,12 @@ def phase_advance(
     project, current = _lock(project)
     target = _target(project, to_phase)
     if target is None:
-        forward = [
-            rule.target_id
-            for rule in TransitionRule.objects.filter(
-                source_id=current.template_id, target__order__gt=current.order
-            ).order_by("target__order")
-        ]
-        if not forward:
+        target = next_phase(project=project)
+        if target is None:
             raise DomainError(
                 "no_next_phase",
                 f"{current.name} is the last phase of {project}; there is nothing to advance to.",
             )
-        target = project.phases.get(template_id=forward[0])
     if target.order <= current.order:
         raise DomainError(
             "not_forward",
