@@ -17,6 +17,8 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from phases.metrics import meets_target
+
 Figure = dict[str, object]
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
@@ -467,10 +469,6 @@ GOOD_ZONE = "#e3f4ea"
 def _finite(value: float | None) -> float | None:
     """``None`` for NaN and ±inf, which JSON cannot carry and a chart cannot place."""
     return value if value is not None and math.isfinite(value) else None
-
-
-def meets_target(value: float, target: float, *, maximize: bool) -> bool:
-    return value >= target if maximize else value <= target
 
 
 def _gauge_range(best: float, target: float) -> list[float]:
