@@ -38,12 +38,7 @@ def run_labels(runs: Sequence[Run]) -> dict[int, str]:
 def curve(found: series.Series, *, label: str) -> figures.Curve:
     """A series as ``experiments.series`` reduced it, as the figures draw it."""
     return figures.Curve(
-        label=label,
-        steps=found.steps,
-        timestamps=found.timestamps,
-        values=found.values,
-        total_points=found.total_points,
-        downsampled=found.downsampled,
+        label, found.steps, found.timestamps, found.values, found.total_points, found.downsampled
     )
 
 

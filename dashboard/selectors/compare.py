@@ -9,9 +9,7 @@ from dashboard.selectors.common import curves, run_labels
 from experiments import ranking
 from experiments.models import MetricSeries, Run
 from experiments.selectors import params_of
-from phases.models import (
-    Project,
-)
+from phases.models import Project
 
 MAX_COMPARED = 20
 # Overlaid curves share one budget, so a comparison of twenty runs weighs what one of five

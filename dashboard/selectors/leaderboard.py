@@ -2,10 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import (
-    Count,
-    Q,
-)
+from django.db.models import Count, Q
 
 from dashboard import figures
 from dashboard.selectors.common import curves, run_labels
@@ -13,9 +10,7 @@ from experiments import ranking
 from experiments.models import Run
 from experiments.selectors import params_of
 from phases.metrics import meets_target
-from phases.models import (
-    Project,
-)
+from phases.models import Project
 
 LEADERBOARD_SIZE = 10
 LEADERBOARD_PARAMS = 4

@@ -5,9 +5,7 @@ from dataclasses import dataclass
 from dashboard import sharing
 from dashboard.models import SharedLink
 from dashboard.selectors.common import display_name
-from phases.models import (
-    Project,
-)
+from phases.models import Project
 
 
 @dataclass(frozen=True, slots=True)

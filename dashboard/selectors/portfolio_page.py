@@ -23,13 +23,7 @@ from django.utils import timezone
 from dashboard import figures
 from dashboard.selectors.common import display_name
 from phases.choices import TaskStatus, TransitionKind
-from phases.models import (
-    LifecycleTemplate,
-    Phase,
-    Project,
-    Task,
-    Transition,
-)
+from phases.models import LifecycleTemplate, Phase, Project, Task, Transition
 from phases.roles import visible_projects
 
 PAGE_SIZE = 50

@@ -3,22 +3,14 @@
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import (
-    Prefetch,
-)
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from dashboard import figures
 from dashboard.selectors.common import display_name, http_url
 from phases.choices import PhaseStatus, ReviewStatus, TaskStatus, TransitionKind
 from phases.gates import GateResult
-from phases.models import (
-    Outcome,
-    Phase,
-    Project,
-    Task,
-    Transition,
-)
+from phases.models import Outcome, Phase, Project, Task, Transition
 from phases.roles import with_role
 from phases.selectors import next_phase, phase_gate
 

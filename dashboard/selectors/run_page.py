@@ -4,18 +4,14 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from django.db.models import (
-    Prefetch,
-)
+from django.db.models import Prefetch
 
 from dashboard import figures
 from dashboard.selectors.common import curve, ms
 from experiments import series
 from experiments.choices import LifecycleStage
 from experiments.models import MetricSeries, Param, Run, RunTag
-from phases.models import (
-    Project,
-)
+from phases.models import Project
 
 RUN_CHARTS = 12
 RUN_CHART_POINTS = 1000

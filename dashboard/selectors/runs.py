@@ -11,9 +11,7 @@ from dashboard.selectors.leaderboard import LEADERBOARD_PARAMS
 from experiments import ranking
 from experiments.models import Run
 from experiments.selectors import params_of
-from phases.models import (
-    Project,
-)
+from phases.models import Project
 
 RUNS_PAGE_SIZE = 50
 
