@@ -24,6 +24,8 @@ _VALUE_RULE = "must be a number, NaN, Infinity or -Infinity"
 _STEP_RULE = "must be a whole number from -2^63 to 2^63-1"
 _TIMESTAMP_RULE = "must be a whole number of milliseconds from 0 to 2^63-1"
 
+_LOW, _HIGH = validation.INT64_MIN, validation.INT64_MAX
+
 T = TypeVar("T")
 
 
@@ -165,6 +167,33 @@ def _not_utf8(body: _Body, error: UnicodeDecodeError) -> DomainError:
     return _error(f"line {line}", "body", "must be UTF-8 text", line=line)
 
 
+def _json_point(
+    key: str, step: Any, timestamp: Any, value: Any, place: tuple[str, int]
+) -> MetricIn:
+    """A point of NDJSON or columnar JSON, checked. Plain floats and in-range ints pass with
+    a few comparisons (this runs a million times); anything else is converted where JSON
+    allows it (an integer value, a string spelling of NaN) or refused with its rule.
+    ``place`` is ``("line", 7)`` or ``("index", 12)``: where the refusal points."""
+    if (
+        type(value) is not float
+        or type(step) is not int
+        or type(timestamp) is not int
+        or not (0 <= timestamp <= _HIGH and _LOW <= step <= _HIGH)
+    ):
+        kind, number = place
+        details = {kind: number}
+
+        def where(field: str) -> str:
+            return f"line {number}" if kind == "line" else f"{field}[{number}]"
+
+        value = _float_json(value, where("value"), **details)
+        timestamp = _int_json(
+            timestamp, _TIMESTAMP_RULE, "timestamp", where("timestamp"), 0, **details
+        )
+        step = _int_json(step, _STEP_RULE, "step", where("step"), validation.INT64_MIN, **details)
+    return tuple.__new__(MetricIn, (key, value, timestamp, step))
+
+
 # --- CSV --------------------------------------------------------------------------------
 
 
@@ -263,8 +292,6 @@ def ndjson_points(source: BinaryIO, checker: Checker) -> Iterator[MetricIn]:
     # The C scanner without json.loads' wrapping: a third of the cost a line.
     scan = json.JSONDecoder().scan_once
     check_key, keys = checker.key, checker.keys
-    low, high = validation.INT64_MIN, validation.INT64_MAX
-    new = tuple.__new__
     try:
         for line, text in enumerate(_text(body), start=1):
             try:
@@ -283,17 +310,7 @@ def ndjson_points(source: BinaryIO, checker: Checker) -> Iterator[MetricIn]:
                 raise
             if type(key) is not str or key not in keys:
                 check_key(key, f"line {line}", line=line)
-            if (
-                type(value) is not float
-                or type(step) is not int
-                or type(timestamp) is not int
-                or not (0 <= timestamp <= high and low <= step <= high)
-            ):
-                where = f"line {line}"
-                value = _float_json(value, where, line=line)
-                timestamp = _int_json(timestamp, _TIMESTAMP_RULE, "timestamp", where, 0, line=line)
-                step = _int_json(step, _STEP_RULE, "step", where, low, line=line)
-            yield new(MetricIn, (key, value, timestamp, step))
+            yield _json_point(key, step, timestamp, value, ("line", line))
     except UnicodeDecodeError as error:
         raise _not_utf8(body, error) from None
 
@@ -347,24 +364,11 @@ def json_points(body: BinaryIO, checker: Checker) -> Iterator[MetricIn]:
     if type(keys) is str:
         check_key(keys, "key")
         keys = itertools.repeat(keys, len(steps))
-    low, high = validation.INT64_MIN, validation.INT64_MAX
-    new = tuple.__new__
     rows = zip(keys, steps, timestamps, values, strict=True)
     for index, (key, step, timestamp, value) in enumerate(rows):
         if type(key) is not str or key not in seen:
             check_key(key, f"key[{index}]", index=index)
-        if (
-            type(value) is not float
-            or type(step) is not int
-            or type(timestamp) is not int
-            or not (0 <= timestamp <= high and low <= step <= high)
-        ):
-            value = _float_json(value, f"value[{index}]", index=index)
-            timestamp = _int_json(
-                timestamp, _TIMESTAMP_RULE, "timestamp", f"timestamp[{index}]", 0, index=index
-            )
-            step = _int_json(step, _STEP_RULE, "step", f"step[{index}]", low, index=index)
-        yield new(MetricIn, (key, value, timestamp, step))
+        yield _json_point(key, step, timestamp, value, ("index", index))
 
 
 Reader = Callable[[BinaryIO, Checker], Iterator[MetricIn]]
