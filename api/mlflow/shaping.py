@@ -2,17 +2,8 @@
 JSON numbers, enums by name, NaN and infinities as "NaN" and "±Infinity" strings, and
 empty repeated fields left out, as ``message_to_json`` writes them."""
 
-import math
-
 from experiments.models import Experiment, Run
-
-SPECIAL = {math.inf: "Infinity", -math.inf: "-Infinity"}
-
-
-def double(value: float, is_nan: bool = False) -> float | str:
-    if is_nan or math.isnan(value):
-        return "NaN"
-    return SPECIAL.get(value, value)
+from experiments.validation import double_json as double
 
 
 def experiment_id(experiment: Experiment, *, zero_is_default: bool) -> str:
