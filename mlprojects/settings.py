@@ -200,6 +200,8 @@ MLPROJECTS_API_BODY_LIMITS = {
     "/api/v1/": env.int("API_MAX_BODY_BYTES", default=2 * 2**20),
     # Bulk metric uploads stream in chunks, so their cap can be far above v1's default.
     "/api/v1/runs/": env.int("API_MAX_BULK_BODY_BYTES", default=256 * 2**20),
+    # Production batches and references are read whole, below Django's in-memory limit.
+    "/api/v1/deployments/": env.int("API_MAX_BATCH_BODY_BYTES", default=8 * 2**20),
     # The MLflow API takes artifact uploads, so its cap is the largest artifact accepted;
     # its JSON endpoints enforce their own, smaller limits (log-batch: MLflow's 1 MB).
     "/api/2.0/": env.int("MLFLOW_MAX_ARTIFACT_BYTES", default=2 * 2**30),
@@ -231,6 +233,12 @@ SPECTACULAR_SETTINGS = {
         "TransitionKindEnum": "phases.choices.TransitionKind",
         "MetricDirectionEnum": "phases.choices.MetricDirection",
         "EvidenceRuleEnum": "phases.choices.EvidenceRule",
+        "ResultStatusEnum": "monitoring.choices.ResultStatus",
+        "AlertStateEnum": "monitoring.choices.AlertState",
+        "MonitorKindEnum": "monitoring.choices.MonitorKind",
+        "ColumnKindEnum": "monitoring.choices.ColumnKind",
+        "ColumnRoleEnum": "monitoring.choices.ColumnRole",
+        "ReferenceSourceEnum": "monitoring.choices.ReferenceSource",
     },
 }
 

@@ -1140,3 +1140,32 @@ def alert_move_back(*, alert: Alert, by: User | None):
     alert.save(update_fields=["moved_back"])
     _follow_up(alert, by=by)
     return transition
+
+
+MONITOR_FIELDS = frozenset({"config", "for_duration", "repeat_interval", "enabled"})
+
+
+@transaction.atomic
+def monitor_update(*, monitor: Monitor, by: User | None, **fields) -> Monitor:
+    """Change a monitor's thresholds and alert rule, or switch it (and its schedule) off."""
+    unknown = sorted(fields.keys() - MONITOR_FIELDS)
+    if unknown:
+        raise DomainError.invalid(unknown[0], "cannot be changed here")
+    monitor = (
+        Monitor.objects.select_for_update(of=("self",))
+        .select_related("schedule")
+        .get(pk=monitor.pk)
+    )
+    if "config" in fields:
+        fields["config"] = monitor_config_check(monitor.kind, fields["config"])
+    if fields.get("for_duration", dt.timedelta(0)) < dt.timedelta(0):
+        raise DomainError.invalid("for_duration", "must not be negative")
+    if fields.get("repeat_interval", dt.timedelta(minutes=1)) < dt.timedelta(minutes=1):
+        raise DomainError.invalid("repeat_interval", "must be at least a minute")
+    for name, value in fields.items():
+        setattr(monitor, name, value)
+    monitor.save(update_fields=list(fields) or None)
+    if "enabled" in fields and monitor.schedule is not None:
+        monitor.schedule.enabled = monitor.enabled
+        monitor.schedule.save(update_fields=["enabled"])
+    return monitor

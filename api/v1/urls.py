@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from api.v1.errors import no_endpoint
 from api.v1.experiments import views as experiments
+from api.v1.monitoring import views as monitoring
 from api.v1.phases import views as phases
 from api.v1.tokens import views as tokens
 
@@ -20,6 +21,10 @@ router.register("tokens", tokens.TokenViewSet, basename="token")
 router.register("experiments", experiments.ExperimentViewSet, basename="experiment")
 router.register("runs", experiments.RunViewSet, basename="run")
 router.register("metrics", experiments.MetricViewSet, basename="metric")
+router.register("deployments", monitoring.DeploymentViewSet, basename="deployment")
+router.register("monitors", monitoring.MonitorViewSet, basename="monitor")
+router.register("results", monitoring.ResultViewSet, basename="result")
+router.register("alerts", monitoring.AlertViewSet, basename="alert")
 
 app_name = "v1"
 # Last: any other path under /api/v1/ answers 404 in the API's error shape, not as a page.

@@ -26,6 +26,9 @@ import api.v1.urls
 from api.models import ApiToken
 from api.services import token_create, token_revoke
 from experiments.models import Experiment, Run
+from monitoring import services as monitoring
+from monitoring.choices import MonitorKind, ResultStatus
+from monitoring.models import Alert, Deployment, Monitor, Result
 from phases import services
 from phases.choices import ReviewStatus, Role, TaskStatus
 from phases.models import (
@@ -120,6 +123,130 @@ def phase_dates(world: World) -> dict:
         "start_date": start.isoformat(),
         "due_date": (start + dt.timedelta(days=90)).isoformat(),
     }
+
+
+def deploy(world: World) -> Deployment:
+    """The project in production, with a small reference: a number, a category, a score."""
+    deployment = monitoring.deployment_start(
+        project=world.project, name="churn v1", by=world.users[Role.MANAGER]
+    )
+    return monitoring.reference_set(
+        deployment=deployment,
+        columns={"x": [1.0, 2.0, 3.0], "c": ["a", "b", "a"], "score": [0.1, 0.5, 0.9]},
+        prediction="score",
+        by=None,
+    )
+
+
+def deploy_with_a_row(world: World) -> None:
+    monitoring.batch_add(
+        deployment=deploy(world),
+        columns={"row_id": ["r1"], "x": [1.5], "c": ["a"], "score": [0.4]},
+        by=None,
+    )
+
+
+def alerting(world: World) -> Alert:
+    """A pending drift alert (its "for" duration not over), with the result that opened it."""
+    deploy(world)
+    monitor = Monitor.objects.get(project=world.project, kind=MonitorKind.DATA_DRIFT)
+    monitor.for_duration = dt.timedelta(hours=1)
+    monitor.save()
+    now = timezone.now()
+    result = Result.objects.create(
+        monitor=monitor, window_start=now - dt.timedelta(days=1), window_end=now,
+        status=ResultStatus.ALERT, summary="x drifted", computed_at=now,
+    )  # fmt: skip
+    return monitoring.alert_evaluate(monitor=monitor, result=result, now=now)
+
+
+def alerting_in_production(world: World) -> None:
+    for _ in range(3):
+        enter_second_phase(world)
+    alerting(world)
+
+
+def current_deployment(world: World, caller: str) -> Deployment:
+    return Deployment.objects.get(project=world.project, ended_at__isnull=True)
+
+
+def drift_monitor(world: World, caller: str) -> Monitor:
+    return Monitor.objects.get(project=world.project, kind=MonitorKind.DATA_DRIFT)
+
+
+def the_alert(world: World, caller: str) -> Alert:
+    return Alert.objects.get(monitor__project=world.project)
+
+
+def the_result(world: World, caller: str) -> Result:
+    return Result.objects.get(monitor__project=world.project)
+
+
+MONITORING: dict[tuple[str, str], Rule] = {
+    ("deployment", "list"): Rule(
+        Role.VIEWER, 200, prepare=deploy, rows=of_project(Deployment, "project")
+    ),
+    ("deployment", "retrieve"): Rule(Role.VIEWER, 200, target=current_deployment, prepare=deploy),
+    ("deployment", "reference"): Rule(
+        Role.CONTRIBUTOR,
+        200,
+        target=current_deployment,
+        prepare=deploy,
+        body=lambda world: {"columns": {"x": [4.0, 5.0], "c": ["b", "b"]}},
+    ),
+    ("deployment", "batches"): Rule(
+        Role.CONTRIBUTOR,
+        201,
+        target=current_deployment,
+        prepare=deploy,
+        body=lambda world: {"rows": [{"row_id": "r9", "x": 2.5, "c": "a", "score": 0.7}]},
+    ),
+    ("deployment", "labels"): Rule(
+        Role.CONTRIBUTOR,
+        200,
+        target=current_deployment,
+        prepare=deploy_with_a_row,
+        body=lambda world: {"rows": [{"row_id": "r1", "label": 1}]},
+    ),
+    ("monitor", "list"): Rule(
+        Role.VIEWER, 200, prepare=deploy, rows=of_project(Monitor, "project")
+    ),
+    ("monitor", "retrieve"): Rule(Role.VIEWER, 200, target=drift_monitor, prepare=deploy),
+    ("monitor", "partial_update"): Rule(
+        Role.MANAGER,
+        200,
+        target=drift_monitor,
+        prepare=deploy,
+        body=lambda world: {"config": {"drift_share": 0.3}, "enabled": False},
+    ),
+    ("result", "list"): Rule(
+        Role.VIEWER, 200, prepare=alerting, rows=of_project(Result, "monitor__project")
+    ),
+    ("result", "retrieve"): Rule(Role.VIEWER, 200, target=the_result, prepare=alerting),
+    ("alert", "list"): Rule(
+        Role.VIEWER, 200, prepare=alerting, rows=of_project(Alert, "monitor__project")
+    ),
+    ("alert", "retrieve"): Rule(Role.VIEWER, 200, target=the_alert, prepare=alerting),
+    ("alert", "acknowledge"): Rule(Role.CONTRIBUTOR, 200, target=the_alert, prepare=alerting),
+    ("alert", "resolve"): Rule(
+        Role.CONTRIBUTOR,
+        200,
+        target=the_alert,
+        prepare=alerting,
+        body=lambda world: {"note": "a new upstream feed"},
+    ),
+    ("alert", "silence"): Rule(
+        Role.CONTRIBUTOR,
+        200,
+        target=the_alert,
+        prepare=alerting,
+        body=lambda world: {"until": (timezone.now() + dt.timedelta(hours=2)).isoformat()},
+    ),
+    ("alert", "follow_up"): Rule(Role.CONTRIBUTOR, 201, target=the_alert, prepare=alerting),
+    ("alert", "move_back"): Rule(
+        Role.MANAGER, 201, target=the_alert, prepare=alerting_in_production
+    ),
+}
 
 
 MATRIX: dict[tuple[str, str], Rule] = {
@@ -261,6 +388,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
         rows=lambda world, caller: ApiToken.objects.filter(user=world.user(caller)),
     ),
     ("token", "create"): Rule(AUTHENTICATED, 201, body=lambda world: {"name": "nightly CI"}),
+    **MONITORING,
     ("token", "retrieve"): Rule(AUTHENTICATED, 200, target=World.spare),
     ("token", "destroy"): Rule(AUTHENTICATED, 204, target=World.spare),
 }
@@ -300,6 +428,7 @@ def snapshot() -> dict[str, list[dict]]:
     """Every row an API call could change (a token's last use aside)."""
     models = [*apps.get_app_config("phases").get_models()]
     models += apps.get_app_config("experiments").get_models()
+    models += apps.get_app_config("monitoring").get_models()
     rows = {
         model.__name__: list(model.objects.order_by("pk").values())
         for model in models

@@ -4,16 +4,19 @@ The count is measured on the small case, not written down, so the test pins "no 
 without breaking each time a list legitimately gains a join.
 """
 
+import datetime as dt
 import itertools
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from api.services import token_create
 from api.v1.urls import router
 from experiments import services as experiments
+from monitoring import services as monitoring
 from phases import services
 from phases.choices import Role, TaskStatus
 from phases.models import (
@@ -73,6 +76,18 @@ def add_project(manager) -> None:
     run = experiments.run_create(experiment=experiment, by=manager)
     metrics = [experiments.MetricIn(key, 0.5, experiments.now_ms()) for key in ("loss", "auc")]
     experiments.log_batch(run=run, by=manager, metrics=metrics, params=[("lr", "0.1")])
+    # In production, with a reference and a result of every monitor, and an open alert.
+    deployment = monitoring.deployment_start(project=project, name="v1", by=manager)
+    monitoring.reference_set(
+        deployment=deployment,
+        columns={"x": [1.0, 2.0], "c": ["a", "b"], "score": [0.2, 0.8]},
+        prediction="score",
+        by=manager,
+    )
+    for monitor in project.monitors.all():
+        monitoring.monitor_run(monitor_id=monitor.pk)
+    stale = project.monitors.get(kind="freshness")  # two days without a batch: it fires
+    monitoring.monitor_run(monitor_id=stale.pk, now=timezone.now() + dt.timedelta(days=2))
 
 
 def add_rows(manager, n: int) -> None:

@@ -13,6 +13,7 @@ from django.urls import reverse
 from api.models import ApiToken
 from api.services import token_create
 from experiments import services as experiments
+from monitoring import services as monitoring
 from phases import services
 from phases.choices import Role, TaskStatus
 from tests.api.conftest import bearer, routed_actions
@@ -227,6 +228,11 @@ UNSTATABLE = {
     "POST /api/v1/projects/{slug}/move-back/": "to_phase is a phase of the project",
     "GET /api/v1/metrics/compare/": "the runs exist among the caller's projects",
     "POST /api/v1/runs/{id}/metrics/": "CSV has a header; columns have one length",
+    "POST /api/v1/deployments/{id}/reference/": "CSV has a header; columns have one length",
+    "POST /api/v1/deployments/{id}/batches/": "the columns are the reference's, with row ids",
+    "POST /api/v1/deployments/{id}/labels/": "the row ids are stored rows",
+    "PATCH /api/v1/monitors/{id}/": "the config suits the monitor's kind",
+    "POST /api/v1/alerts/{id}/silence/": "the time is in the future",
 }
 ACCEPTED = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 # PostgreSQL text cannot hold NUL, so the API refuses it with 400 (``test_nul_is_refused``);
@@ -262,6 +268,20 @@ def manager_secret(fast_passwords) -> str:
     run = experiments.run_create(experiment=experiment, by=manager, name="lr-0.1")
     point = experiments.MetricIn("val_auc", 0.81, experiments.now_ms(), 0)
     experiments.log_batch(run=run, by=manager, metrics=[point], params=[("lr", "0.1")])
+    deployment = monitoring.deployment_start(project=project, name="churn v1", by=manager)
+    monitoring.reference_set(
+        deployment=deployment,
+        columns={"x": [1.0, 2.0, 3.0], "c": ["a", "b", "a"], "score": [0.1, 0.5, 0.9]},
+        prediction="score",
+        by=manager,
+    )
+    monitoring.batch_add(
+        deployment=deployment,
+        columns={"row_id": ["r1"], "x": [1.5], "c": ["a"], "score": [0.4]},
+        by=manager,
+    )
+    for monitor in project.monitors.all():
+        monitoring.monitor_run(monitor_id=monitor.pk)
     token_create(user=manager, name="spare")
     token, secret = token_create(user=manager, name="schemathesis")
     ApiToken.objects.filter(pk=token.pk).update(id=987_654_321)
