@@ -19,6 +19,21 @@ urlpatterns = [
     path("projects/<slug:slug>/runs/<str:run_id>/", views.run_detail, name="run"),
     path("projects/<slug:slug>/advance/", views.project_advance, name="project-advance"),
     path("projects/<slug:slug>/move-back/", views.project_move_back, name="project-move-back"),
+    path(
+        "projects/<slug:slug>/alerts/<int:alert_id>/acknowledge/",
+        views.alert_acknowledge,
+        name="alert-acknowledge",
+    ),
+    path(
+        "projects/<slug:slug>/alerts/<int:alert_id>/resolve/",
+        views.alert_resolve,
+        name="alert-resolve",
+    ),
+    path(
+        "projects/<slug:slug>/alerts/<int:alert_id>/move-back/",
+        views.alert_move_back,
+        name="alert-move-back",
+    ),
     path("projects/<slug:slug>/links/", views.shared_link_create, name="shared-link-create"),
     path(
         "projects/<slug:slug>/links/<int:link_id>/revoke/",

@@ -27,6 +27,8 @@ from dashboard import services as dashboard_services
 from dashboard.forms import MoveBackForm, PortfolioFilterForm, SharedLinkForm
 from dashboard.models import SharedLink
 from mlprojects.exceptions import DomainError
+from monitoring import services as monitoring_services
+from monitoring.models import Alert
 from phases import selectors as phase_selectors
 from phases import services as phase_services
 from phases.models import Project
@@ -111,6 +113,7 @@ def _status_context(
         experiments=experiments,
         experiment_charts=_experiment_charts(experiments),
     )
+    context.update(_monitoring_context(project, can_act=shared is None))
     if can_move:
         context["move_back_form"] = move_back_form or MoveBackForm(
             targets=phase_selectors.back_targets(project=project)
@@ -119,6 +122,29 @@ def _status_context(
         context["share_form"] = share_form or SharedLinkForm()
         context["shared_links"] = selectors.shared_links(project=project)
     return context
+
+
+def _monitoring_context(project: Project, *, can_act: bool) -> dict:
+    monitoring = selectors.project_monitoring(project=project)
+    if monitoring is None:
+        return {"monitoring": None}
+    cards = [
+        {
+            "row": row,
+            "figure": figures.monitor_series(row.points, threshold=row.threshold, unit=row.unit),
+            "chart_id": f"chart-monitor-{row.monitor.pk}",
+            "data_id": f"chart-monitor-{row.monitor.pk}-data",
+        }
+        for row in monitoring.monitors
+    ]
+    features = selectors.drift_chart_rows(monitoring.features, monitoring.drift_window)
+    return {
+        "monitoring": monitoring,
+        "monitor_cards": cards,
+        "monitoring_charts": {"drift": figures.feature_drift(features) if features else None},
+        "can_act_on_alerts": can_act and allows(project.caller_role, Action.EDIT_TASKS),
+        "now": timezone.now(),
+    }
 
 
 def _experiment_charts(experiments: selectors.ProjectExperiments) -> dict:
@@ -208,6 +234,60 @@ def project_move_back(request, slug: str):
     else:
         messages.success(request, f"{project.name} moved back to {transition.to_phase.name}.")
     return _back_to(project, "status")
+
+
+# --- Alerts -----------------------------------------------------------------------------
+
+
+def _alert(project: Project, alert_id: int) -> Alert:
+    return get_object_or_404(Alert, pk=alert_id, monitor__project=project)
+
+
+def _alert_action(request, slug: str, alert_id: int, *, action: Action, act) -> HttpResponse:
+    project = _project(request, slug)
+    _require(project, action)
+    alert = _alert(project, alert_id)
+    try:
+        said = act(alert)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, said)
+    return _back_to(project, "monitoring")
+
+
+@login_required
+@require_POST
+def alert_acknowledge(request, slug: str, alert_id: int):
+    def act(alert):
+        monitoring_services.alert_acknowledge(alert=alert, by=request.user)
+        return f"Acknowledged the alert of “{alert.monitor.name}”: repeats stop."
+
+    return _alert_action(request, slug, alert_id, action=Action.EDIT_TASKS, act=act)
+
+
+@login_required
+@require_POST
+def alert_resolve(request, slug: str, alert_id: int):
+    def act(alert):
+        note = request.POST.get("note", "")[:2000]
+        monitoring_services.alert_resolve(alert=alert, by=request.user, note=note)
+        return f"Resolved the alert of “{alert.monitor.name}”."
+
+    return _alert_action(request, slug, alert_id, action=Action.EDIT_TASKS, act=act)
+
+
+@login_required
+@require_POST
+def alert_move_back(request, slug: str, alert_id: int):
+    def act(alert):
+        transition = monitoring_services.alert_move_back(alert=alert, by=request.user)
+        return (
+            f"{transition.project.name} moved back to {transition.to_phase.name}, "
+            f"with the alert of “{alert.monitor.name}” as the reason."
+        )
+
+    return _alert_action(request, slug, alert_id, action=Action.MOVE_PHASES, act=act)
 
 
 # --- Runs -------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from django.db.models import (
     DurationField,
     ExpressionWrapper,
     F,
+    IntegerField,
     OuterRef,
     QuerySet,
     Subquery,
@@ -22,6 +23,8 @@ from django.utils import timezone
 
 from dashboard import figures
 from dashboard.selectors.common import display_name
+from monitoring.choices import AlertState
+from monitoring.models import Alert
 from phases.choices import TaskStatus, TransitionKind
 from phases.models import LifecycleTemplate, Phase, Project, Task, Transition
 from phases.roles import visible_projects
@@ -56,6 +59,7 @@ class PortfolioRow:
     days_in_phase: int | None
     next_due: dt.date | None
     overdue: bool
+    firing_alerts: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +128,7 @@ def _row(project: Project, *, now: dt.datetime, today: dt.date) -> PortfolioRow:
         days_in_phase=days,
         next_due=next_due,
         overdue=bool(next_due and next_due < today),
+        firing_alerts=project.firing_alerts,
     )
 
 
@@ -231,10 +236,21 @@ def portfolio(
         .order_by("due_date")
         .values("due_date")[:1]
     )
+    firing = (
+        Alert.objects.filter(monitor__project=OuterRef("pk"), state=AlertState.FIRING)
+        .order_by()
+        .values("monitor__project")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    # Projects whose production is on fire come first, whatever else the page shows.
     listed = (
         projects.select_related("owner", "lifecycle", "current_phase")
-        .annotate(next_task_due=Subquery(next_task_due))
-        .order_by("name", "pk")
+        .annotate(
+            next_task_due=Subquery(next_task_due),
+            firing_alerts=Coalesce(Subquery(firing, output_field=IntegerField()), 0),
+        )
+        .order_by("-firing_alerts", "name", "pk")
     )
     page = Paginator(listed, PAGE_SIZE).get_page(page_number)
     loops = _loop_backs(projects)

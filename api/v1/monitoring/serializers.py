@@ -40,7 +40,9 @@ class ReferenceColumnSerializer(JsonModelSerializer):
 class DeploymentSerializer(JsonModelSerializer):
     project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     model = serializers.SerializerMethodField()
-    version = serializers.IntegerField(source="model_version.version", default=None)
+    version = serializers.IntegerField(
+        source="model_version.version", default=None, allow_null=True, read_only=True
+    )
     reference_columns = ReferenceColumnSerializer(many=True, read_only=True)
 
     class Meta:

@@ -1,0 +1,160 @@
+"""A project's monitoring section: the deployment, each monitor's recent results against
+its threshold, the drift of every feature in the latest window, open alerts, last runs.
+
+Five queries whatever the number of monitors and results: the current deployment, the
+monitors, their latest ``SERIES_WINDOWS`` results each (one windowed query), the details of
+the latest data drift result, and the open alerts.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+
+from dashboard import figures
+from monitoring.choices import OPEN_ALERT_STATES, DriftMethod, MonitorKind, ResultStatus
+from monitoring.models import Alert, Deployment, Monitor, Result
+from phases.models import Project
+
+SERIES_WINDOWS = 60
+UNITS = {
+    MonitorKind.DATA_DRIFT: "share of drifted features",
+    MonitorKind.PREDICTION_DRIFT: "drift score",
+    MonitorKind.PERFORMANCE: "metric",
+    MonitorKind.DATA_QUALITY: "columns breaking limits",
+    MonitorKind.FRESHNESS: "hours since the last batch",
+    MonitorKind.HEALTH: "health",
+}
+
+
+@dataclass
+class MonitorRow:
+    monitor: Monitor
+    points: list[figures.Point] = field(default_factory=list)
+    latest: Result | None = None
+    threshold: float | None = None
+
+    @property
+    def unit(self) -> str:
+        return UNITS[MonitorKind(self.monitor.kind)]
+
+
+@dataclass(frozen=True)
+class FeatureRow:
+    name: str
+    kind: str
+    method: str
+    score: float | None
+    threshold: float | None
+    drifted: bool
+    status: str
+
+
+@dataclass(frozen=True)
+class ProjectMonitoring:
+    deployment: Deployment | None
+    monitors: list[MonitorRow]
+    drift_window: Result | None
+    features: list[FeatureRow]
+    alerts: list[Alert]
+
+    @property
+    def firing(self) -> list[Alert]:
+        return [a for a in self.alerts if a.state == "firing"]
+
+    @property
+    def last_run_at(self):
+        runs = [row.monitor.last_run_at for row in self.monitors if row.monitor.last_run_at]
+        return max(runs) if runs else None
+
+
+def _method_label(method: str | None) -> str:
+    return DriftMethod(method).label if method in DriftMethod.values else "—"
+
+
+def project_monitoring(*, project: Project) -> ProjectMonitoring | None:
+    """None when the project has never been deployed and has no monitor."""
+    deployment = (
+        Deployment.objects.filter(project=project, ended_at__isnull=True)
+        .select_related("model_version__registered_model")
+        .first()
+    )
+    monitors = list(Monitor.objects.filter(project=project).order_by("kind", "name"))
+    if deployment is None and not monitors:
+        return None
+    rows = {m.pk: MonitorRow(monitor=m) for m in monitors}
+    recent = (
+        Result.objects.filter(monitor__project=project)
+        .defer("details")
+        .annotate(
+            rank=Window(
+                RowNumber(), partition_by=[F("monitor_id")], order_by=F("window_start").desc()
+            )
+        )
+        .filter(rank__lte=SERIES_WINDOWS)
+        .order_by("monitor_id", "window_start")
+    )
+    for result in recent:
+        row = rows[result.monitor_id]
+        row.points.append(
+            figures.Point(
+                at=timezone.localtime(result.window_end), value=result.value, status=result.status
+            )
+        )
+        row.latest = result
+        if result.threshold is not None:
+            row.threshold = result.threshold
+    drift_window = (
+        Result.objects.filter(
+            monitor__project=project,
+            monitor__kind=MonitorKind.DATA_DRIFT,
+            status__in=[ResultStatus.OK, ResultStatus.WARNING, ResultStatus.ALERT],
+        )
+        .order_by("-window_start")
+        .first()
+    )
+    features = []
+    if drift_window is not None:
+        for item in drift_window.details.get("features", []):
+            features.append(
+                FeatureRow(
+                    name=item["name"],
+                    kind=item["kind"],
+                    method=_method_label(item["method"]),
+                    score=item["score"],
+                    threshold=item["threshold"],
+                    drifted=item["drifted"],
+                    status=item["status"],
+                )
+            )
+        features.sort(key=lambda f: (not f.drifted, f.name))
+    alerts = list(
+        Alert.objects.filter(monitor__project=project, state__in=OPEN_ALERT_STATES)
+        .select_related("monitor", "follow_up_task__phase", "acknowledged_by")
+        .order_by("-started_at")
+    )
+    return ProjectMonitoring(
+        deployment=deployment,
+        monitors=list(rows.values()),
+        drift_window=drift_window,
+        features=features,
+        alerts=alerts,
+    )
+
+
+def drift_chart_rows(features: list[FeatureRow], window: Result | None) -> list:
+    """The latest window's features for the chart, with raw method names."""
+    if window is None:
+        return []
+    return [
+        figures.FeatureScore(
+            name=item["name"],
+            method=item["method"] or "",
+            score=item["score"],
+            threshold=item["threshold"],
+            drifted=item["drifted"],
+            status=item["status"],
+        )
+        for item in window.details.get("features", [])
+    ]
