@@ -244,7 +244,7 @@ def freshness(monitor, deployment, start, end, now, config) -> Evaluation:
     latest = selectors.latest_batch_time(deployment=deployment)
     max_age = dt.timedelta(hours=config["max_age_hours"])
     since = latest or deployment.started_at
-    age = now - since
+    age = max(now - since, dt.timedelta(0))
     hours = age.total_seconds() / 3600
     details = {"latest_batch_at": latest.isoformat() if latest else None, "age_hours": hours}
     what = "the last batch" if latest else "the deployment started and no batch since"

@@ -1083,6 +1083,8 @@ def _follow_up(alert: Alert, *, by: User | None):
     task = follow_up_task_create(
         phase=phase,
         by=by,
+        # Someone must own it: the project's owner, who may hand it on.
+        assignee=monitor.project.owner,
         title=f"Act on the alert of “{monitor.name}”"[:200],
         description=(
             f"{MonitorKind(monitor.kind).label} alert #{alert.pk} in production "

@@ -402,7 +402,13 @@ def task_create(*, phase: Phase, by: User | None, title: str, **fields) -> Task:
 
 @transaction.atomic
 def follow_up_task_create(
-    *, phase: Phase, by: User | None, title: str, description: str = "", priority: str = "high"
+    *,
+    phase: Phase,
+    by: User | None,
+    title: str,
+    description: str = "",
+    priority: str = "high",
+    assignee: User | None = None,
 ) -> Task:
     """Work that a later phase hands back to ``phase`` (an alert from production, say).
 
@@ -410,13 +416,11 @@ def follow_up_task_create(
     when the project loops back to the phase its gate asks for the task to be done.
     """
     fields = {"title": title, "description": description, "priority": priority}
+    if assignee is not None:
+        fields["assignee"] = assignee
     _check_task_fields(fields, project_id=phase.project_id)
-    return Task.objects.create(
-        phase=phase,
-        required=True,
-        due_date=None if phase.status == PhaseStatus.COMPLETED else phase.due_date,
-        **fields,
-    )
+    due = None if phase.status == PhaseStatus.COMPLETED else phase.due_date
+    return Task.objects.create(phase=phase, required=True, due_date=due, **fields)
 
 
 @transaction.atomic
