@@ -67,6 +67,11 @@ class Production:
 
 @pytest.fixture
 def production(db) -> Production:
+    return build_production()
+
+
+def build_production() -> Production:
+    """A project in production: a deployment whose reference has 2,000 rows."""
     rng = np.random.default_rng(2026)
     project = make_project(success_metric="val_auc", success_target=0.7)
     start = timezone.now() - dt.timedelta(days=30)

@@ -13,7 +13,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import mixins, status
+from rest_framework import exceptions, mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -35,6 +35,7 @@ from api.v1.monitoring.serializers import (
     SilenceSerializer,
 )
 from api.v1.phases.serializers import TaskSerializer, TransitionSerializer
+from mlprojects.exceptions import DomainError
 from monitoring import ingest, services
 from monitoring.models import Alert, Deployment, Monitor, ReferenceColumn, Result
 from phases.roles import Action
@@ -48,6 +49,12 @@ UNSUPPORTED = {415: OpenApiResponse(ErrorSerializer, description="Not JSON, CSV 
 
 
 def _parsed(request) -> ingest.Parsed:
+    try:
+        ingest.media_type(request.content_type)
+    except DomainError as refused:
+        raise exceptions.UnsupportedMediaType(
+            request.content_type or "none", detail=refused.message
+        ) from None
     return ingest.parse(request.body, request.content_type)
 
 
