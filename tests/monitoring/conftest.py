@@ -93,3 +93,43 @@ def day(offset: int = 0) -> dt.datetime:
     """Noon UTC, ``offset`` days from today: inside the daily window that ends tonight."""
     today = timezone.now().astimezone(dt.UTC).replace(hour=12, minute=0, second=0, microsecond=0)
     return today + dt.timedelta(days=offset)
+
+
+def monitored_for(project, *, days: int, drift_days: int = 2, rows: int = 1000, seed: int = 7):
+    """``project`` in production for ``days`` daily windows, x drifting (1 sd) over the
+    last ``drift_days``; every daily monitor has run on each window, so the page has
+    series, the latest window per-feature drift, and the drift alert fires."""
+    from monitoring.choices import MonitorKind
+
+    rng = np.random.default_rng(seed)
+    today = timezone.now().astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    deployment = services.deployment_start(
+        project=project, name="churn v2", by=project.owner, now=today - dt.timedelta(days=days + 1)
+    )
+    services.reference_set(
+        deployment=deployment,
+        columns=reference_columns(rng),
+        prediction="score",
+        label="label",
+        by=project.owner,
+    )
+    drift = Monitor.objects.get(project=project, kind=MonitorKind.DATA_DRIFT)
+    services.monitor_update(monitor=drift, by=None, config={"drift_share": 0.3})
+    daily = Monitor.objects.filter(
+        project=project, kind__in=[MonitorKind.DATA_DRIFT, MonitorKind.PREDICTION_DRIFT]
+    )
+    for day in range(days, 0, -1):
+        shift = 1.0 if day <= drift_days else 0.0
+        midnight = today - dt.timedelta(days=day)
+        columns = production_columns(rng, rows, shift=shift, prefix=f"d{day}-")
+        services.batch_add(
+            deployment=deployment,
+            columns=columns,
+            by=project.owner,
+            observed_at=midnight + dt.timedelta(hours=12),
+        )
+        for monitor in daily:
+            services.monitor_run(
+                monitor_id=monitor.pk, now=midnight + dt.timedelta(days=1, minutes=5)
+            )
+    return deployment

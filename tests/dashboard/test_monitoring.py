@@ -1,0 +1,103 @@
+"""The monitoring section of the project page, alerts acted on from it, and the portfolio
+that lists projects with firing alerts first."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from monitoring.choices import AlertState, MonitorKind
+from monitoring.models import Alert
+from phases import services
+from phases.choices import Role
+from tests.dashboard.conftest import advance, client_for
+from tests.factories import make_project
+from tests.monitoring.conftest import monitored_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def in_production(manager, viewer, contributor):
+    project = make_project(owner=manager, name="Churn model")
+    services.membership_set(project=project, user=viewer, role=Role.VIEWER)
+    services.membership_set(project=project, user=contributor, role=Role.CONTRIBUTOR)
+    for _ in range(3):
+        advance(project, by=manager)
+    monitored_for(project, days=5)
+    return project
+
+
+def page(client, project):
+    response = client.get(reverse("dashboard:project", args=[project.slug]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def drift_alert(project) -> Alert:
+    return Alert.objects.get(monitor__project=project, monitor__kind=MonitorKind.DATA_DRIFT)
+
+
+def test_the_section_shows_deployment_series_features_and_alerts(in_production, viewer):
+    html = page(client_for(viewer), in_production)
+    assert 'id="monitoring"' in html and "churn v2" in html
+    assert 'data-testid="monitor-data_drift"' in html and "chart-monitor-" in html
+    assert 'id="chart-drift"' in html
+    assert "Drifted" in html  # x, in the latest window
+    alert = drift_alert(in_production)
+    assert alert.state == AlertState.FIRING
+    assert f'data-testid="alert-{alert.pk}"' in html
+    assert "Acknowledge" not in html  # a viewer reads only
+
+
+def test_a_contributor_acknowledges_and_resolves_a_manager_moves_back(
+    in_production, viewer, contributor, manager, outsider
+):
+    alert = drift_alert(in_production)
+    url = reverse("dashboard:alert-acknowledge", args=[in_production.slug, alert.pk])
+    assert client_for(viewer).post(url).status_code == 403
+    assert client_for(outsider).post(url).status_code == 404
+    assert client_for(contributor).post(url).status_code == 302
+    alert.refresh_from_db()
+    assert alert.acknowledged_by == contributor
+
+    move = reverse("dashboard:alert-move-back", args=[in_production.slug, alert.pk])
+    assert client_for(contributor).post(move).status_code == 403
+    response = client_for(manager).post(move, follow=True)
+    assert "moved back to Experimentation" in response.content.decode()
+    in_production.refresh_from_db()
+    assert in_production.current_phase.name == "Experimentation"
+
+    resolve = reverse("dashboard:alert-resolve", args=[in_production.slug, alert.pk])
+    assert client_for(contributor).post(resolve).status_code == 302
+    alert.refresh_from_db()
+    assert alert.state == AlertState.RESOLVED and alert.resolved_by == contributor
+
+
+def test_an_alert_of_another_project_is_not_found(in_production, manager):
+    other = make_project(owner=manager, name="Other")
+    alert = drift_alert(in_production)
+    url = reverse("dashboard:alert-acknowledge", args=[other.slug, alert.pk])
+    assert client_for(manager).post(url).status_code == 404
+
+
+def test_project_page_queries_do_not_grow_with_results(manager):
+    few = make_project(owner=manager, name="Few")
+    monitored_for(few, days=2, rows=200)
+    many = make_project(owner=manager, name="Many")
+    monitored_for(many, days=12, rows=200)
+    client = client_for(manager)
+    counts = []
+    for project in (few, many):
+        url = reverse("dashboard:project", args=[project.slug])
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+
+
+def test_the_portfolio_lists_projects_with_firing_alerts_first(in_production, manager, viewer):
+    make_project(owner=manager, name="Aardvark scoring")  # first by name, no alert
+    html = client_for(manager).get(reverse("dashboard:portfolio")).content.decode()
+    assert html.index("Churn model") < html.index("Aardvark scoring")
+    assert f'data-testid="firing-{in_production.slug}"' in html
