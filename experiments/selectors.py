@@ -106,9 +106,7 @@ def _metric(clause: Clause) -> Q:
     if clause.comparator == "!=":
         matching = Q(latest_is_nan=True) | ~Q(latest_value=clause.value)
     else:
-        matching = Q(latest_is_nan=False) & compare(
-            "latest_value", clause.comparator, clause.value
-        )
+        matching = Q(latest_is_nan=False) & compare("latest_value", clause.comparator, clause.value)
     return Q(Exists(rows.filter(matching)))
 
 
