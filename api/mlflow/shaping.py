@@ -108,7 +108,8 @@ def run_json(run: Run, *, zero_is_default: bool) -> dict:
         for link in links
         if link.direction == _OUTPUT
     ]
-    body["outputs"] = {"model_outputs": made} if made else {}
+    if made:
+        body["outputs"] = {"model_outputs": made}
     return body
 
 
