@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
+from experiments.admin import ReadOnlyMixin
 from mlprojects.exceptions import DomainError
 from phases.admin import ACTION_PAGE
 from phases.models import Outcome
@@ -20,17 +21,6 @@ from registry.models import (
     RegisteredModel,
     RegistrySettings,
 )
-
-
-class ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class RegistrySettingsForm(forms.ModelForm):

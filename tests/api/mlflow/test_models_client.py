@@ -6,10 +6,6 @@ by it, searches, and deletes; what it did is then read back through our own data
 The models are tiny (a logistic regression on twenty rows): the test is about the protocol,
 not the training, and has to stay quick in CI."""
 
-import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
@@ -18,6 +14,7 @@ from api.services import token_create
 from experiments.models import Run
 from registry.choices import DeploymentKind, LoggedModelStatus
 from registry.models import DeploymentEvent, LoggedModel, ModelAlias, ModelVersion, RegisteredModel
+from tests.api.test_mlflow_client import run_script
 from tests.factories import UserFactory, make_project
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -94,31 +91,10 @@ TRAINING = textwrap.dedent(
 )
 
 
-@pytest.fixture
-def artifact_root(settings, tmp_path):
-    settings.MLPROJECTS_ARTIFACT_ROOT = tmp_path / "artifacts"
-    return settings.MLPROJECTS_ARTIFACT_ROOT
-
-
-def run_script(script: str, monkeypatch, *, uri: str, token: str) -> dict:
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", token)
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
-    monkeypatch.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=dict(os.environ),
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-6000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def test_a_training_script_logs_registers_and_loads_models(live_server, monkeypatch, artifact_root):
+def test_a_training_script_logs_registers_and_loads_models(
+    live_server, monkeypatch, settings, tmp_path
+):
+    settings.MLPROJECTS_ARTIFACT_ROOT = artifact_root = tmp_path / "artifacts"
     owner = UserFactory()
     project = make_project(owner=owner, name="Churn", success_metric="accuracy")
     _, secret = token_create(user=owner, name="training")
