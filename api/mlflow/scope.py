@@ -26,6 +26,7 @@ from api.mlflow.errors import invalid, not_found
 from api.models import ApiToken
 from api.permissions import require, scoped
 from experiments import selectors, services
+from experiments.choices import LifecycleStage
 from experiments.models import Experiment, Run
 from phases.models import Project
 from phases.roles import Action
@@ -182,7 +183,9 @@ class Scope:
             queryset = registry_selectors.with_logged_model_data(queryset)
         found = None
         if _MODEL_ID.fullmatch(model_id or ""):
-            found = queryset.filter(model_id=model_id, lifecycle_stage="active").first()
+            found = queryset.filter(
+                model_id=model_id, lifecycle_stage=LifecycleStage.ACTIVE
+            ).first()
         if found is None:
             self.check_project()
             raise not_found(f"Logged model with ID '{model_id}' not found.")
