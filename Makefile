@@ -1,4 +1,5 @@
-# The two commands of the README: `make run` and `make test`. Everything else is set-up.
+# The two commands of the README are `make run` and `make test`; `make lint` and `make check`
+# are the rest of what CI runs (`.ci/run` calls these targets, it does not restate them).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,7 +11,7 @@ TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 # Where the embedded default keeps its SQLite files (the same default as the settings).
 VAR_DIR = $${MLPROJECTS_VAR_DIR:-var}
 
-.PHONY: run test install
+.PHONY: run test lint check install
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,7 +36,23 @@ run: install
 	@echo
 	$(BIN)/honcho start -e /dev/null -f Procfile.dev
 
+# Against the same database and broker as the tests: `makemigrations --check` reads the
+# applied migrations of the database it is given.
+WITH_SERVICES = DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" \
+	CELERY_BROKER_URL="$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)}"
+
 test: install
-	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" \
-	CELERY_BROKER_URL="$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)}" \
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(WITH_SERVICES) $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# Django's system checks, no model change without its migration, and the deployment checks
+# with production settings and a throwaway secret (nothing is stored or served).
+check: install
+	$(WITH_SERVICES) $(BIN)/python manage.py check
+	$(WITH_SERVICES) $(BIN)/python manage.py makemigrations --check --dry-run
+	$(WITH_SERVICES) DJANGO_DEBUG=false DJANGO_ALLOWED_HOSTS=example.org \
+	DJANGO_SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	$(BIN)/python manage.py check --deploy --fail-level WARNING

@@ -2,15 +2,8 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
-from django.utils import timezone
 
-
-class ApiTokenQuerySet(models.QuerySet):
-    def usable(self) -> "ApiTokenQuerySet":
-        return self.filter(revoked_at__isnull=True).filter(
-            Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
-        )
+from mlprojects.db import RevocableQuerySet, is_usable
 
 
 class ApiToken(models.Model):
@@ -40,7 +33,7 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
-    objects = ApiTokenQuerySet.as_manager()
+    objects = RevocableQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -51,6 +44,4 @@ class ApiToken(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.revoked_at is None and (
-            self.expires_at is None or self.expires_at > timezone.now()
-        )
+        return is_usable(self)

@@ -223,7 +223,7 @@ def make_history(projects: list, users: dict) -> None:
     """Phase history through the services: three projects in five move on one to three
     phases (each gate completed first), one in ten loops back; then each project's
     transitions are spread over its months, as time would have spread them."""
-    from dashboard import selectors
+    from phases import selectors as phase_selectors
     from phases import services
     from phases.choices import TaskStatus
     from phases.models import Phase, Transition
@@ -244,7 +244,7 @@ def make_history(projects: list, users: dict) -> None:
             services.phase_advance(project=project, by=by, reason="Gate met.")
         if i % 10 == 4:
             project.refresh_from_db()
-            target = selectors.back_targets(project=project).first()
+            target = phase_selectors.back_targets(project=project).first()
             if target is not None:
                 services.phase_move_back(
                     project=project, to_phase=target, by=by, reason="Error analysis: more data."

@@ -8,21 +8,13 @@ and stays valid only while the row says so. The nonce keeps a URL from an older 
 
 import secrets
 
-from django.conf import settings
 from django.db import models
-from django.db.models import Q
-from django.utils import timezone
+
+from mlprojects.db import RevocableQuerySet, optional_user
 
 
 def _nonce() -> str:
     return secrets.token_urlsafe(12)
-
-
-class SharedLinkQuerySet(models.QuerySet):
-    def usable(self) -> "SharedLinkQuerySet":
-        return self.filter(revoked_at__isnull=True).filter(
-            Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
-        )
 
 
 class SharedLink(models.Model):
@@ -33,18 +25,12 @@ class SharedLink(models.Model):
         max_length=100, blank=True, help_text="Who the link is for, so it can be told apart."
     )
     nonce = models.CharField(max_length=32, default=_nonce, editable=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    created_by = optional_user()
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
-    objects = SharedLinkQuerySet.as_manager()
+    objects = RevocableQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -52,9 +38,3 @@ class SharedLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project}: {self.label or 'shared link'}"
-
-    @property
-    def is_usable(self) -> bool:
-        return self.revoked_at is None and (
-            self.expires_at is None or self.expires_at > timezone.now()
-        )

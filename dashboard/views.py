@@ -27,6 +27,7 @@ from dashboard import services as dashboard_services
 from dashboard.forms import MoveBackForm, PortfolioFilterForm, SharedLinkForm
 from dashboard.models import SharedLink
 from mlprojects.exceptions import DomainError
+from phases import selectors as phase_selectors
 from phases import services as phase_services
 from phases.models import Project
 from phases.roles import Action, allows
@@ -112,7 +113,7 @@ def _status_context(
     )
     if can_move:
         context["move_back_form"] = move_back_form or MoveBackForm(
-            targets=selectors.back_targets(project=project)
+            targets=phase_selectors.back_targets(project=project)
         )
     if can_share:
         context["share_form"] = share_form or SharedLinkForm()
@@ -191,7 +192,7 @@ def project_advance(request, slug: str):
 def project_move_back(request, slug: str):
     project = _project(request, slug)
     _require(project, Action.MOVE_PHASES)
-    form = MoveBackForm(request.POST, targets=selectors.back_targets(project=project))
+    form = MoveBackForm(request.POST, targets=phase_selectors.back_targets(project=project))
     if not form.is_valid():
         context = _status_context(project, move_back_form=form)
         return render(request, "dashboard/project.html", context, status=400)

@@ -20,17 +20,7 @@ from experiments.models import (
     RunEvidence,
     RunTag,
 )
-
-
-class ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+from phases.admin.common import ReadOnlyMixin
 
 
 class ExperimentTagInline(ReadOnlyMixin, admin.TabularInline):

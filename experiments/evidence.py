@@ -5,30 +5,20 @@ judges the rules about experiment runs and registers itself in ``ExperimentsConf
 
 **Best run meets target.** The project sets its success metric, target and direction in its
 first phase; the rule is met when the best run of the project has reached the target on
-that metric. Decided:
-
-- *Which runs.* Every active run of the project (not deleted, in an experiment not deleted),
-  not only the runs linked to the outcome as evidence (``RunEvidence``). The rule reads "a
-  run of this project reaches the target"; links are for reviewers' context, and a gate
-  that waited for someone to link the right run would say "no" about a model that exists.
-- *Which value.* Each run's latest value of the metric (``MetricSeries.latest_value``, what
-  MLflow shows as the run's metric), not its best step: the model a run leaves is the one
-  of its last step.
-- *Which values count.* Finite ones. A NaN is no measurement, and an infinite score is a
-  diverged or broken evaluation, never credible evidence that a model is good enough.
-- *Ties* go to the run that started first: it reached the value first.
+that metric. Which run is best is ``experiments.ranking``'s one ranking (the leaderboard's
+too): every run of the project that has a rank, not only the runs linked to the outcome as
+evidence (``RunEvidence``). The rule reads "a run of this project reaches the target";
+links are for reviewers' context, and a gate that waited for someone to link the right run
+would say "no" about a model that exists. What meets the target is
+``phases.metrics.meets_target``.
 
 Two queries, whatever the number of runs: the project's settings, then the best series.
 """
 
-import math
-
-from django.db.models import F
-
-from experiments.choices import LifecycleStage
-from experiments.models import MetricSeries
+from experiments import ranking
 from phases.choices import MetricDirection
 from phases.gates import Criterion
+from phases.metrics import meets_target, shortfall
 from phases.models import Outcome, Project
 
 KIND = "evidence"
@@ -77,21 +67,11 @@ def best_run_meets_target(outcome: Outcome) -> Criterion:
             evidence=_evidence(project),
         )
 
-    maximize = project.success_direction == MetricDirection.MAXIMIZE
-    order = F("latest_value").desc() if maximize else F("latest_value").asc()
+    maximize = ranking.maximize(project)
     best = (
-        MetricSeries.objects.filter(
-            key=metric,
-            latest_is_nan=False,
-            latest_value__gt=-math.inf,
-            latest_value__lt=math.inf,
-            run__lifecycle_stage=LifecycleStage.ACTIVE,
-            run__experiment__lifecycle_stage=LifecycleStage.ACTIVE,
-            run__experiment__project=project,
-        )
+        ranking.ranked_series(project=project, key=metric)
         .select_related("run")
         .only("latest_value", "run__run_id", "run__name", "run__start_time")
-        .order_by(order, "run__start_time", "run__run_id")
         .first()
     )
     direction = MetricDirection(project.success_direction)
@@ -106,9 +86,9 @@ def best_run_meets_target(outcome: Outcome) -> Criterion:
         )
 
     value, run = best.latest_value, best.run
-    shortfall = target - value if maximize else value - target
-    met = shortfall <= 0
-    gap = 0.0 if met else float(f"{shortfall:.12g}")  # 0.03, not 0.030000000000000027
+    met = meets_target(value, target, maximize=maximize)
+    short = shortfall(value, target, maximize=maximize)
+    gap = 0.0 if met else float(f"{short:.12g}")  # 0.03, not 0.030000000000000027
     who = f"(run “{run.name}”, {run.run_id[:8]}…)"
     if met:
         message = f"Best {metric} {_number(value)} {who} meets {wanted}."

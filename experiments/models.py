@@ -8,11 +8,11 @@ integers in milliseconds since the epoch, as MLflow sends and expects them.
 
 import uuid
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
 from experiments.choices import LifecycleStage, RunStatus
+from mlprojects.db import optional_user
 
 MAX_KEY_LENGTH = 250
 # Points are rolled up in blocks of 2**ROLLUP_SHIFT steps (64): a million-step series keeps
@@ -75,13 +75,8 @@ class Run(models.Model):
     run_id = models.CharField(max_length=32, unique=True, default=new_run_id, editable=False)
     experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="runs")
     name = models.CharField(max_length=MAX_KEY_LENGTH, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        help_text="Who created the run, as authenticated (not what the client claimed).",
+    created_by = optional_user(
+        help_text="Who created the run, as authenticated (not what the client claimed)."
     )
     user_id = models.CharField(
         max_length=256, blank=True, help_text="MLflow's user_id: the creator's username."
@@ -245,13 +240,7 @@ class RunEvidence(models.Model):
     )
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="evidence")
     note = models.TextField(blank=True)
-    linked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    linked_by = optional_user()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

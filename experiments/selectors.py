@@ -160,6 +160,18 @@ def _ordering(queryset: QuerySet, order_by: Sequence[OrderBy]) -> tuple[QuerySet
     return queryset, expressions
 
 
+def params_of(runs: Sequence[Run]) -> dict[int, dict[str, str]]:
+    """Every param of ``runs`` in one query, by run primary key (an empty dict for a run
+    without params), for pages that show a few params of many runs."""
+    params: dict[int, dict[str, str]] = {run.pk: {} for run in runs}
+    rows = Param.objects.filter(run__in=[run.pk for run in runs]).values_list(
+        "run_id", "key", "value"
+    )
+    for run_pk, key, value in rows:
+        params[run_pk][key] = value
+    return params
+
+
 def with_run_data(queryset: QuerySet[Run]) -> QuerySet[Run]:
     """Runs with everything ``runs/get`` shows, in four extra queries for any number."""
     return queryset.select_related("experiment").prefetch_related(

@@ -7,6 +7,7 @@ raises :class:`DomainError` with the code ``invalid``; the MLflow layer turns it
 """
 
 import json
+import math
 import posixpath
 import re
 
@@ -35,8 +36,30 @@ MAX_INPUT_TAG_VALUE_SIZE = 500
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
+# A run id as MLflow makes it: a uuid4's 32 lowercase hexadecimal digits. A value of any
+# other form finds nothing, before it reaches the database (which refuses some characters).
+RUN_ID = re.compile(r"[0-9a-f]{32}")
+
+# Protocol buffers' JSON spelling of the doubles JSON numbers cannot carry: what every
+# endpoint writes for NaN and the infinities, and the strings it reads back as them.
+SPECIAL_DOUBLES = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
 # Slashes, word characters, periods, dashes, spaces and colons: names may become file names.
 _NAME_CHARACTERS = re.compile(r"^[/\w.\- :]*$")
+
+
+def is_run_id(value: str) -> bool:
+    return RUN_ID.fullmatch(value) is not None
+
+
+def double_json(value: float, is_nan: bool = False) -> float | str:
+    """A double as JSON can carry it: the number, or its spelling in :data:`SPECIAL_DOUBLES`.
+    ``is_nan``: the stored flag of a value kept as 0 because the database has no NaN."""
+    if is_nan or math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
 
 
 def invalid(field: str, message: str) -> DomainError:

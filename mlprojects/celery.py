@@ -9,14 +9,19 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mlprojects.settings")
 
 
 class Queue(StrEnum):
-    """Every queue the workers consume, named once."""
+    """Every queue the workers consume, named once. Each kind of work has its own, so a large
+    sweep never delays a scheduled check, and neither delays what a person waits for."""
 
+    # Interactive work: what a request enqueues and someone waits for.
     DEFAULT = "default"
-    MONITORING = "monitoring"
+    # Experiment jobs: the trials of sweeps, which may come by the thousand.
+    EXPERIMENTS = "experiments"
+    # What beat schedules: project health, monitors, alert notifications.
+    SCHEDULED = "scheduled"
 
 
 app = Celery("mlprojects")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-# Scheduled checks go to their own queue so a burst of experiment work never delays them.
-app.conf.task_routes = {"phases.*": {"queue": Queue.MONITORING}}
+# The lifecycle's only task is the scheduled health check.
+app.conf.task_routes = {"phases.*": {"queue": Queue.SCHEDULED.value}}
 app.autodiscover_tasks()

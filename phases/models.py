@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from mlprojects.db import optional_user
 from phases.choices import (
     EvidenceRule,
     Health,
@@ -66,13 +67,47 @@ class PhaseTemplate(models.Model):
         return f"{self.lifecycle}: {self.order}. {self.name}"
 
 
-class TaskTemplate(models.Model):
-    phase = models.ForeignKey(PhaseTemplate, on_delete=models.CASCADE, related_name="tasks")
-    order = models.PositiveSmallIntegerField(default=0)
+class TaskFields(models.Model):
+    """What a task template and the tasks made from it share: ``services.project_create``
+    copies these fields (:func:`copied`) into each new project's tasks."""
+
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     required = models.BooleanField(default=True, help_text="Must be done to leave the phase.")
     priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.MEDIUM)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class OutcomeFields(models.Model):
+    """What an outcome template and the outcomes made from it share, copied likewise."""
+
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    kind = models.CharField(max_length=16, choices=OutcomeKind.choices, default=OutcomeKind.OTHER)
+    required = models.BooleanField(default=True, help_text="Must be accepted to leave the phase.")
+    order = models.PositiveSmallIntegerField(default=0)
+    evidence_rule = models.CharField(
+        max_length=40,
+        choices=EvidenceRule.choices,
+        blank=True,
+        help_text="A criterion the gate also checks against the project's data.",
+    )
+
+    class Meta:
+        abstract = True
+
+
+def copied(template: TaskFields | OutcomeFields) -> dict[str, object]:
+    """The values a project copies from ``template`` (a task or outcome template)."""
+    shared = TaskFields if isinstance(template, TaskFields) else OutcomeFields
+    return {field.name: getattr(template, field.name) for field in shared._meta.fields}
+
+
+class TaskTemplate(TaskFields):
+    phase = models.ForeignKey(PhaseTemplate, on_delete=models.CASCADE, related_name="tasks")
 
     class Meta:
         ordering = ["phase", "order", "id"]
@@ -81,19 +116,8 @@ class TaskTemplate(models.Model):
         return self.title
 
 
-class OutcomeTemplate(models.Model):
+class OutcomeTemplate(OutcomeFields):
     phase = models.ForeignKey(PhaseTemplate, on_delete=models.CASCADE, related_name="outcomes")
-    order = models.PositiveSmallIntegerField(default=0)
-    name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
-    kind = models.CharField(max_length=16, choices=OutcomeKind.choices, default=OutcomeKind.OTHER)
-    required = models.BooleanField(default=True, help_text="Must be accepted to leave the phase.")
-    evidence_rule = models.CharField(
-        max_length=40,
-        choices=EvidenceRule.choices,
-        blank=True,
-        help_text="A criterion the gate also checks against the project's data.",
-    )
 
     class Meta:
         ordering = ["phase", "order", "id"]
@@ -239,22 +263,11 @@ class Phase(models.Model):
         return f"{self.project}: {self.name}"
 
 
-class Task(models.Model):
+class Task(TaskFields):
     phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="tasks")
-    title = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
-    assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="assigned_tasks",
-    )
+    assignee = optional_user(related_name="assigned_tasks")
     status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.TODO)
-    priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.MEDIUM)
-    required = models.BooleanField(default=True, help_text="Must be done to leave the phase.")
     due_date = models.DateField(null=True, blank=True)
-    order = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -266,19 +279,20 @@ class Task(models.Model):
         return self.title
 
 
-class Outcome(models.Model):
+# What only the review services write (``outcome_submit``, ``outcome_accept``, ...): every
+# other surface shows these read-only.
+REVIEW_FIELDS = (
+    "review_status",
+    "submitted_by",
+    "submitted_at",
+    "reviewer",
+    "reviewed_at",
+    "review_note",
+)
+
+
+class Outcome(OutcomeFields):
     phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="outcomes")
-    name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
-    kind = models.CharField(max_length=16, choices=OutcomeKind.choices, default=OutcomeKind.OTHER)
-    required = models.BooleanField(default=True, help_text="Must be accepted to leave the phase.")
-    order = models.PositiveSmallIntegerField(default=0)
-    evidence_rule = models.CharField(
-        max_length=40,
-        choices=EvidenceRule.choices,
-        blank=True,
-        help_text="A criterion the gate also checks against the project's data.",
-    )
     evidence_url = models.URLField(max_length=500, blank=True)
     review_status = models.CharField(
         max_length=16,
@@ -286,23 +300,9 @@ class Outcome(models.Model):
         default=ReviewStatus.PENDING,
         editable=False,
     )
-    submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        editable=False,
-    )
+    submitted_by = optional_user(editable=False)
     submitted_at = models.DateTimeField(null=True, blank=True, editable=False)
-    reviewer = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        editable=False,
-    )
+    reviewer = optional_user(editable=False)
     reviewed_at = models.DateTimeField(null=True, blank=True, editable=False)
     review_note = models.TextField(blank=True, editable=False)
 
@@ -322,13 +322,7 @@ class Transition(models.Model):
         Phase, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
     to_phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="+")
-    by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    by = optional_user()
     reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

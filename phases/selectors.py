@@ -1,11 +1,54 @@
 """Reads of the lifecycle domain, shaped for pages and endpoints and free of N+1 queries."""
 
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
 
-from django.db.models import Prefetch
+from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
 
 from phases import gates
-from phases.models import Outcome, Phase, Project, Task
+from phases.models import Outcome, Phase, Project, Task, TransitionRule
+
+# --- Where a project may go from here ----------------------------------------------------
+#
+# The lifecycle graph is read here only: the transition services, the admin and the
+# dashboard ask these functions where a project may move. A move is allowed along a rule
+# of the lifecycle from the template of the project's current phase to the template of the
+# target; forward or back is decided by the order of the project's own phases (its copy of
+# the lifecycle, which later edits of the template do not rewrite), as the services check it.
+
+
+def _reachable(phases: QuerySet[Phase]) -> QuerySet[Phase]:
+    """Those of ``phases`` that a rule leads to from their project's current phase."""
+    rules = TransitionRule.objects.filter(
+        source_id=OuterRef("project__current_phase__template_id"), target_id=OuterRef("template_id")
+    )
+    return phases.filter(Exists(rules))
+
+
+def next_phase(*, project: Project) -> Phase | None:
+    """The phase an advance moves to when none is named: the nearest one forward that the
+    lifecycle allows from the current phase; ``None`` at the end (or with no current phase)."""
+    forward = project.phases.filter(order__gt=F("project__current_phase__order"))
+    return _reachable(forward).order_by("order").first()
+
+
+def back_targets(*, project: Project) -> QuerySet[Phase]:
+    """The earlier phases the lifecycle lets the project loop back to, nearest first."""
+    back = project.phases.filter(order__lt=F("project__current_phase__order"))
+    return _reachable(back).order_by("-order")
+
+
+def back_targets_of(*, projects: Iterable[Project]) -> dict[int, list[Phase]]:
+    """:func:`back_targets` of several projects in one query, by project id; a project with
+    nowhere to go back to is left out."""
+    back = Phase.objects.filter(
+        project__in=[project.pk for project in projects],
+        order__lt=F("project__current_phase__order"),
+    )
+    targets: dict[int, list[Phase]] = defaultdict(list)
+    for phase in _reachable(back).order_by("project_id", "-order"):
+        targets[phase.project_id].append(phase)
+    return dict(targets)
 
 
 def phase_gate(*, phase: Phase) -> gates.GateResult:

@@ -10,6 +10,7 @@ import datetime as dt
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import TextChoices
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -35,8 +36,9 @@ from phases.models import (
     Task,
     Transition,
     TransitionRule,
+    copied,
 )
-from phases.selectors import phase_gate, projects_for_health
+from phases.selectors import next_phase, phase_gate, projects_for_health
 
 User = AbstractBaseUser
 
@@ -114,30 +116,8 @@ def project_create(
             due_date=due,
         )
         phases.append(phase)
-        tasks += [
-            Task(
-                phase=phase,
-                title=t.title,
-                description=t.description,
-                required=t.required,
-                priority=t.priority,
-                order=t.order,
-                due_date=due,
-            )
-            for t in template.tasks.all()
-        ]
-        outcomes += [
-            Outcome(
-                phase=phase,
-                name=o.name,
-                description=o.description,
-                kind=o.kind,
-                required=o.required,
-                order=o.order,
-                evidence_rule=o.evidence_rule,
-            )
-            for o in template.outcomes.all()
-        ]
+        tasks += [Task(phase=phase, due_date=due, **copied(t)) for t in template.tasks.all()]
+        outcomes += [Outcome(phase=phase, **copied(o)) for o in template.outcomes.all()]
         start = due + dt.timedelta(days=1)
     Phase.objects.bulk_create(phases)
     Task.objects.bulk_create(tasks)
@@ -160,10 +140,7 @@ PROJECT_FIELDS = frozenset(
 def project_update(*, project: Project, by: User | None, **fields) -> Project:
     """Change a project's plain fields; its phase moves only through the transition services."""
     _only(fields, PROJECT_FIELDS)
-    if "name" in fields:
-        fields["name"] = fields["name"].strip()
-        if not fields["name"]:
-            raise DomainError.invalid("name", "must not be blank")
+    _not_blank(fields, "name")
     if fields.get("success_direction", MetricDirection.MAXIMIZE) not in MetricDirection.values:
         raise DomainError.invalid("success_direction", "must be maximize or minimize")
     return _assign(project, fields)
@@ -173,6 +150,19 @@ def _only(fields: dict, allowed: frozenset[str]) -> None:
     unknown = sorted(fields.keys() - allowed)
     if unknown:
         raise DomainError.invalid(unknown[0], "cannot be changed here")
+
+
+def _not_blank(fields: dict, name: str) -> None:
+    """Strip the text field ``name`` in place, when it is given; blank is refused."""
+    if name in fields:
+        fields[name] = fields[name].strip()
+        if not fields[name]:
+            raise DomainError.invalid(name, "must not be blank")
+
+
+def _one_of(fields: dict, name: str, choices: type[TextChoices]) -> None:
+    if name in fields and fields[name] not in choices.values:
+        raise DomainError.invalid(name, f"must be one of {', '.join(choices.values)}")
 
 
 def _assign(instance, fields: dict):
@@ -291,18 +281,12 @@ def phase_advance(
     project, current = _lock(project)
     target = _target(project, to_phase)
     if target is None:
-        forward = [
-            rule.target_id
-            for rule in TransitionRule.objects.filter(
-                source_id=current.template_id, target__order__gt=current.order
-            ).order_by("target__order")
-        ]
-        if not forward:
+        target = next_phase(project=project)
+        if target is None:
             raise DomainError(
                 "no_next_phase",
                 f"{current.name} is the last phase of {project}; there is nothing to advance to.",
             )
-        target = project.phases.get(template_id=forward[0])
     if target.order <= current.order:
         raise DomainError(
             "not_forward",
@@ -317,18 +301,7 @@ def phase_advance(
     current.status = PhaseStatus.COMPLETED
     current.ended_at = timezone.now()
     current.save(update_fields=["status", "ended_at"])
-    _enter(target, project=project)
-    transition = Transition.objects.create(
-        project=project,
-        kind=TransitionKind.FORWARD,
-        from_phase=current,
-        to_phase=target,
-        by=by,
-        reason=reason.strip(),
-    )
-    # Health depends on the active phase: every surface shows the new one at once.
-    project_health_refresh(project_ids=[project.pk])
-    return transition
+    return _move(project, current, target, kind=TransitionKind.FORWARD, by=by, reason=reason)
 
 
 @transaction.atomic
@@ -368,15 +341,24 @@ def phase_move_back(
         review_status=ReviewStatus.PENDING,
         review_note=f"Reopened when {project} moved back to {target.name}: {reason}",
     )
+    return _move(project, current, target, kind=TransitionKind.BACK, by=by, reason=reason)
+
+
+def _move(
+    project: Project, current: Phase, target: Phase, *, kind: str, by: User | None, reason: str
+) -> Transition:
+    """Enter ``target`` and record the move; the caller has closed ``current`` as its kind
+    of move requires."""
     _enter(target, project=project)
     transition = Transition.objects.create(
         project=project,
-        kind=TransitionKind.BACK,
+        kind=kind,
         from_phase=current,
         to_phase=target,
         by=by,
-        reason=reason,
+        reason=reason.strip(),
     )
+    # Health depends on the active phase: every surface shows the new one at once.
     project_health_refresh(project_ids=[project.pk])
     return transition
 
@@ -398,12 +380,8 @@ def _open_phase(phase: Phase, subject: str) -> None:
 
 
 def _check_task_fields(fields: dict, *, project_id: int) -> None:
-    if "title" in fields:
-        fields["title"] = fields["title"].strip()
-        if not fields["title"]:
-            raise DomainError.invalid("title", "must not be blank")
-    if "status" in fields and fields["status"] not in TaskStatus.values:
-        raise DomainError.invalid("status", f"must be one of {', '.join(TaskStatus.values)}")
+    _not_blank(fields, "title")
+    _one_of(fields, "status", TaskStatus)
     assignee = fields.get("assignee")
     if (
         assignee is not None
@@ -444,12 +422,8 @@ OUTCOME_FIELDS = frozenset(
 
 
 def _check_outcome_fields(fields: dict) -> None:
-    if "name" in fields:
-        fields["name"] = fields["name"].strip()
-        if not fields["name"]:
-            raise DomainError.invalid("name", "must not be blank")
-    if "kind" in fields and fields["kind"] not in OutcomeKind.values:
-        raise DomainError.invalid("kind", f"must be one of {', '.join(OutcomeKind.values)}")
+    _not_blank(fields, "name")
+    _one_of(fields, "kind", OutcomeKind)
     rule = fields.get("evidence_rule", "")
     if rule and rule not in EvidenceRule.values:
         raise DomainError.invalid(
@@ -483,12 +457,7 @@ def _locked_outcome(outcome: Outcome) -> Outcome:
 @transaction.atomic
 def outcome_submit(*, outcome: Outcome, by: User | None, evidence_url: str = "") -> Outcome:
     outcome = _locked_outcome(outcome)
-    if outcome.review_status not in (ReviewStatus.PENDING, ReviewStatus.REJECTED):
-        raise DomainError(
-            "invalid_review_state",
-            f"“{outcome.name}” is {outcome.get_review_status_display().lower()}; only a "
-            "pending or rejected outcome can be submitted.",
-        )
+    _review_from(outcome, (ReviewStatus.PENDING, ReviewStatus.REJECTED), "submitted")
     if evidence_url:
         outcome.evidence_url = evidence_url
     outcome.review_status = ReviewStatus.SUBMITTED
@@ -501,12 +470,7 @@ def outcome_submit(*, outcome: Outcome, by: User | None, evidence_url: str = "")
 @transaction.atomic
 def outcome_accept(*, outcome: Outcome, by: User | None, note: str = "") -> Outcome:
     outcome = _locked_outcome(outcome)
-    if outcome.review_status not in (ReviewStatus.PENDING, ReviewStatus.SUBMITTED):
-        raise DomainError(
-            "invalid_review_state",
-            f"“{outcome.name}” is {outcome.get_review_status_display().lower()}; only a "
-            "pending or submitted outcome can be accepted.",
-        )
+    _review_from(outcome, (ReviewStatus.PENDING, ReviewStatus.SUBMITTED), "accepted")
     return _review(outcome, by=by, status=ReviewStatus.ACCEPTED, note=note)
 
 
@@ -519,6 +483,17 @@ def outcome_reject(*, outcome: Outcome, by: User | None, note: str) -> Outcome:
     if outcome.review_status == ReviewStatus.REJECTED:
         raise DomainError("invalid_review_state", f"“{outcome.name}” is already rejected.")
     return _review(outcome, by=by, status=ReviewStatus.REJECTED, note=note)
+
+
+def _review_from(outcome: Outcome, allowed: tuple[str, ...], done: str) -> None:
+    """Refuse a review step from a state it does not start from, naming the ones it does."""
+    if outcome.review_status not in allowed:
+        states = " or ".join(ReviewStatus(state).label.lower() for state in allowed)
+        raise DomainError(
+            "invalid_review_state",
+            f"“{outcome.name}” is {outcome.get_review_status_display().lower()}; only a "
+            f"{states} outcome can be {done}.",
+        )
 
 
 def _review(outcome: Outcome, *, by: User | None, status: str, note: str) -> Outcome:

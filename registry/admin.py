@@ -6,9 +6,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
-from experiments.admin import ReadOnlyMixin
 from mlprojects.exceptions import DomainError
-from phases.admin import ACTION_PAGE
+from phases.admin.common import ACTION_PAGE, ReadOnlyMixin
 from phases.models import Outcome
 from registry import services, validation
 from registry.models import (

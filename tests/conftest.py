@@ -39,6 +39,6 @@ def on_postgres():
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
+def fast_passwords(settings):
     """Hashing a password the production way costs a third of a second per user."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

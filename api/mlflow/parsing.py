@@ -13,11 +13,10 @@ import orjson
 from django.http import HttpRequest
 
 from api.mlflow.errors import invalid
+from experiments.validation import SPECIAL_DOUBLES
 
 _SEE_DOCS = " See the API docs for more information about request parameters."
 _INTEGER = re.compile(r"[+-]?[0-9]+")
-# Protocol buffers' JSON spelling of the doubles JSON numbers cannot carry.
-SPECIAL_DOUBLES = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _LONG_DIGIT_RUN = b"0" * 19
 

@@ -25,7 +25,7 @@ from rest_framework.request import Request
 from api.mlflow.errors import invalid, not_found
 from api.models import ApiToken
 from api.permissions import require, scoped
-from experiments import selectors, services
+from experiments import selectors, services, validation
 from experiments.choices import LifecycleStage
 from experiments.models import Experiment, Run
 from phases.models import Project
@@ -35,7 +35,6 @@ from registry import validation as registry_validation
 from registry.models import LoggedModel, ModelVersion, RegisteredModel
 
 _EXPERIMENT_ID = re.compile(r"[0-9]{1,18}")
-_RUN_ID = re.compile(r"[0-9a-f]{32}")
 _MODEL_ID = re.compile(r"m-[0-9a-f]{32}")
 # What the writes of a run's data read from the run they are given; the rest stays deferred.
 _RUN_WRITE_COLUMNS = ("id", "run_id", "lifecycle_stage", "name", "experiment_id")
@@ -136,7 +135,7 @@ class Scope:
         queryset = self.runs().select_related("experiment__project")
         if with_data:
             queryset = selectors.with_run_data(queryset)
-        found = queryset.filter(run_id=run_id).first() if _RUN_ID.fullmatch(run_id) else None
+        found = queryset.filter(run_id=run_id).first() if validation.is_run_id(run_id) else None
         if found is None:
             raise not_found(f"Run with id={run_id} not found")
         self.allow(found.caller_role, action, f"project {found.experiment.project.slug}")
@@ -148,7 +147,7 @@ class Scope:
         project is checked by ``scoped``). A miss looks the project up, so an unreachable
         project is refused as such, as every other endpoint refuses it."""
         found = None
-        if _RUN_ID.fullmatch(run_id):
+        if validation.is_run_id(run_id):
             queryset = scoped(self.request, Run.objects.all(), project_path="experiment__project")
             if self.project_slug is not None:
                 queryset = queryset.filter(experiment__project__slug=self.project_slug)

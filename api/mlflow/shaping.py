@@ -2,19 +2,11 @@
 JSON numbers, enums by name, NaN and infinities as "NaN" and "±Infinity" strings, and
 empty repeated fields left out, as ``message_to_json`` writes them."""
 
-import math
-
 from experiments.models import Experiment, Run
+from experiments.validation import double_json as double
 from registry.models import LoggedModel, ModelVersion, RegisteredModel, RunModelLink
 
-SPECIAL = {math.inf: "Infinity", -math.inf: "-Infinity"}
 _INPUT, _OUTPUT = RunModelLink.Direction.INPUT, RunModelLink.Direction.OUTPUT
-
-
-def double(value: float, is_nan: bool = False) -> float | str:
-    if is_nan or math.isnan(value):
-        return "NaN"
-    return SPECIAL.get(value, value)
 
 
 def experiment_id(experiment: Experiment, *, zero_is_default: bool) -> str:

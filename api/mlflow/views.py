@@ -380,20 +380,21 @@ def runs_log_metric(call: Call) -> dict:
     return {}
 
 
-def runs_log_parameter(call: Call) -> dict:
+def _log_pair(call: Call, kind: str) -> dict:
+    """``runs/log-parameter`` and ``runs/set-tag``: one key and value, as a batch of one."""
     fields = call.fields
     run_id, key, value = call.run_id(), fields.string("key", required=True), fields.string("value")
     run = call.scope.run_to_write(run_id)
-    services.log_batch(run=run, by=call.user, params=[(key, value)])
+    services.log_batch(run=run, by=call.user, **{kind: [(key, value)]})
     return {}
+
+
+def runs_log_parameter(call: Call) -> dict:
+    return _log_pair(call, "params")
 
 
 def runs_set_tag(call: Call) -> dict:
-    fields = call.fields
-    run_id, key, value = call.run_id(), fields.string("key", required=True), fields.string("value")
-    run = call.scope.run_to_write(run_id)
-    services.log_batch(run=run, by=call.user, tags=[(key, value)])
-    return {}
+    return _log_pair(call, "tags")
 
 
 def runs_delete_tag(call: Call) -> dict:

@@ -6,8 +6,12 @@ schema promises JSON types, and Schemathesis holds the API to that promise, so v
 through these fields instead.
 """
 
+from django.contrib.auth import get_user_model
 from django.db import models
 from rest_framework import serializers
+
+from api.permissions import scoped
+from phases.models import Project
 
 
 class JsonStringMixin:
@@ -98,3 +102,37 @@ class JsonModelSerializer(serializers.ModelSerializer):
         models.FloatField: NumberField,
     }
     serializer_related_field = IdLinkField
+
+
+User = get_user_model()
+
+
+class UsernameField(SlugLinkField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("slug_field", "username")
+        if not kwargs.get("read_only"):
+            kwargs.setdefault("queryset", User.objects.filter(is_active=True))
+        super().__init__(**kwargs)
+
+
+class ScopedRelatedField(IdLinkField):
+    """A writable link to a row of a project the caller can see, carrying the caller's role.
+
+    Rows of other projects answer "does not exist", exactly like rows that do not exist.
+    """
+
+    def __init__(self, *, model, project_path: str, **kwargs):
+        self.model, self.project_path = model, project_path
+        super().__init__(queryset=model.objects.all(), **kwargs)
+
+    def get_queryset(self):
+        request = self.context["request"]
+        return scoped(request, self.model.objects.all(), project_path=self.project_path)
+
+
+class ScopedProjectField(SlugLinkField):
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="slug", queryset=Project.objects.all(), **kwargs)
+
+    def get_queryset(self):
+        return scoped(self.context["request"], Project.objects.all())

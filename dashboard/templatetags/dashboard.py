@@ -1,6 +1,7 @@
 """Template filters of the dashboard."""
 
 from django import template
+from django.template.base import token_kwargs
 from django.utils.html import format_html
 
 register = template.Library()
@@ -43,3 +44,48 @@ def health_badge(health: str, label: str) -> str:
         health,
         label,
     )
+
+
+class _DataTable(template.Node):
+    def __init__(self, nodelist: template.NodeList, options: dict) -> None:
+        self.nodelist = nodelist
+        self.options = options
+
+    def render(self, context) -> str:
+        given = {name: value.resolve(context) for name, value in self.options.items()}
+        if ("label" in given) == ("labelledby" in given):
+            raise template.TemplateSyntaxError("datatable takes label or labelledby, not both")
+        name = (
+            format_html('aria-label="{}"', given["label"])
+            if "label" in given
+            else format_html('aria-labelledby="{}"', given["labelledby"])
+        )
+        region = " ".join(["table-scroll", given.get("region", "")]).strip()
+        table = " ".join(["data", given.get("class", "")]).strip()
+        return format_html(
+            '<div class="{}" tabindex="0" role="region" {}><table class="{}">{}</table></div>',
+            region,
+            name,
+            table,
+            self.nodelist.render(context),
+        )
+
+
+_DATATABLE_OPTIONS = frozenset({"label", "labelledby", "class", "region"})
+
+
+@register.tag
+def datatable(parser, token):
+    """``{% datatable label="…" class="…" %}<thead>…</tbody>{% enddatatable %}``: a data table
+    in a region that scrolls sideways on a narrow screen, which keyboard users can reach
+    (``tabindex``) and screen readers name (``label``, or ``labelledby`` the id of the
+    heading that names it). ``class`` adds classes to the table, ``region`` to the region."""
+    bits = token.split_contents()
+    options = token_kwargs(bits[1:], parser)
+    if len(options) != len(bits) - 1 or not set(options) <= _DATATABLE_OPTIONS:
+        raise template.TemplateSyntaxError(
+            "datatable takes label= or labelledby=, and optionally class= and region="
+        )
+    nodelist = parser.parse(("enddatatable",))
+    parser.delete_first_token()
+    return _DataTable(nodelist, options)

@@ -105,12 +105,6 @@ def unthrottled(monkeypatch, fresh_throttles):
 
 
 @pytest.fixture
-def fast_passwords(settings):
-    """Users get a password the factory hashes; the production hasher takes a second each."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
 def world(db, fresh_throttles, fast_passwords) -> World:
     manager = UserFactory(username="manager")
     project = make_project(owner=manager, name="Churn model", success_metric="val_auc")

@@ -45,19 +45,6 @@ def test_every_experiment_figure_is_json_and_only_parcoords_needs_webgl():
 # --- The success metric against its target ------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("best", "target", "maximize", "met"),
-    [
-        (0.9, 0.85, True, True),
-        (0.8, 0.85, True, False),
-        (0.2, 0.3, False, True),
-        (0.4, 0.3, False, False),
-    ],
-)
-def test_meets_target_respects_the_direction(best, target, maximize, met):
-    assert figures.meets_target(best, target, maximize=maximize) is met
-
-
 def test_gauge_shades_the_side_of_the_target_that_counts_as_success():
     higher = figures.success_gauge(metric="auc", best=0.8, target=0.85, maximize=True)["data"][0]
     assert higher["mode"] == "number+delta+gauge"

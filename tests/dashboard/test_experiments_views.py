@@ -16,7 +16,8 @@ from experiments import services as runs
 from experiments.choices import RunStatus
 from experiments.services import MetricIn
 from phases import services
-from phases.choices import Role
+from phases.choices import EvidenceRule, Role
+from phases.selectors import phase_gate
 from tests.dashboard.conftest import client_for
 from tests.dashboard.test_views import figure
 from tests.factories import make_project
@@ -148,6 +149,54 @@ def test_runs_that_cannot_rank_are_left_out(manager, viewer, project, outsider):
 
     assert leaderboard(page) == ["good"]
     assert "1 of 4 runs logged it" in page
+
+
+def test_on_a_tie_the_gate_and_the_leaderboard_name_the_same_run(manager, viewer, project):
+    """One ranking: two runs that end on the same value rank the earlier first, on the
+    leaderboard and in the gate's evidence of the same page."""
+    services.outcome_create(
+        phase=project.current_phase,
+        by=manager,
+        name="Model good enough",
+        evidence_rule=EvidenceRule.BEST_RUN_MEETS_TARGET,
+    )
+    experiment = runs.experiment_create(project=project, name="tied", by=manager)
+    later = log_run(experiment, by=manager, name="later", metrics={"val_auc": [0.9]}, start=T0 + 1)
+    first = log_run(experiment, by=manager, name="first", metrics={"val_auc": [0.9]}, start=T0)
+
+    page = html_of(client_for(viewer).get(url(project, "project")))
+
+    assert leaderboard(page) == ["first", "later"]
+    gate = phase_gate(phase=project.current_phase)
+    (evidence,) = [c for c in gate.criteria if c.kind == "evidence"]
+    assert evidence.evidence["run_id"] == first.run_id != later.run_id
+    assert f"(run “first”, {first.run_id[:8]}…) meets the target" in page
+
+
+def test_a_failed_run_has_no_rank(manager, viewer, project):
+    experiment = runs.experiment_create(project=project, name="crashes", by=manager)
+    log_run(experiment, by=manager, name="finished", metrics={"val_auc": [0.7]}, start=T0)
+    log_run(
+        experiment,
+        by=manager,
+        name="crashed",
+        metrics={"val_auc": [0.95]},
+        start=T0 + 1,
+        status=RunStatus.FAILED,
+    )
+    client = client_for(viewer)
+
+    page = html_of(client.get(url(project, "project")))
+    listed = html_of(client.get(url(project, "runs")))
+
+    assert leaderboard(page) == ["finished"]
+    assert "1 of 2 runs logged it" in page
+    # The run list still shows the failed run and its value, after every ranked run.
+    assert re.findall(r'<th scope="row"><a href="[^"]*">(.*?)</a>', listed) == [
+        "finished",
+        "crashed",
+    ]
+    assert '<data value="0.95">' in listed
 
 
 def test_success_metric_against_its_target(manager, viewer, project):
@@ -319,7 +368,7 @@ def test_run_names_and_values_are_escaped_everywhere(manager, viewer, project):
 
 
 def test_run_list_pages_through_every_run_best_first(manager, viewer, project, monkeypatch):
-    monkeypatch.setattr(selectors, "RUNS_PAGE_SIZE", 5)
+    monkeypatch.setattr("dashboard.selectors.runs.RUNS_PAGE_SIZE", 5)
     sweep(project, by=manager, n=7)
     experiment = runs.experiment_create(project=project, name="unmeasured", by=manager)
     log_run(experiment, by=manager, name="no metric yet", metrics={"loss": [1.0]})

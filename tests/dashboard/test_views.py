@@ -215,7 +215,7 @@ def test_portfolio_without_loops_back_says_so(manager, project):
 
 
 def test_portfolio_paginates(manager, monkeypatch):
-    monkeypatch.setattr("dashboard.selectors.PAGE_SIZE", 2)
+    monkeypatch.setattr("dashboard.selectors.portfolio_page.PAGE_SIZE", 2)
     for n in range(3):
         make_project(owner=manager, name=f"Project {n}")
     client = client_for(manager)

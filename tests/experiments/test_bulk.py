@@ -373,7 +373,7 @@ def test_a_large_upload_is_read_and_written_a_block_at_a_time(run, monkeypatch):
     is read, and the memory Python objects take stays far below a point each."""
     n = 200_000
     body = large_csv(n)
-    monkeypatch.setattr(bulk, "_BLOCK_BYTES", len(body) // 4 + 1)
+    monkeypatch.setattr(bulk.fast, "_BLOCK_BYTES", len(body) // 4 + 1)
     written = []
     log_columns = services.log_columns
 
@@ -409,7 +409,7 @@ def test_an_upload_the_fast_path_declines_late_is_stored_once_by_the_exact_parse
         return log_batch(**kwargs)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(bulk, "_BLOCK_BYTES", 2**20)
+        patch.setattr(bulk.fast, "_BLOCK_BYTES", 2**20)
         patch.setattr(services, "log_batch", spy)
         result = bulk.log_upload(
             run=run, by=None, media_type=bulk.CSV, body=io.BytesIO(large_csv(n, "1_0"))

@@ -221,6 +221,17 @@ def test_a_tie_goes_to_the_run_that_started_first(outcome, experiment, owner):
     assert judge(outcome).evidence["run_id"] == first.run_id
 
 
+def test_a_failed_run_is_no_evidence(outcome, experiment, owner):
+    finished = run_with(experiment, owner, "finished", 0.80)
+    crashed = run_with(experiment, owner, "crashed", 0.95)
+    services.run_update(run=crashed, by=owner, status="FAILED")
+
+    got = judge(outcome)
+
+    assert got.evidence["run_id"] == finished.run_id
+    assert got.met is False
+
+
 def test_two_queries_whatever_the_number_of_runs(outcome, experiment, owner):
     for index in range(15):
         run_with(experiment, owner, f"run {index}", index / 20)

@@ -133,13 +133,6 @@ def fresh(project: Project) -> Project:
     return Project.objects.select_related("current_phase").get(pk=project.pk)
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """Every project owner is a new user; hashing their passwords properly would dominate
-    the run without testing anything here."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def manager():
     return UserFactory(username="pm", is_staff=True, is_superuser=True)

@@ -1,18 +1,24 @@
 """The demo portfolio: what `make run` shows on a fresh checkout, loaded through the services."""
 
 import dataclasses
+import importlib.util
 import io
 import stat
+from importlib import import_module
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from phases import demo
 from phases.choices import Health, PhaseStatus, ReviewStatus, Role, TaskStatus, TransitionKind
+from phases.management import portfolio as demo
+from phases.management import steps
 from phases.management.commands import demo_data
 from phases.models import (
     Membership,
@@ -253,3 +259,62 @@ def test_a_broken_spec_leaves_nothing_behind(var_dir, monkeypatch):
     assert not Project.objects.exists()
     assert not get_user_model().objects.exists()
     assert not (var_dir / demo_data.CREDENTIALS_FILE).exists()
+
+
+# --- Demo steps of other apps -------------------------------------------------------------
+
+
+def with_demo_apps(monkeypatch, *names: str) -> None:
+    """The installed apps, then stand-in apps that ship a demo step, in that order."""
+    installed = list(apps.get_app_configs())
+    extra = [
+        SimpleNamespace(
+            name=f"tests.phases.demo_apps.{name}",
+            label=f"demo_{name}",
+            module=import_module(f"tests.phases.demo_apps.{name}"),
+        )
+        for name in names
+    ]
+    monkeypatch.setattr(steps.apps, "get_app_configs", lambda: [*installed, *extra])
+
+
+def has_step(config) -> bool:
+    try:
+        return importlib.util.find_spec(f"{config.name}.management.demo") is not None
+    except ModuleNotFoundError:  # no management package at all
+        return False
+
+
+def test_every_installed_app_with_a_step_module_is_found(monkeypatch):
+    with_demo_apps(monkeypatch, "good")
+
+    found = [label for label, _ in steps.steps()]
+
+    assert found == [config.label for config in steps.apps.get_app_configs() if has_step(config)]
+    assert found[-1] == "demo_good"
+
+
+def test_an_app_step_adds_to_the_built_portfolio_through_the_services(var_dir, monkeypatch):
+    with_demo_apps(monkeypatch, "good")
+
+    out = load()
+
+    draw = steps.rng_for("demo_good").random()
+    project = Project.objects.get(slug="subscriber-churn-early-warning")
+    assert project.current_phase.tasks.filter(title=f"Demo step task {draw:.6f}").exists()
+    assert f"Good step: 1 task on {project.name}, drew {draw:.6f}." in out
+    assert out.index("demo projects") < out.index("Good step")
+
+
+def test_a_step_without_build_is_refused_and_leaves_nothing(var_dir, monkeypatch):
+    with_demo_apps(monkeypatch, "broken")
+
+    with pytest.raises(ImproperlyConfigured, match="must define build"):
+        load()
+    assert not Project.objects.exists()
+    assert not (var_dir / demo_data.CREDENTIALS_FILE).exists()
+
+
+def test_each_app_draws_from_its_own_seeded_generator():
+    assert steps.rng_for("experiments").random() == steps.rng_for("experiments").random()
+    assert steps.rng_for("experiments").random() != steps.rng_for("registry").random()

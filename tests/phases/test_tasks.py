@@ -13,6 +13,7 @@ from django.db import connection
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from mlprojects.celery import Queue
 from phases.choices import Health
 from phases.tasks import HEALTH_TASK, refresh_project_health
 from tests.factories import make_project
@@ -33,7 +34,7 @@ def test_the_schedule_is_stored_in_the_database():
     task = PeriodicTask.objects.get(task=HEALTH_TASK)
     assert task.enabled
     assert (task.interval.every, task.interval.period) == (10, IntervalSchedule.MINUTES)
-    assert task.queue == "monitoring"
+    assert task.queue == Queue.SCHEDULED
 
 
 def database_url() -> str:
@@ -70,7 +71,7 @@ def test_beat_schedules_and_a_real_worker_runs_the_health_job(on_postgres, tmp_p
         worker = subprocess.Popen(
             [
                 sys.executable, "-m", "celery", "-A", "mlprojects", "worker", "--beat",
-                "--pool", "solo", "--queues", "default,monitoring", "--loglevel", "INFO",
+                "--pool", "solo", "--queues", ",".join(Queue), "--loglevel", "INFO",
                 "--schedule", str(tmp_path / "beat-schedule"),
             ],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,

@@ -1,10 +1,17 @@
 """Load the demo portfolio so a fresh checkout shows a living portfolio on its first start.
 
-The projects of :mod:`phases.demo` are replayed through the lifecycle services, so every
-invariant holds exactly as it does for real work. The services stamp "now" on what they
-write; only afterwards is each project's clock moved back, consistently, so its history
-reads as months of work: a phase starts when the transition into it happened, ends when
-the transition out of it happened, and reviews and task changes fall inside their phase.
+The projects of :mod:`phases.management.portfolio` are replayed through the lifecycle
+services, so every invariant holds exactly as it does for real work. The services stamp
+"now" on what they write; only afterwards is each project's clock moved back, consistently,
+so its history reads as months of work: a phase starts when the transition into it
+happened, ends when the transition out of it happened, and reviews and task changes fall
+inside their phase.
+
+Then every installed app adds its own demo data, in ``INSTALLED_APPS`` order: an app with a
+module ``<app>/management/demo.py`` defining ``build(*, portfolio, rng) -> str`` gets the
+built portfolio (``steps.Built``: projects by slug, users by username, and "now") and a
+generator seeded for it, writes through its own services, and returns a line for the
+summary. Everything happens in one transaction. See :mod:`phases.management.steps`.
 """
 
 import datetime as dt
@@ -24,8 +31,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from mlprojects.exceptions import DomainError
-from phases import demo, services
+from phases import services
 from phases.choices import Health, PhaseStatus, ReviewStatus, Role, TaskStatus
+from phases.management import portfolio as demo
+from phases.management import steps
 from phases.models import (
     LifecycleTemplate,
     Membership,
@@ -84,6 +93,10 @@ class Command(BaseCommand):
             now = timezone.now()
             projects = [_Replay(spec, users=users, now=now).run() for spec in demo.PORTFOLIO]
             services.project_health_refresh(project_ids=[p.pk for p in projects])
+            built = steps.Built(
+                projects={project.slug: project for project in projects}, users=users, now=now
+            )
+            added = steps.run(built)
             text = _credentials(None if from_env else password, users=users, kept=kept)
             _write_private(path, text)
 
@@ -92,6 +105,8 @@ class Command(BaseCommand):
         )
         mix = ", ".join(f"{health[h]} {h}" for h in Health.values)
         self.stdout.write(self.style.SUCCESS(f"Created {len(projects)} demo projects: {mix}."))
+        for line in added:
+            self.stdout.write(self.style.SUCCESS(line))
         self.stdout.write(f"Credentials saved in {path}\n")
         self.stdout.write(text)
 

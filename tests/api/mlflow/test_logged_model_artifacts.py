@@ -10,7 +10,7 @@ from experiments import services as tracking
 from phases.choices import Role
 from registry import services
 from registry.models import ModelVersion
-from tests.api.test_mlflow_artifacts import INSIDE_ATTACKS, leaks, refused, snapshot
+from tests.api.mlflow.test_artifacts import INSIDE_ATTACKS, leaks, refused, snapshot
 from tests.experiments.helpers import api, error, send
 from tests.factories import make_project
 

@@ -23,8 +23,8 @@ from phases.roles import Action
 from registry import services
 from registry.models import LoggedModel, ModelVersion, RegisteredModel
 from tests.api.conftest import ANONYMOUS, CALLERS, OUTSIDER, STAFF, World, bearer
-from tests.api.test_mlflow_roles import ALLOWED as RUN_ALLOWED
-from tests.api.test_mlflow_roles import RULES as RUN_RULES
+from tests.api.mlflow.test_roles import ALLOWED as RUN_ALLOWED
+from tests.api.mlflow.test_roles import RULES as RUN_RULES
 from tests.experiments.helpers import api, error, send
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from api.services import token_create
 from experiments.models import Run
 from registry.choices import DeploymentKind, LoggedModelStatus
 from registry.models import DeploymentEvent, LoggedModel, ModelAlias, ModelVersion, RegisteredModel
-from tests.api.test_mlflow_client import run_script
+from tests.api.mlflow.test_client import run_script
 from tests.factories import UserFactory, make_project
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -1,20 +1,20 @@
-"""Shapes of the v1 resources. Serializers validate and shape; views call the services."""
+"""Shapes of the lifecycle resources. Serializers validate and shape; views call the services."""
 
-from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.models import ApiToken
-from api.permissions import scoped
 from api.v1.fields import (
     CharField,
-    IdLinkField,
     IntegerField,
     JsonModelSerializer,
+    ScopedProjectField,
+    ScopedRelatedField,
     SlugLinkField,
     URLField,
+    UsernameField,
 )
 from phases.models import (
+    REVIEW_FIELDS,
     LifecycleTemplate,
     Membership,
     Outcome,
@@ -27,52 +27,6 @@ from phases.models import (
     Transition,
     TransitionRule,
 )
-
-User = get_user_model()
-
-
-class ErrorSerializer(serializers.Serializer):
-    """The one error shape of ``/api/v1/``."""
-
-    code = serializers.CharField(help_text="Stable, machine-readable reason.")
-    message = serializers.CharField(help_text="What went wrong, in words.")
-    fields = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        help_text="Each bad input field with the rules it broke.",
-    )
-    details = serializers.JSONField(allow_null=True, help_text="More, where there is more.")
-
-
-class UsernameField(SlugLinkField):
-    def __init__(self, **kwargs):
-        kwargs.setdefault("slug_field", "username")
-        if not kwargs.get("read_only"):
-            kwargs.setdefault("queryset", User.objects.filter(is_active=True))
-        super().__init__(**kwargs)
-
-
-class ScopedRelatedField(IdLinkField):
-    """A writable link to a row of a project the caller can see, carrying the caller's role.
-
-    Rows of other projects answer "does not exist", exactly like rows that do not exist.
-    """
-
-    def __init__(self, *, model, project_path: str, **kwargs):
-        self.model, self.project_path = model, project_path
-        super().__init__(queryset=model.objects.all(), **kwargs)
-
-    def get_queryset(self):
-        request = self.context["request"]
-        return scoped(request, self.model.objects.all(), project_path=self.project_path)
-
-
-class ScopedProjectField(SlugLinkField):
-    def __init__(self, **kwargs):
-        super().__init__(slug_field="slug", queryset=Project.objects.all(), **kwargs)
-
-    def get_queryset(self):
-        return scoped(self.context["request"], Project.objects.all())
-
 
 # --- Lifecycle templates ----------------------------------------------------------------
 
@@ -292,14 +246,9 @@ class OutcomeSerializer(JsonModelSerializer):
             "order",
             "evidence_rule",
             "evidence_url",
-            "review_status",
-            "submitted_by",
-            "submitted_at",
-            "reviewer",
-            "reviewed_at",
-            "review_note",
+            *REVIEW_FIELDS,
         ]
-        read_only_fields = ["review_status", "submitted_at", "reviewed_at", "review_note"]
+        read_only_fields = REVIEW_FIELDS
 
 
 class OutcomeUpdateSerializer(OutcomeSerializer):
@@ -361,39 +310,3 @@ class ReviewSerializer(serializers.Serializer):
 
 class RejectSerializer(serializers.Serializer):
     note = CharField(max_length=5000, help_text="What is missing.")
-
-
-# --- Tokens -----------------------------------------------------------------------------
-
-
-class TokenSerializer(JsonModelSerializer):
-    is_active = serializers.BooleanField(read_only=True)
-    project = ScopedProjectField(
-        required=False,
-        allow_null=True,
-        help_text="Slug of the one project this token may reach; all of yours when empty.",
-    )
-
-    class Meta:
-        model = ApiToken
-        fields = [
-            "id",
-            "name",
-            "project",
-            "prefix",
-            "created_at",
-            "expires_at",
-            "last_used_at",
-            "revoked_at",
-            "is_active",
-        ]
-        read_only_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
-
-
-class NewTokenSerializer(TokenSerializer):
-    token = serializers.CharField(
-        read_only=True, help_text="The secret. Shown this once; store it now."
-    )
-
-    class Meta(TokenSerializer.Meta):
-        fields = [*TokenSerializer.Meta.fields, "token"]

@@ -1,21 +1,19 @@
-"""The v1 resources. Every queryset is scoped to the caller's projects in ``get_queryset``;
-every write goes through a service; lifecycle verbs are POST actions."""
+"""The lifecycle resources. Every queryset is scoped to the caller's projects in
+``get_queryset``; every write goes through a service; lifecycle verbs are POST actions."""
 
 from django.db.models import Prefetch
-from django.http import JsonResponse
-from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from api import services as api_services
-from api.exceptions import error_body
 from api.models import ApiToken
-from api.permissions import HasProjectRole, require, scoped
-from api.v1 import filters, serializers
+from api.permissions import require
+from api.v1.base import READ, ProjectScopedViewSet, WriteThroughServices
+from api.v1.errors import REFUSED
+from api.v1.phases import filters, serializers
 from mlprojects.exceptions import DomainError
 from phases import services
 from phases.models import (
@@ -31,51 +29,6 @@ from phases.models import (
 )
 from phases.roles import Action
 from phases.selectors import phase_gate
-
-READ = {"list": Action.VIEW, "retrieve": Action.VIEW}
-UPDATES = frozenset({"update", "partial_update"})
-REFUSED = {409: OpenApiResponse(serializers.ErrorSerializer, description="Refused by the domain.")}
-
-
-class ProjectScopedViewSet(viewsets.GenericViewSet):
-    """Base of every project-owned resource: scoped queryset plus role per action."""
-
-    permission_classes = [HasProjectRole]
-    project_path = ""
-    role_actions: dict[str, Action] = {}
-    # Fields fixed at creation are read-only here, so the schema of updates says so.
-    update_serializer_class = None
-
-    def get_queryset(self):
-        return scoped(self.request, self.queryset, project_path=self.project_path)
-
-    def get_serializer_class(self):
-        if self.action in UPDATES and self.update_serializer_class is not None:
-            return self.update_serializer_class
-        return super().get_serializer_class()
-
-
-class WriteThroughServices:
-    """Create, update and destroy for resources whose writes are plain-field services."""
-
-    create_role: Action
-
-    def perform_create(self, serializer):
-        parent = serializer.validated_data["phase"]
-        require(parent.caller_role, self.create_role)
-        serializer.instance = self.create_service(parent, serializer.validated_data)
-
-    def perform_update(self, serializer):
-        fields = {k: v for k, v in serializer.validated_data.items() if k != "phase"}
-        guarded = {
-            f
-            for f in self.manager_fields & fields.keys()
-            if fields[f] != getattr(serializer.instance, f)
-        }
-        if guarded:
-            require(serializer.instance.caller_role, Action.EDIT_PROJECT)
-        serializer.instance = self.update_service(serializer.instance, fields)
-
 
 # --- Lifecycle templates ----------------------------------------------------------------
 
@@ -150,18 +103,8 @@ class ProjectViewSet(
     def perform_create(self, serializer):
         if isinstance(self.request.auth, ApiToken) and self.request.auth.project_id:
             raise PermissionDenied("A token bound to one project cannot create projects.")
-        data = serializer.validated_data
         project = services.project_create(
-            lifecycle=data["lifecycle"],
-            name=data["name"],
-            owner=self.request.user,
-            by=self.request.user,
-            slug=data.get("slug", ""),
-            description=data.get("description", ""),
-            success_metric=data.get("success_metric", ""),
-            success_target=data.get("success_target"),
-            success_direction=data.get("success_direction", "maximize"),
-            start_date=data.get("start_date"),
+            owner=self.request.user, by=self.request.user, **serializer.validated_data
         )
         serializer.instance = self.get_queryset().get(pk=project.pk)
 
@@ -349,7 +292,8 @@ class TaskViewSet(WriteThroughServices, viewsets.ModelViewSet, ProjectScopedView
     ordering_fields = ["due_date", "priority", "status", "order", "created_at", "updated_at"]
     search_fields = ["title", "description"]
     create_role = Action.EDIT_TASKS
-    manager_fields = frozenset({"required"})
+    # Whether a task must be done to leave its phase changes the gate: a manager's call.
+    field_roles = {"required": Action.EDIT_PROJECT}
     role_actions = {
         **READ,
         "update": Action.EDIT_TASKS,
@@ -357,10 +301,7 @@ class TaskViewSet(WriteThroughServices, viewsets.ModelViewSet, ProjectScopedView
         "destroy": Action.EDIT_PROJECT,
     }
 
-    def create_service(self, phase, data):
-        if "required" in data:
-            require(phase.caller_role, Action.EDIT_PROJECT)
-        fields = {k: v for k, v in data.items() if k != "phase"}
+    def create_service(self, phase, fields):
         task = services.task_create(phase=phase, by=self.request.user, **fields)
         return self.get_queryset().get(pk=task.pk)
 
@@ -391,7 +332,12 @@ class OutcomeViewSet(WriteThroughServices, viewsets.ModelViewSet, ProjectScopedV
     ordering_fields = ["order", "review_status", "submitted_at", "reviewed_at"]
     search_fields = ["name", "description"]
     create_role = Action.EDIT_PROJECT
-    manager_fields = frozenset({"name", "kind", "required", "order", "evidence_rule"})
+    # A contributor keeps the evidence current; what the outcome is, and whether the gate
+    # needs it, is a manager's call.
+    field_roles = {
+        field: Action.EDIT_PROJECT
+        for field in ("name", "kind", "required", "order", "evidence_rule")
+    }
     role_actions = {
         **READ,
         "update": Action.SUBMIT_OUTCOMES,
@@ -402,8 +348,7 @@ class OutcomeViewSet(WriteThroughServices, viewsets.ModelViewSet, ProjectScopedV
         "reject": Action.REVIEW_OUTCOMES,
     }
 
-    def create_service(self, phase, data):
-        fields = {k: v for k, v in data.items() if k != "phase"}
+    def create_service(self, phase, fields):
         outcome = services.outcome_create(phase=phase, by=self.request.user, **fields)
         return self.get_queryset().get(pk=outcome.pk)
 
@@ -461,53 +406,3 @@ class TransitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Projec
     ordering_fields = ["created_at", "id"]
     search_fields = ["reason"]
     role_actions = READ
-
-
-# --- Tokens -----------------------------------------------------------------------------
-
-
-@extend_schema_view(
-    list=extend_schema(summary="Your API tokens"),
-    retrieve=extend_schema(summary="One of your API tokens"),
-    create=extend_schema(
-        summary="Create an API token",
-        description="The answer holds the secret in `token`, shown this once only.",
-        responses={201: serializers.NewTokenSerializer},
-    ),
-    destroy=extend_schema(summary="Revoke an API token"),
-)
-class TokenViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
-    queryset = ApiToken.objects.all()
-    serializer_class = serializers.TokenSerializer
-    permission_classes = [IsAuthenticated]
-    ordering_fields = ["created_at", "last_used_at", "name"]
-    search_fields = ["name"]
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return self.queryset.none()
-        return self.queryset.filter(user=self.request.user)
-
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        token, secret = api_services.token_create(user=request.user, **serializer.validated_data)
-        token.token = secret
-        return Response(serializers.NewTokenSerializer(token).data, status=status.HTTP_201_CREATED)
-
-    def perform_destroy(self, instance):
-        api_services.token_revoke(token=instance)
-
-
-@csrf_exempt
-def no_endpoint(request, *args, **kwargs):
-    return JsonResponse(
-        error_body("not_found", f"There is no endpoint at {request.path}; see /api/docs/."),
-        status=404,
-    )

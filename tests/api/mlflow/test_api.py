@@ -1,5 +1,5 @@
 """The MLflow endpoints over HTTP: MLflow's JSON shapes, its limits, and its error body on
-every refusal. Roles are in ``test_mlflow_roles``, artifact paths in ``test_mlflow_artifacts``.
+every refusal. Roles are in ``test_roles``, artifact paths in ``test_artifacts``.
 """
 
 import json

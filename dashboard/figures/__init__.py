@@ -1,0 +1,104 @@
+"""Plotly figures as plain dicts, built from plain data: no database, no request, no clock.
+
+Pages pass these to the browser with ``json_script`` and plotly.js draws them. Keeping the
+builders pure makes them testable without a database and keeps the JSON small: the server
+sends what the chart shows (counts, quartiles), never the raw rows behind it.
+
+Plotly renders a few HTML tags in its text (``<b>``, ``<a href>``, ...) and decodes
+entities, so every user-provided string goes through :func:`_text`: it shows literally and
+can never become markup or a link. Every trace is an SVG trace, except the parallel
+coordinates of a run comparison, which Plotly draws only with WebGL (one chart per page).
+"""
+
+from dashboard.figures.base import (
+    ACTUAL,
+    CONFIG,
+    FONT,
+    GRID,
+    HOVER_EXAMPLES,
+    INK,
+    LOOP,
+    MUTED,
+    ONGOING,
+    PALETTE,
+    PLANNED,
+    REASON_CHARS,
+    Figure,
+    _text,
+)
+from dashboard.figures.experiments import (
+    DASHES,
+    FEW_TICKS,
+    GOOD,
+    GOOD_ZONE,
+    LOG_SPAN,
+    MARKERS_UP_TO,
+    MAX_PARAM_AXES,
+    MISSING,
+    RANKED_SCALE,
+    SHORT,
+    TICK_CHARS,
+    Curve,
+    RunParams,
+    as_number,
+    metric_curves,
+    parallel_coordinates,
+    success_gauge,
+    varying_params,
+)
+from dashboard.figures.portfolio import (
+    LifecycleFunnel,
+    LoopBack,
+    PhaseDurations,
+    box_stats,
+    loop_backs,
+    phase_funnel,
+    time_in_phase,
+)
+from dashboard.figures.project import Move, PlannedPhase, Visit, phase_timeline
+
+__all__ = [
+    "ACTUAL",
+    "CONFIG",
+    "DASHES",
+    "FEW_TICKS",
+    "FONT",
+    "GOOD",
+    "GOOD_ZONE",
+    "GRID",
+    "HOVER_EXAMPLES",
+    "INK",
+    "LOG_SPAN",
+    "LOOP",
+    "MARKERS_UP_TO",
+    "MAX_PARAM_AXES",
+    "MISSING",
+    "MUTED",
+    "ONGOING",
+    "PALETTE",
+    "PLANNED",
+    "RANKED_SCALE",
+    "REASON_CHARS",
+    "SHORT",
+    "TICK_CHARS",
+    "Curve",
+    "Figure",
+    "LifecycleFunnel",
+    "LoopBack",
+    "Move",
+    "PhaseDurations",
+    "PlannedPhase",
+    "RunParams",
+    "Visit",
+    "_text",
+    "as_number",
+    "box_stats",
+    "loop_backs",
+    "metric_curves",
+    "parallel_coordinates",
+    "phase_funnel",
+    "phase_timeline",
+    "success_gauge",
+    "time_in_phase",
+    "varying_params",
+]

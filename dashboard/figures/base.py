@@ -1,0 +1,59 @@
+"""Style and helpers every figure shares: fonts, colours, layout, and user text as text."""
+
+import datetime as dt
+import html
+
+Figure = dict[str, object]
+
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
+INK = "#1f2933"
+MUTED = "#52606d"
+GRID = "#e4e7eb"
+# Okabe-Ito: distinguishable with the common kinds of colour blindness.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
+PLANNED = "#c5d3e3"
+ACTUAL = "#0072B2"
+ONGOING = "#E69F00"
+LOOP = "#D55E00"
+
+CONFIG = {
+    "responsive": True,
+    "displaylogo": False,
+    "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d", "toggleSpikelines"],
+}
+HOVER_EXAMPLES = 3
+REASON_CHARS = 90
+
+
+def _text(value: object) -> str:
+    """User text as Plotly should show it: literally, never as markup."""
+    return html.escape(str(value), quote=False)
+
+
+def _excerpt(value: str, limit: int = REASON_CHARS) -> str:
+    value = " ".join(value.split())
+    return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
+
+
+def _stamp(value: dt.date | dt.datetime) -> str:
+    """A date or a wall-clock time as Plotly reads it; callers pass local times."""
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
+    return value.isoformat()
+
+
+def _layout(**overrides) -> dict[str, object]:
+    layout: dict[str, object] = {
+        "font": {"family": FONT, "size": 13, "color": INK},
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "margin": {"l": 10, "r": 20, "t": 30, "b": 40},
+        "hoverlabel": {"font": {"family": FONT}, "align": "left"},
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+    }
+    layout.update(overrides)
+    return layout
+
+
+def _figure(data: list[dict], layout: dict) -> Figure:
+    return {"data": data, "layout": layout, "config": CONFIG}

@@ -1,0 +1,114 @@
+"""Reads shaped for the dashboard's pages, each in a fixed number of queries: a module a page
+or section (``portfolio_page``, ``project``, ``links``, ``leaderboard``, ``runs``, ``run_page``,
+``compare``), with what they share in ``common``. A new section adds a module and its names
+here; experiment reads that are not about a page live in ``experiments``
+(``experiments.ranking``, ``experiments.selectors``).
+
+Every read starts from :func:`phases.roles.visible_projects` / :func:`phases.roles.with_role`,
+so a page can only ever show what its caller may see. Query counts do not grow with the
+number of projects, phases, tasks, transitions or runs: lists are fetched in one query
+each, charts from aggregates or a single pass over the transition history, and metric
+curves from a capped number of series that ``experiments.series`` reduces on the server.
+"""
+
+from dashboard.selectors.common import display_name, http_url
+from dashboard.selectors.compare import (
+    COMPARE_POINTS,
+    MAX_COMPARED,
+    MIN_CURVE_POINTS,
+    ComparedRun,
+    Comparison,
+    compare_runs,
+    requested_runs,
+)
+from dashboard.selectors.leaderboard import (
+    CURVE_POINTS,
+    CURVE_RUNS,
+    LEADERBOARD_PARAMS,
+    LEADERBOARD_SIZE,
+    LeaderRow,
+    ProjectExperiments,
+    project_experiments,
+)
+from dashboard.selectors.links import SharedLinkRow, shared_link_from_token, shared_links
+from dashboard.selectors.portfolio_page import (
+    PAGE_SIZE,
+    RECENT_LOOP_BACKS,
+    FilterChoices,
+    LoopBackRow,
+    Portfolio,
+    PortfolioFilters,
+    PortfolioRow,
+    filter_choices,
+    portfolio,
+)
+from dashboard.selectors.project import (
+    CriterionRow,
+    HistoryRow,
+    Live,
+    PhaseWork,
+    ProjectStatus,
+    project_for,
+    project_live,
+    project_status,
+)
+from dashboard.selectors.run_page import (
+    RUN_CHART_POINTS,
+    RUN_CHARTS,
+    SYSTEM_TAG_PREFIX,
+    MetricRow,
+    RunChart,
+    RunDetail,
+    run_detail,
+)
+from dashboard.selectors.runs import RUNS_PAGE_SIZE, RunList, RunRow, project_runs
+
+__all__ = [
+    "COMPARE_POINTS",
+    "CURVE_POINTS",
+    "CURVE_RUNS",
+    "LEADERBOARD_PARAMS",
+    "LEADERBOARD_SIZE",
+    "MAX_COMPARED",
+    "MIN_CURVE_POINTS",
+    "PAGE_SIZE",
+    "RECENT_LOOP_BACKS",
+    "RUNS_PAGE_SIZE",
+    "RUN_CHARTS",
+    "RUN_CHART_POINTS",
+    "SYSTEM_TAG_PREFIX",
+    "ComparedRun",
+    "Comparison",
+    "CriterionRow",
+    "FilterChoices",
+    "HistoryRow",
+    "LeaderRow",
+    "Live",
+    "LoopBackRow",
+    "MetricRow",
+    "PhaseWork",
+    "Portfolio",
+    "PortfolioFilters",
+    "PortfolioRow",
+    "ProjectExperiments",
+    "ProjectStatus",
+    "RunChart",
+    "RunDetail",
+    "RunList",
+    "RunRow",
+    "SharedLinkRow",
+    "compare_runs",
+    "display_name",
+    "filter_choices",
+    "http_url",
+    "portfolio",
+    "project_experiments",
+    "project_for",
+    "project_live",
+    "project_runs",
+    "project_status",
+    "requested_runs",
+    "run_detail",
+    "shared_link_from_token",
+    "shared_links",
+]

@@ -1,0 +1,118 @@
+"""Runs side by side on one metric: curves, params against it, a table."""
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from dashboard import figures
+from dashboard.selectors.common import curves, run_labels
+from experiments import ranking
+from experiments.models import MetricSeries, Run
+from experiments.selectors import params_of
+from phases.models import Project
+
+MAX_COMPARED = 20
+# Overlaid curves share one budget, so a comparison of twenty runs weighs what one of five
+# does in the browser; no curve gets fewer points than a chart needs to keep its shape.
+COMPARE_POINTS = 8000
+MIN_CURVE_POINTS = 200
+
+
+def requested_runs(values: Sequence[str]) -> list[str]:
+    """Run ids from ``?runs=a,b`` or ``?runs=a&runs=b`` (checkboxes), each once, in order."""
+    ids = [part.strip() for value in values for part in value.split(",")]
+    return list(dict.fromkeys(run_id for run_id in ids if run_id))
+
+
+@dataclass(frozen=True, slots=True)
+class ComparedRun:
+    run: Run
+    label: str
+    value: float | None
+    params: list[str]
+
+
+@dataclass(slots=True)
+class Comparison:
+    key: str
+    keys: list[str]
+    runs: list[ComparedRun]
+    param_keys: list[str]
+    curves: list[figures.Curve]
+    points: list[figures.RunParams]
+    requested: int
+    missing: int
+    ranked: bool
+    maximize: bool
+
+    @property
+    def run_ids(self) -> str:
+        return ",".join(row.run.run_id for row in self.runs)
+
+    @property
+    def truncated(self) -> bool:
+        return self.requested > MAX_COMPARED
+
+    @property
+    def placed(self) -> int:
+        """How many runs have a value of the metric: the parallel coordinates need two."""
+        return sum(row.value is not None for row in self.runs)
+
+
+def compare_runs(*, project: Project, run_ids: Sequence[str], key: str = "") -> Comparison:
+    """Selected runs of ``project`` side by side on one metric: their curves of it, and
+    their params against its latest value. Ids of other projects' runs are ignored, as if
+    they did not exist.
+
+    At most ``MAX_COMPARED`` runs, so the page stays readable and bounded: three queries
+    (the runs, their params, their series' latest values), then ``series.compare`` (one
+    query, and one read per run). Which way is better is known for the success metric
+    only; any other metric is coloured by its value, higher darker.
+    """
+    wanted = list(run_ids)[:MAX_COMPARED]
+    found = {
+        run.run_id: run
+        for run in Run.objects.filter(experiment__project=project, run_id__in=wanted)
+        .select_related("experiment")
+        .order_by()
+    }
+    runs = [found[run_id] for run_id in wanted if run_id in found]
+    latest: dict[tuple[int, str], float | None] = {}
+    if runs:
+        rows = MetricSeries.objects.filter(run__in=[run.pk for run in runs]).values_list(
+            "run_id", "key", "latest_value", "latest_is_nan"
+        )
+        for run_pk, metric, value, is_nan in rows:
+            latest[(run_pk, metric)] = None if is_nan or not math.isfinite(value) else value
+    keys = sorted({metric for _, metric in latest})
+    if key not in keys:
+        key = project.success_metric if project.success_metric in keys else ""
+        key = key or (keys[0] if keys else "")
+    params = params_of(runs) if runs else {}
+    param_keys = figures.varying_params([params[run.pk] for run in runs], figures.MAX_PARAM_AXES)
+    labels = run_labels(runs)
+    compared = [
+        ComparedRun(
+            run=run,
+            label=labels[run.pk],
+            value=latest.get((run.pk, key)),
+            params=[params[run.pk].get(param, "") for param in param_keys],
+        )
+        for run in runs
+    ]
+    budget = max(MIN_CURVE_POINTS, COMPARE_POINTS // max(len(runs), 1))
+    return Comparison(
+        key=key,
+        keys=keys,
+        runs=compared,
+        param_keys=param_keys,
+        curves=curves(runs, key=key, max_points=budget) if key and runs else [],
+        points=[
+            figures.RunParams(label=row.label, params=params[row.run.pk], value=row.value)
+            for row in compared
+        ],
+        requested=len(list(run_ids)),
+        missing=len(wanted) - len(runs),
+        ranked=bool(key) and key == project.success_metric,
+        maximize=ranking.maximize(project) if key == project.success_metric else True,
+    )

@@ -1,0 +1,139 @@
+"""One run's page: its params, tags, datasets and a chart per metric."""
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+from django.db.models import Prefetch
+
+from dashboard import figures
+from dashboard.selectors.common import curve, ms
+from experiments import series
+from experiments.choices import LifecycleStage
+from experiments.models import MetricSeries, Param, Run, RunTag
+from phases.models import Project
+
+RUN_CHARTS = 12
+RUN_CHART_POINTS = 1000
+SYSTEM_TAG_PREFIX = "mlflow."
+
+
+@dataclass(frozen=True, slots=True)
+class MetricRow:
+    index: int
+    key: str
+    value: float | None
+    is_nan: bool
+    step: int
+    logged: dt.datetime | None
+    points: int
+    chart_page: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunChart:
+    index: int
+    key: str
+    curve: figures.Curve
+
+    @property
+    def chart_id(self) -> str:
+        """Numbered, never derived from the key: a key may hold any character."""
+        return f"chart-metric-{self.index}"
+
+    @property
+    def data_id(self) -> str:
+        return f"{self.chart_id}-data"
+
+
+@dataclass(slots=True)
+class RunDetail:
+    run: Run
+    started: dt.datetime | None
+    ended: dt.datetime | None
+    params: list[Param]
+    tags: list[RunTag]
+    system_tags: list[RunTag]
+    inputs: list
+    metrics: list[MetricRow]
+    charts: list[RunChart]
+    chart_page: int
+    chart_pages: int
+    success: MetricRow | None
+
+    @property
+    def duration(self) -> dt.timedelta | None:
+        if self.started is None or self.ended is None:
+            return None
+        return self.ended - self.started
+
+    @property
+    def deleted(self) -> bool:
+        return self.run.lifecycle_stage == LifecycleStage.DELETED
+
+
+def run_detail(*, project: Project, run_id: str, chart_page: object = 1) -> RunDetail | None:
+    """A run of ``project`` (``None`` for a run of any other project) with its params, tags,
+    datasets and the charts of one page of its metrics.
+
+    Charts come ``RUN_CHARTS`` at a time, so a run that logs hundreds of metrics costs the
+    page what one with twelve does: five queries, then two per chart (``metric_series``).
+    """
+    run = (
+        Run.objects.filter(experiment__project=project, run_id=run_id)
+        .select_related("experiment")
+        .prefetch_related(
+            Prefetch("params", queryset=Param.objects.order_by("key")),
+            Prefetch("tags", queryset=RunTag.objects.order_by("key")),
+            Prefetch("metric_series", queryset=MetricSeries.objects.order_by("key")),
+            "inputs",
+        )
+        .first()
+    )
+    if run is None:
+        return None
+    all_series = list(run.metric_series.all())
+    pages = max(1, math.ceil(len(all_series) / RUN_CHARTS))
+    try:
+        page = min(max(int(chart_page), 1), pages)
+    except (TypeError, ValueError):
+        page = 1
+    metrics = [
+        MetricRow(
+            index=index,
+            key=found.key,
+            value=None if found.latest_is_nan else found.latest_value,
+            is_nan=found.latest_is_nan,
+            step=found.latest_step,
+            logged=ms(found.latest_timestamp),
+            points=found.point_count,
+            chart_page=(index - 1) // RUN_CHARTS + 1,
+        )
+        for index, found in enumerate(all_series, start=1)
+    ]
+    shown = metrics[(page - 1) * RUN_CHARTS : page * RUN_CHARTS]
+    charts = []
+    drawn = series.run_series(run=run, keys=[row.key for row in shown], max_points=RUN_CHART_POINTS)
+    for row, found in zip(shown, drawn, strict=True):
+        charts.append(
+            RunChart(
+                index=row.index,
+                key=row.key,
+                curve=curve(found, label=run.name),
+            )
+        )
+    tags = list(run.tags.all())
+    return RunDetail(
+        run=run,
+        started=ms(run.start_time),
+        ended=ms(run.end_time),
+        params=list(run.params.all()),
+        tags=[tag for tag in tags if not tag.key.startswith(SYSTEM_TAG_PREFIX)],
+        system_tags=[tag for tag in tags if tag.key.startswith(SYSTEM_TAG_PREFIX)],
+        inputs=list(run.inputs.all()),
+        metrics=metrics,
+        charts=charts,
+        chart_page=page,
+        chart_pages=pages,
+        success=next((m for m in metrics if m.key == project.success_metric), None),
+    )

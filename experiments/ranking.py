@@ -1,0 +1,110 @@
+"""The one ranking of a project's runs on a metric: which run is best, and in what order the
+others follow. The gate (``evidence``), the leaderboard and the run list (``dashboard``) read
+it here, so the gate and the leaderboard cannot name different runs on the same page.
+
+- *Which runs.* The project's active runs in active experiments (a deleted run, or one of a
+  deleted experiment, is out until it is restored), and not failed: a run that crashed is
+  not evidence of a model, whatever it logged before it did.
+- *Which value.* Each run's latest value of the metric (``MetricSeries.latest_value``, what
+  MLflow shows as the run's metric), not its best step: the model a run leaves is the one
+  of its last step.
+- *Which values count.* Finite ones. A NaN is no measurement, and an infinite score is a
+  diverged or broken evaluation, never credible evidence that a model is good enough.
+- *Which way.* The project's ``success_direction``; what meets the target is
+  ``phases.metrics.meets_target``.
+- *Ties* go to the run that started first, then to the smaller run id: see
+  :func:`best_first`.
+"""
+
+import math
+
+from django.db.models import Case, F, FloatField, OuterRef, Q, QuerySet, Subquery, Value, When
+
+from experiments.choices import LifecycleStage, RunStatus
+from experiments.models import MetricSeries, Run
+from phases.choices import MetricDirection
+from phases.models import Project
+
+# Runs of these statuses have no rank, whatever they logged.
+UNRANKED_STATUSES = (RunStatus.FAILED,)
+
+
+def maximize(project: Project) -> bool:
+    return project.success_direction == MetricDirection.MAXIMIZE
+
+
+def finite(prefix: str = "") -> Q:
+    """Series whose latest value is a number a chart can place: not NaN, not infinite.
+    ``prefix`` reaches the series from another model (``"metric_series__"``)."""
+    return Q(
+        **{
+            f"{prefix}latest_is_nan": False,
+            f"{prefix}latest_value__gt": -math.inf,
+            f"{prefix}latest_value__lt": math.inf,
+        }
+    )
+
+
+def counted_runs(project: Project) -> QuerySet[Run]:
+    """The project's runs that count: a deleted run (or one of a deleted experiment, which
+    deletes its runs) is out of every list, chart and gate until it is restored."""
+    return Run.objects.filter(_counted(project))
+
+
+def _counted(project: Project, prefix: str = "") -> Q:
+    return Q(
+        **{
+            f"{prefix}experiment__project": project,
+            f"{prefix}experiment__lifecycle_stage": LifecycleStage.ACTIVE,
+            f"{prefix}lifecycle_stage": LifecycleStage.ACTIVE,
+        }
+    )
+
+
+def ranks(prefix: str = "") -> Q:
+    """Runs whose status lets them rank; ``prefix`` reaches the run (``"run__"``)."""
+    return ~Q(**{f"{prefix}status__in": UNRANKED_STATUSES})
+
+
+def best_first(*, maximize: bool, value: str, run: str = "") -> list:
+    """The ranking's order: the best ``value`` first in the metric's direction, rows without
+    one last; ``run`` is the path to the run (``"run__"`` when ordering series).
+
+    Ties go to the run that started first, then to the smaller run id, so the order is the
+    same from one page load to the next. The earlier run reached the value first: a later
+    run that only matches it is no improvement, so the run the gate names as its evidence
+    does not change each time a run ties it, and the leaderboard puts that same run first.
+    """
+    field = F(value)
+    ordered = field.desc(nulls_last=True) if maximize else field.asc(nulls_last=True)
+    return [ordered, F(f"{run}start_time").asc(), F(f"{run}run_id").asc()]
+
+
+def ranked_series(*, project: Project, key: str) -> QuerySet[MetricSeries]:
+    """The series of ``key`` of every run that has a rank, best first: ``[0]`` is the best
+    run's. Callers take a slice (``[:10]``) or ``.first()``; the query reads only those."""
+    return MetricSeries.objects.filter(
+        _counted(project, "run__"), ranks("run__"), finite(), key=key
+    ).order_by(*best_first(maximize=maximize(project), value="latest_value", run="run__"))
+
+
+def runs_best_first(runs: QuerySet[Run], *, project: Project, key: str) -> QuerySet[Run]:
+    """``runs`` (of ``project``) in the ranking's order, each with ``metric_value``: its
+    latest finite value of ``key``, or ``None``. The runs that have a rank come first, best
+    first (:func:`best_first`); those without one follow, newest first, as a list of runs
+    without a metric is ordered: a failed run keeps its value on show, without a rank."""
+    latest = MetricSeries.objects.filter(finite(), run=OuterRef("pk"), key=key)
+    ranked = Q(metric_value__isnull=False) & ranks()
+    runs = runs.annotate(metric_value=Subquery(latest.values("latest_value")[:1])).alias(
+        rank_value=Case(When(ranked, then=F("metric_value")), output_field=FloatField()),
+        rank_start=Case(When(ranked, then=F("start_time")), default=-F("start_time")),
+    )
+    value, _, run_id = best_first(maximize=maximize(project), value="rank_value")
+    return runs.order_by(value, F("rank_start").asc(), run_id)
+
+
+def newest_first(runs: QuerySet[Run]) -> QuerySet[Run]:
+    """``runs`` newest first, with no ``metric_value``: a project without a success metric."""
+    return runs.annotate(metric_value=Value(None, output_field=FloatField())).order_by(
+        F("start_time").desc(), "run_id"
+    )

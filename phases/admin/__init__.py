@@ -1,0 +1,54 @@
+"""The admin for project managers: projects with their phases, tasks and outcomes, the
+lifecycle templates they come from, and the transition history.
+
+Every write to a project goes through ``phases.services``, the same functions the API calls:
+the forms only validate input and report which fields changed, so the admin can never allow
+what the API refuses (an assignee from outside the project, an edit in a completed phase, an
+owner who is not a manager). ``DomainError`` becomes an admin message in one place only,
+``common._refusal``. Lifecycle templates have no services and are saved as edited.
+
+A module a page: ``projects``, ``outcomes``, ``history``, ``lifecycles``; importing them
+registers their admins.
+"""
+
+from phases.admin.history import MovedByFilter, TransitionAdmin
+from phases.admin.lifecycles import (
+    LifecycleTemplateAdmin,
+    OutcomeTemplateInline,
+    PhaseTemplateInline,
+    TaskTemplateInline,
+    TransitionRuleInline,
+)
+from phases.admin.outcomes import OutcomeAdmin, RejectForm
+from phases.admin.projects import (
+    MembershipForm,
+    MembershipInline,
+    MoveBackForm,
+    OutcomeInline,
+    PhaseInline,
+    ProjectAddForm,
+    ProjectAdmin,
+    TaskInline,
+    TransitionInline,
+)
+
+__all__ = [
+    "LifecycleTemplateAdmin",
+    "MembershipForm",
+    "MembershipInline",
+    "MoveBackForm",
+    "MovedByFilter",
+    "OutcomeAdmin",
+    "OutcomeInline",
+    "OutcomeTemplateInline",
+    "PhaseInline",
+    "PhaseTemplateInline",
+    "ProjectAddForm",
+    "ProjectAdmin",
+    "RejectForm",
+    "TaskInline",
+    "TaskTemplateInline",
+    "TransitionAdmin",
+    "TransitionInline",
+    "TransitionRuleInline",
+]

@@ -1,0 +1,33 @@
+"""The transition history: written by the transition services, never edited."""
+
+from django.contrib import admin
+
+from phases.admin.common import ReadOnlyMixin, TransitionColumns
+from phases.models import Transition
+
+
+class MovedByFilter(admin.RelatedOnlyFieldListFilter):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.title = "moved by"
+
+
+@admin.register(Transition)
+class TransitionAdmin(ReadOnlyMixin, TransitionColumns, admin.ModelAdmin):
+    """The audit trail: rows are written by the transition services and never edited."""
+
+    list_display = ["project", "kind", "from_name", "to_name", "by", "created_at", "reason"]
+    list_filter = [
+        "kind",
+        ("project", admin.RelatedOnlyFieldListFilter),
+        ("by", MovedByFilter),
+    ]
+    list_select_related = ["project", "from_phase", "to_phase", "by"]
+    search_fields = [
+        "project__name",
+        "reason",
+        "by__username",
+        "from_phase__name",
+        "to_phase__name",
+    ]
+    date_hierarchy = "created_at"

@@ -1,0 +1,46 @@
+"""The dashboard's template tags, rendered from template text as pages use them."""
+
+import pytest
+from django.template import Context, Template, TemplateSyntaxError
+
+
+def render(text: str, **context) -> str:
+    return Template("{% load dashboard %}" + text).render(Context(context))
+
+
+def test_a_datatable_is_a_named_keyboard_reachable_scroll_region():
+    html = render(
+        '{% datatable label="Tasks of "|add:name class="runs" %}<tbody></tbody>{% enddatatable %}',
+        name="<Data> & more",
+    )
+    assert html == (
+        '<div class="table-scroll" tabindex="0" role="region" '
+        'aria-label="Tasks of &lt;Data&gt; &amp; more"><table class="data runs">'
+        "<tbody></tbody></table></div>"
+    )
+
+
+def test_a_datatable_can_be_named_by_its_heading_and_widen_its_region():
+    html = render(
+        '{% datatable labelledby="params-heading" region="metric-table" %}'
+        "{{ x }}{% enddatatable %}",
+        x="<b>",
+    )
+    assert html == (
+        '<div class="table-scroll metric-table" tabindex="0" role="region" '
+        'aria-labelledby="params-heading"><table class="data">&lt;b&gt;</table></div>'
+    )
+
+
+@pytest.mark.parametrize(
+    "tag",
+    [
+        "{% datatable %}",
+        '{% datatable label="a" labelledby="b" %}',
+        '{% datatable caption="a" %}',
+        '{% datatable "a" %}',
+    ],
+)
+def test_a_datatable_must_be_named_once(tag):
+    with pytest.raises(TemplateSyntaxError, match="datatable takes"):
+        render(tag + "{% enddatatable %}")

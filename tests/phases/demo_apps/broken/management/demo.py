@@ -1,0 +1,1 @@
+"""A demo step module that forgot its entry point."""
