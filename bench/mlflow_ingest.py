@@ -63,7 +63,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
-MLFLOW_VERSION = "3.17.2"  # the server matching the pinned mlflow-skinny test client
+MLFLOW_VERSION = "3.17.2"  # the server matching the pinned mlflow test client
 # The "bench" extra of pyproject.toml: what the MLflow venv gets (py-spy for --py-spy).
 BENCH_REQUIREMENTS = (f"mlflow=={MLFLOW_VERSION}", "psycopg2-binary>=2.9,<3", "py-spy>=0.4,<0.5")
 DEFAULT_MLFLOW_VENV = Path("/tmp/mlflow-venv")  # noqa: S108  (a venv, not a secret)

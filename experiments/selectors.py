@@ -75,7 +75,7 @@ def _like(pattern: str) -> str:
     return f"^{body}$"
 
 
-def _compare(field: str, comparator: str, value) -> Q:
+def compare(field: str, comparator: str, value) -> Q:
     """One comparison as SQL reads it: a NULL never matches, not even ``!=``."""
     if comparator == "LIKE":
         return Q(**{f"{field}__regex": _like(value)})
@@ -90,14 +90,14 @@ def _compare(field: str, comparator: str, value) -> Q:
     return Q(**{f"{field}__{_NUMERIC_LOOKUPS[comparator]}": value})
 
 
-def _keyed(model, clause: Clause, owner: str) -> Q:
+def keyed_clause(model, clause: Clause, owner: str) -> Q:
     """A clause on a keyed child (param, tag): the key must exist and its value match."""
     rows = model.objects.filter(**{owner: OuterRef("pk")}, key=clause.key)
     if clause.comparator == "IS NULL":
         return ~Exists(rows)
     if clause.comparator == "IS NOT NULL":
         return Q(Exists(rows))
-    return Q(Exists(rows.filter(_compare("value", clause.comparator, clause.value))))
+    return Q(Exists(rows.filter(compare("value", clause.comparator, clause.value))))
 
 
 def _metric(clause: Clause) -> Q:
@@ -106,9 +106,7 @@ def _metric(clause: Clause) -> Q:
     if clause.comparator == "!=":
         matching = Q(latest_is_nan=True) | ~Q(latest_value=clause.value)
     else:
-        matching = Q(latest_is_nan=False) & _compare(
-            "latest_value", clause.comparator, clause.value
-        )
+        matching = Q(latest_is_nan=False) & compare("latest_value", clause.comparator, clause.value)
     return Q(Exists(rows.filter(matching)))
 
 
@@ -116,13 +114,13 @@ def _run_clause(clause: Clause) -> Q:
     if clause.entity == METRIC:
         return _metric(clause)
     if clause.entity == PARAM:
-        return _keyed(Param, clause, "run")
+        return keyed_clause(Param, clause, "run")
     if clause.entity == TAG:
-        return _keyed(RunTag, clause, "run")
+        return keyed_clause(RunTag, clause, "run")
     if clause.entity == DATASET:
         rows = RunInput.objects.filter(run=OuterRef("pk"))
-        return Q(Exists(rows.filter(_compare(clause.key, clause.comparator, clause.value))))
-    return _compare(_RUN_FIELDS[clause.key], clause.comparator, clause.value)
+        return Q(Exists(rows.filter(compare(clause.key, clause.comparator, clause.value))))
+    return compare(_RUN_FIELDS[clause.key], clause.comparator, clause.value)
 
 
 def _ordering(queryset: QuerySet, order_by: Sequence[OrderBy]) -> tuple[QuerySet, list]:
@@ -209,9 +207,9 @@ def search_runs(
 
 def _experiment_clause(clause: Clause, *, zero_is_default: bool) -> Q:
     if clause.entity == TAG:
-        return _keyed(ExperimentTag, clause, "experiment")
+        return keyed_clause(ExperimentTag, clause, "experiment")
     if clause.key != "experiment_id":
-        return _compare(_EXPERIMENT_FIELDS[clause.key], clause.comparator, clause.value)
+        return compare(_EXPERIMENT_FIELDS[clause.key], clause.comparator, clause.value)
     wanted = clause.value if isinstance(clause.value, tuple) else (clause.value,)
     ids = [int(v) for v in wanted if str(v).isdigit() and not (zero_is_default and v == "0")]
     matching = Q(pk__in=ids)

@@ -1,7 +1,8 @@
 """Who may do what on a project: the one policy shared by the API, the dashboard and jobs.
 
-A viewer reads; a contributor also edits tasks, submits outcomes and logs data; a manager
-also moves phases, reviews outcomes, edits the project and manages members. Staff act as
+A viewer reads; a contributor also edits tasks, submits outcomes, logs data and registers
+models; a manager also moves phases, reviews outcomes, edits the project, manages members,
+moves the production alias and deletes registered models. Staff act as
 managers of every project, as they do in the admin. Someone who is not a member sees
 nothing of a project, not even that it exists.
 """
@@ -23,6 +24,8 @@ class Action(StrEnum):
     REVIEW_OUTCOMES = "review_outcomes"
     EDIT_PROJECT = "edit_project"
     MANAGE_MEMBERS = "manage_members"
+    # Move a project's production alias (a deployment) and delete registered models.
+    MANAGE_MODELS = "manage_models"
 
 
 _VIEWER = frozenset({Action.VIEW})

@@ -1,13 +1,15 @@
-"""Run artifacts on disk, behind paths no request can steer outside the run's own folder.
+"""Run and logged-model artifacts on disk, behind paths no request can steer outside their
+owner's own folder.
 
 A run's artifacts live in ``MLPROJECTS_ARTIFACT_ROOT/<project id>/<experiment id>/<run id>/
-artifacts/``. Every path a client sends is relative to that folder and is refused unless it
-is plainly so: no ``..`` or ``.`` segment, no empty segment, no absolute path, no segment
-that starts like a Windows drive (``C:``), no backslash, NUL or other control character, no
-``;`` or ``#``, and nothing left to percent-decode once Django has decoded the URL (so
-``%2e%2e`` and ``%252e%252e`` are refused rather than taken for names). Then the resolved
-real path, symlinks followed, must still be inside the run's folder, which stops a symlink
-planted there from leading out.
+artifacts/``, a logged model's in ``.../<experiment id>/models/<model id>/artifacts/`` (where
+MLflow's server puts them, so the client's URIs map one to one). Every path a client sends
+is relative to that folder and is refused unless it is plainly so: no ``..`` or ``.``
+segment, no empty segment, no absolute path, no segment that starts like a Windows drive
+(``C:``), no backslash, NUL or other control character, no ``;`` or ``#``, and nothing left
+to percent-decode once Django has decoded the URL (so ``%2e%2e`` and ``%252e%252e`` are
+refused rather than taken for names). Then the resolved real path, symlinks followed, must
+still be inside the owner's folder, which stops a symlink planted there from leading out.
 
 Bodies are streamed both ways in chunks; an upload lands in a hidden temporary file beside
 its target and is renamed into place when complete, so a reader never sees half a file.
@@ -27,6 +29,7 @@ from django.http import FileResponse
 
 from api.mlflow.errors import MlflowError, invalid, not_found
 from experiments.models import Run
+from registry.models import LoggedModel
 
 CHUNK = 1 << 20
 _UPLOAD_PREFIX = ".upload-"
@@ -55,6 +58,18 @@ def run_folder(run: Run) -> pathlib.Path:
         / str(run.experiment.project_id)
         / str(run.experiment_id)
         / run.run_id
+        / "artifacts"
+    )
+
+
+def logged_model_folder(model: LoggedModel) -> pathlib.Path:
+    """Expects ``model.experiment`` loaded."""
+    return (
+        pathlib.Path(settings.MLPROJECTS_ARTIFACT_ROOT)
+        / str(model.experiment.project_id)
+        / str(model.experiment_id)
+        / "models"
+        / model.model_id
         / "artifacts"
     )
 

@@ -26,11 +26,16 @@ from api.mlflow.errors import invalid, not_found
 from api.models import ApiToken
 from api.permissions import require, scoped
 from experiments import selectors, services, validation
+from experiments.choices import LifecycleStage
 from experiments.models import Experiment, Run
 from phases.models import Project
 from phases.roles import Action
+from registry import selectors as registry_selectors
+from registry import validation as registry_validation
+from registry.models import LoggedModel, ModelVersion, RegisteredModel
 
 _EXPERIMENT_ID = re.compile(r"[0-9]{1,18}")
+_MODEL_ID = re.compile(r"m-[0-9a-f]{32}")
 # What the writes of a run's data read from the run they are given; the rest stays deferred.
 _RUN_WRITE_COLUMNS = ("id", "run_id", "lifecycle_stage", "name", "experiment_id")
 
@@ -156,4 +161,82 @@ class Scope:
             self.check_project()
             raise not_found(f"Run with id={run_id} not found")
         self.allow(found.caller_role, Action.LOG_DATA, f"project {found.project_slug}")
+        return found
+
+    # --- Logged models ------------------------------------------------------------------
+
+    def logged_models(self) -> QuerySet[LoggedModel]:
+        queryset = scoped(
+            self.request, LoggedModel.objects.all(), project_path="experiment__project"
+        )
+        if self.project is not None:
+            queryset = queryset.filter(experiment__project=self.project)
+        return queryset
+
+    def logged_model(
+        self, model_id: str, action: Action, *, with_data: bool = False
+    ) -> LoggedModel:
+        """An active logged model; a deleted one is not found, as in MLflow."""
+        queryset = self.logged_models().select_related("experiment__project")
+        if with_data:
+            queryset = registry_selectors.with_logged_model_data(queryset)
+        found = None
+        if _MODEL_ID.fullmatch(model_id or ""):
+            found = queryset.filter(
+                model_id=model_id, lifecycle_stage=LifecycleStage.ACTIVE
+            ).first()
+        if found is None:
+            self.check_project()
+            raise not_found(f"Logged model with ID '{model_id}' not found.")
+        self.allow(found.caller_role, action, f"project {found.experiment.project.slug}")
+        return found
+
+    # --- Registered models --------------------------------------------------------------
+
+    def registered_models(self) -> QuerySet[RegisteredModel]:
+        queryset = scoped(self.request, RegisteredModel.objects.all(), project_path="project")
+        if self.project is not None:
+            queryset = queryset.filter(project=self.project)
+        return queryset
+
+    def registered_model(self, name: str, action: Action | None) -> RegisteredModel:
+        """The model named ``name`` in the addressed project; at a root that spans several
+        projects, a name two of them use needs the project's URI. ``action`` None: the
+        caller checks the role, once it knows what the call does."""
+        registry_validation.check_model_name(name)
+        found = list(self.registered_models().select_related("project").filter(name=name)[:2])
+        if not found:
+            self.check_project()
+            raise not_found(f"Registered Model with name={name} not found")
+        if len(found) > 1:
+            self.require_project(
+                f"tell apart the registered models named {name!r} of several projects"
+            )
+        if action is not None:
+            self.allow(found[0].caller_role, action, f"project {found[0].project.slug}")
+        return found[0]
+
+    def versions(self) -> QuerySet[ModelVersion]:
+        queryset = scoped(
+            self.request, ModelVersion.objects.all(), project_path="registered_model__project"
+        )
+        if self.project is not None:
+            queryset = queryset.filter(registered_model__project=self.project)
+        return queryset
+
+    def version(self, name: str, version, action: Action | None) -> ModelVersion:
+        number = registry_validation.version_number(version)
+        registered_model = self.registered_model(name, None)
+        found = (
+            registry_selectors.with_version_data(ModelVersion.objects.all())
+            .filter(registered_model=registered_model, version=number)
+            .first()
+        )
+        if found is None:
+            raise not_found(f"Model Version (name={name}, version={version}) not found")
+        found.registered_model = registered_model  # keeps caller_role and the project
+        if action is not None:
+            self.allow(
+                registered_model.caller_role, action, f"project {registered_model.project.slug}"
+            )
         return found

@@ -1,9 +1,12 @@
-"""Experiments, runs and metrics as MLflow's JSON: protocol buffers' field names, int64 as
+"""Experiments, runs, metrics and models as MLflow's JSON: protocol buffers' field names, int64 as
 JSON numbers, enums by name, NaN and infinities as "NaN" and "±Infinity" strings, and
 empty repeated fields left out, as ``message_to_json`` writes them."""
 
 from experiments.models import Experiment, Run
 from experiments.validation import double_json as double
+from registry.models import LoggedModel, ModelVersion, RegisteredModel, RunModelLink
+
+_INPUT, _OUTPUT = RunModelLink.Direction.INPUT, RunModelLink.Direction.OUTPUT
 
 
 def experiment_id(experiment: Experiment, *, zero_is_default: bool) -> str:
@@ -86,15 +89,122 @@ def run_json(run: Run, *, zero_is_default: bool) -> dict:
     ]
     if datasets:
         inputs["dataset_inputs"] = datasets
-    return {
-        "info": run_info_json(run, zero_is_default=zero_is_default),
-        "data": data,
-        "inputs": inputs,
-    }
+    body = {"info": run_info_json(run, zero_is_default=zero_is_default), "data": data}
+    links = getattr(run, "prefetched_model_links", [])
+    used = [{"model_id": link.model.model_id} for link in links if link.direction == _INPUT]
+    if used:
+        inputs["model_inputs"] = used
+    body["inputs"] = inputs
+    made = [
+        {"model_id": link.model.model_id, "step": link.step}
+        for link in links
+        if link.direction == _OUTPUT
+    ]
+    if made:
+        body["outputs"] = {"model_outputs": made}
+    return body
 
 
 def file_json(path: str, is_dir: bool, size: int | None) -> dict:
     body = {"path": path, "is_dir": is_dir}
     if not is_dir and size is not None:
         body["file_size"] = size
+    return body
+
+
+# --- Logged models and the registry -----------------------------------------------------
+
+
+def logged_model_json(model: LoggedModel, *, zero_is_default: bool) -> dict:
+    """Expects ``registry.selectors.with_logged_model_data``."""
+    info = {
+        "model_id": model.model_id,
+        "experiment_id": experiment_id(model.experiment, zero_is_default=zero_is_default),
+        "name": model.name,
+        "creation_timestamp_ms": model.creation_time,
+        "last_updated_timestamp_ms": model.last_update_time,
+        "artifact_uri": model.artifact_location,
+        "status": model.status,
+    }
+    for key, value in (
+        ("model_type", model.model_type),
+        ("source_run_id", model.source_run.run_id if model.source_run else ""),
+        ("status_message", model.status_message),
+    ):
+        if value:
+            info[key] = value
+    tags = _pairs(sorted(model.tags.all(), key=lambda t: t.key))
+    if tags:
+        info["tags"] = tags
+    data = {}
+    params = _pairs(sorted(model.params.all(), key=lambda p: p.key))
+    if params:
+        data["params"] = params
+    metrics = []
+    for point in sorted(model.metrics.all(), key=lambda m: (m.key, m.step, m.timestamp, m.pk)):
+        metric = metric_json(point.key, point.step, point.timestamp, point.value, point.is_nan)
+        metric["model_id"] = model.model_id
+        if point.run is not None:
+            metric["run_id"] = point.run.run_id
+        if point.dataset_name:
+            metric["dataset_name"] = point.dataset_name
+        if point.dataset_digest:
+            metric["dataset_digest"] = point.dataset_digest
+        metrics.append(metric)
+    if metrics:
+        data["metrics"] = metrics
+    return {"info": info, "data": data}
+
+
+def model_version_json(version: ModelVersion) -> dict:
+    """Expects ``registry.selectors.with_version_data``. Versions are created whole, so
+    every one is ``READY``."""
+    body = {
+        "name": version.registered_model.name,
+        "version": str(version.version),
+        "creation_timestamp": version.creation_time,
+        "last_updated_timestamp": version.last_update_time,
+        "user_id": version.user_id,
+        "current_stage": version.current_stage,
+        "description": version.description,
+        "source": version.source,
+        "status": "READY",
+    }
+    if version.run is not None:
+        body["run_id"] = version.run.run_id
+    if version.run_link:
+        body["run_link"] = version.run_link
+    if version.logged_model is not None:
+        body["model_id"] = version.logged_model.model_id
+    tags = _pairs(sorted(version.tags.all(), key=lambda t: t.key))
+    if tags:
+        body["tags"] = tags
+    aliases = sorted(alias.alias for alias in version.aliases.all())
+    if aliases:
+        body["aliases"] = aliases
+    return body
+
+
+def registered_model_json(
+    registered_model: RegisteredModel, latest: list[ModelVersion] | None = None
+) -> dict:
+    """Expects ``registry.selectors.with_registered_model_data``; ``latest``: its latest
+    version in each stage (``registry.selectors.latest_versions``)."""
+    body = {
+        "name": registered_model.name,
+        "creation_timestamp": registered_model.creation_time,
+        "last_updated_timestamp": registered_model.last_update_time,
+        "description": registered_model.description,
+    }
+    if latest:
+        body["latest_versions"] = [model_version_json(version) for version in latest]
+    tags = _pairs(sorted(registered_model.tags.all(), key=lambda t: t.key))
+    if tags:
+        body["tags"] = tags
+    aliases = [
+        {"alias": alias.alias, "version": str(alias.model_version.version)}
+        for alias in sorted(registered_model.aliases.all(), key=lambda a: a.alias)
+    ]
+    if aliases:
+        body["aliases"] = aliases
     return body

@@ -3,7 +3,7 @@ tracking URI, ``/projects/<slug>/api/2.0/`` (see ``api.mlflow.scope``)."""
 
 from django.urls import include, path, re_path
 
-from api.mlflow import views
+from api.mlflow import logged_models, proxy, registry, views
 from experiments.validation import MAX_BATCH_LOG_REQUEST_SIZE
 
 _v = views.endpoint
@@ -38,13 +38,72 @@ endpoints = [
         ),
     ),
     path("mlflow/runs/log-inputs", _v(views.runs_log_inputs, "POST")),
-    path("mlflow/logged-models/search", _v(views.logged_models_search, "POST")),
+    path("mlflow/runs/outputs", _v(logged_models.runs_outputs, "POST")),
     path("mlflow/metrics/get-history", _v(views.metrics_get_history, "GET")),
-    path("mlflow/artifacts/list", _v(views.artifacts_list_for_run, "GET")),
-    path("mlflow-artifacts/artifacts", _v(views.proxy_list, "GET")),
+    # MLflow 3's logged models.
+    path("mlflow/logged-models", _v(logged_models.logged_models_create, "POST")),
+    path("mlflow/logged-models/search", _v(logged_models.logged_models_search, "POST")),
+    path(
+        "mlflow/logged-models/<str:model_id>",
+        _v(logged_models.logged_model, "GET", "PATCH", "DELETE"),
+    ),
+    path(
+        "mlflow/logged-models/<str:model_id>/tags",
+        _v(logged_models.logged_models_set_tags, "PATCH"),
+    ),
+    path(
+        "mlflow/logged-models/<str:model_id>/tags/<path:tag_key>",
+        _v(logged_models.logged_models_delete_tag, "DELETE"),
+    ),
+    path(
+        "mlflow/logged-models/<str:model_id>/params",
+        _v(logged_models.logged_models_log_params, "POST"),
+    ),
+    path(
+        "mlflow/logged-models/<str:model_id>/artifacts/directories",
+        _v(logged_models.logged_models_list_artifacts, "GET"),
+    ),
+    # The model registry.
+    path("mlflow/registered-models/create", _v(registry.registered_models_create, "POST")),
+    path("mlflow/registered-models/get", _v(registry.registered_models_get, "GET")),
+    path("mlflow/registered-models/rename", _v(registry.registered_models_rename, "POST")),
+    path("mlflow/registered-models/update", _v(registry.registered_models_update, "PATCH")),
+    path("mlflow/registered-models/delete", _v(registry.registered_models_delete, "DELETE")),
+    path("mlflow/registered-models/search", _v(registry.registered_models_search, "GET")),
+    path(
+        "mlflow/registered-models/get-latest-versions",
+        _v(registry.registered_models_get_latest_versions, "GET", "POST"),
+    ),
+    path("mlflow/registered-models/set-tag", _v(registry.registered_models_set_tag, "POST")),
+    path(
+        "mlflow/registered-models/delete-tag",
+        _v(registry.registered_models_delete_tag, "DELETE"),
+    ),
+    path(
+        "mlflow/registered-models/alias",
+        _v(registry.registered_models_alias, "GET", "POST", "DELETE"),
+    ),
+    path("mlflow/model-versions/create", _v(registry.model_versions_create, "POST")),
+    path("mlflow/model-versions/get", _v(registry.model_versions_get, "GET")),
+    path("mlflow/model-versions/update", _v(registry.model_versions_update, "PATCH")),
+    path("mlflow/model-versions/delete", _v(registry.model_versions_delete, "DELETE")),
+    path(
+        "mlflow/model-versions/transition-stage",
+        _v(registry.model_versions_transition_stage, "POST"),
+    ),
+    path("mlflow/model-versions/search", _v(registry.model_versions_search, "GET")),
+    path(
+        "mlflow/model-versions/get-download-uri",
+        _v(registry.model_versions_get_download_uri, "GET"),
+    ),
+    path("mlflow/model-versions/set-tag", _v(registry.model_versions_set_tag, "POST")),
+    path("mlflow/model-versions/delete-tag", _v(registry.model_versions_delete_tag, "DELETE")),
+    # Artifacts of runs and logged models.
+    path("mlflow/artifacts/list", _v(proxy.artifacts_list_for_run, "GET")),
+    path("mlflow-artifacts/artifacts", _v(proxy.proxy_list, "GET")),
     path(
         "mlflow-artifacts/artifacts/<path:artifact_path>",
-        _v(views.proxy_file, "GET", "PUT", "DELETE"),
+        _v(proxy.proxy_file, "GET", "PUT", "DELETE"),
     ),
     re_path(r"^mlflow(?:-artifacts)?/", views.unknown_endpoint),
 ]

@@ -5,7 +5,8 @@ Each endpoint is a small function of a :class:`Call`; :func:`endpoint` wraps it 
 view for the project's authentication (bearer tokens and the session, with CSRF), its
 throttles, and MLflow's error body. Reading needs the viewer role on the project, every
 write the contributor role (``Action.LOG_DATA``); writes go through
-``experiments.services`` and reads through ``experiments.selectors``.
+``experiments.services`` and reads through ``experiments.selectors``. Logged models and the
+model registry are in ``api.mlflow.logged_models`` and ``api.mlflow.registry``.
 """
 
 from collections.abc import Callable
@@ -20,8 +21,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from api.authentication import BearerTokenAuthentication
-from api.middleware import ApiBodySizeLimitMiddleware
-from api.mlflow import artifacts, errors, shaping
+from api.mlflow import errors, shaping
 from api.mlflow.parsing import (
     Fields,
     as_double,
@@ -37,9 +37,11 @@ from api.mlflow.parsing import (
 )
 from api.mlflow.scope import Scope
 from experiments import selectors, services, validation
-from experiments.choices import LifecycleStage, RunStatus, ViewType
+from experiments.choices import RunStatus, ViewType
 from experiments.models import Run
 from phases.roles import Action
+from registry import selectors as registry_selectors
+from registry import services as registry_services
 
 SEARCH_MAX_RESULTS_DEFAULT = 1000
 SEARCH_MAX_RESULTS_THRESHOLD = 50000
@@ -91,7 +93,7 @@ class MlflowView(APIView):
         result = self.handler(Call(self, request, scope, kwargs))
         return result if isinstance(result, HttpResponseBase) else JsonResponse(result)
 
-    get = post = put = delete = handle
+    get = post = put = patch = delete = handle
 
     def handle_exception(self, exc):
         return errors.response_for(
@@ -125,12 +127,17 @@ def unknown_endpoint(request, **kwargs):
     )
 
 
-def _max_results(fields: Fields) -> int:
-    value = fields.integer("max_results", default=SEARCH_MAX_RESULTS_DEFAULT)
-    if value <= 0 or value > SEARCH_MAX_RESULTS_THRESHOLD:
+def max_results(
+    fields: Fields,
+    *,
+    default: int = SEARCH_MAX_RESULTS_DEFAULT,
+    threshold: int = SEARCH_MAX_RESULTS_THRESHOLD,
+) -> int:
+    value = fields.integer("max_results", default=default)
+    if value <= 0 or value > threshold:
         raise errors.invalid(
             f"Invalid value {value} for parameter 'max_results' supplied. It must be a "
-            f"positive integer of at most {SEARCH_MAX_RESULTS_THRESHOLD}."
+            f"positive integer of at most {threshold}."
         )
     return value
 
@@ -209,7 +216,7 @@ def experiments_search(call: Call) -> dict:
         view_type=_view_type(fields.raw("view_type"), "view_type"),
         order_by=fields.strings("order_by"),
         offset=offset,
-        limit=_max_results(fields),
+        limit=max_results(fields),
         zero_is_default=scope.zero_is_default,
     )
     items = [shaping.experiment_json(e, zero_is_default=scope.zero_is_default) for e in page.items]
@@ -258,6 +265,7 @@ def experiments_delete_tag(call: Call) -> dict:
 
 def _run_body(call: Call, run: Run) -> dict:
     run = selectors.with_run_data(Run.objects.filter(pk=run.pk)).get()
+    registry_selectors.attach_model_links([run])
     return shaping.run_json(run, zero_is_default=call.scope.zero_is_default)
 
 
@@ -278,6 +286,7 @@ def runs_create(call: Call) -> dict:
 
 def runs_get(call: Call) -> dict:
     run = call.scope.run(call.run_id(), Action.VIEW, with_data=True)
+    registry_selectors.attach_model_links([run])
     return {"run": shaping.run_json(run, zero_is_default=call.scope.zero_is_default)}
 
 
@@ -312,6 +321,28 @@ def runs_restore(call: Call) -> dict:
     return {}
 
 
+def _model_metric(item: dict, metric: services.MetricIn, index: int | None = None):
+    """The point as a model's metric too, when it names a ``model_id``; None otherwise."""
+    if item.get("model_id") in (None, ""):
+        return None
+    path = "" if index is None else f"metrics[{index}]."
+    text = {}
+    for name in ("model_id", "dataset_name", "dataset_digest"):
+        value = item.get(name)
+        if value is not None and not isinstance(value, str):
+            raise wrong_type(f"{path}{name}", value)
+        text[name] = value or ""
+    return registry_services.ModelMetricIn(
+        model_id=text["model_id"],
+        key=metric.key,
+        value=metric.value,
+        timestamp=metric.timestamp,
+        step=metric.step,
+        dataset_name=text["dataset_name"],
+        dataset_digest=text["dataset_digest"],
+    )
+
+
 def _metric(item: dict, index: int | None = None) -> services.MetricIn:
     key, value, timestamp = item.get("key"), item.get("value"), item.get("timestamp")
     step = item.get("step", 0)
@@ -338,8 +369,14 @@ def _metric(item: dict, index: int | None = None) -> services.MetricIn:
 def runs_log_metric(call: Call) -> dict:
     run_id = call.run_id()
     metric = _metric(call.fields.data)
+    model_metric = _model_metric(call.fields.data, metric)
     run = call.scope.run_to_write(run_id)
-    services.log_batch(run=run, by=call.user, metrics=[metric])
+    if model_metric is None:
+        services.log_batch(run=run, by=call.user, metrics=[metric])
+    else:
+        registry_services.log_batch(
+            run=run, by=call.user, metrics=[metric], model_metrics=[model_metric]
+        )
     return {}
 
 
@@ -375,16 +412,32 @@ def runs_log_batch(call: Call) -> dict:
     run_id = fields.string("run_id", required=True)
     metrics, params, tags = (fields.objects(n) for n in ("metrics", "params", "tags"))
     validation.check_batch_limits(metrics=len(metrics), params=len(params), tags=len(tags))
-    metrics = [_metric(item, index) for index, item in enumerate(metrics)]
+    items = metrics
+    metrics = [_metric(item, index) for index, item in enumerate(items)]
     params, tags = key_values(params, "params"), key_values(tags, "tags")
     run = call.scope.run_to_write(run_id)
-    services.log_batch(run=run, by=call.user, metrics=metrics, params=params, tags=tags)
+    if not any("model_id" in item for item in items):
+        services.log_batch(run=run, by=call.user, metrics=metrics, params=params, tags=tags)
+        return {}
+    model_metrics = [
+        found
+        for index, (item, metric) in enumerate(zip(items, metrics, strict=True))
+        if (found := _model_metric(item, metric, index)) is not None
+    ]
+    registry_services.log_batch(
+        run=run,
+        by=call.user,
+        metrics=metrics,
+        params=params,
+        tags=tags,
+        model_metrics=model_metrics,
+    )
     return {}
 
 
 def runs_log_inputs(call: Call) -> dict:
-    """Datasets are kept minimally; model inputs (MLflow 3's logged models) are accepted and
-    not stored."""
+    """Datasets are kept minimally; model inputs (the run used these logged models, for
+    example to evaluate them) are linked to the run."""
     fields = call.fields
     run_id = fields.string("run_id", required=True)
     datasets = []
@@ -407,9 +460,12 @@ def runs_log_inputs(call: Call) -> dict:
                 tags=key_values(tags, f"datasets[{index}].tags"),
             )
         )
+    models = [Fields(item).string("model_id", required=True) for item in fields.objects("models")]
     run = call.scope.run_to_write(run_id)
     if datasets:
         services.log_inputs(run=run, datasets=datasets, by=call.user)
+    if models:
+        registry_services.run_link_models(run=run, by=call.user, inputs=models)
     return {}
 
 
@@ -423,8 +479,9 @@ def runs_search(call: Call) -> dict:
         view_type=_view_type(fields.raw("run_view_type"), "run_view_type"),
         order_by=fields.strings("order_by"),
         offset=offset,
-        limit=_max_results(fields),
+        limit=max_results(fields),
     )
+    registry_selectors.attach_model_links(page.items)
     items = [shaping.run_json(r, zero_is_default=scope.zero_is_default) for r in page.items]
     return _paged("runs", page, items, offset)
 
@@ -456,84 +513,3 @@ def metrics_get_history(call: Call) -> dict:
         step, timestamp, value, is_nan = page.items[-1]
         body["next_page_token"] = encode_token({"after": [step, timestamp, value.hex(), is_nan]})
     return body
-
-
-def logged_models_search(call: Call) -> dict:
-    """MLflow 3's logged models are not stored here, so none match; the client asks before
-    it lists a run's artifacts under a path, which must keep working."""
-    call.scope.check_project()
-    call.scope.experiment_pks(call.fields.strings("experiment_ids"))
-    return {}
-
-
-# --- Artifacts --------------------------------------------------------------------------
-
-
-def _artifact_limit() -> int:
-    return ApiBodySizeLimitMiddleware.limit_for("/api/2.0/")
-
-
-def artifacts_list_for_run(call: Call) -> dict:
-    """``GET mlflow/artifacts/list``: a run's artifacts, paths relative to its root."""
-    fields = call.fields
-    run = call.scope.run(call.run_id(), Action.VIEW)
-    relative = artifacts.clean(fields.string("path"))
-    prefix = f"{relative}/" if relative else ""
-    files = [
-        shaping.file_json(prefix + name, is_dir, size)
-        for name, is_dir, size in artifacts.listing(artifacts.run_folder(run), relative)
-    ]
-    body = {"root_uri": run.artifact_uri}
-    if files:
-        body["files"] = files
-    return body
-
-
-def _proxied(call: Call, path: str | None, action: Action) -> tuple[Run, str]:
-    """A proxy path, ``<experiment id>/<run id>/artifacts/<relative>``, as the run it names
-    (which the caller must be allowed to touch) and the path inside its folder."""
-    cleaned = artifacts.clean(path)
-    parts = cleaned.split("/")
-    if len(parts) < 3 or parts[2] != "artifacts":
-        raise errors.invalid(
-            f"Invalid path: {path!r}. Artifacts live under <experiment id>/<run id>/artifacts/."
-        )
-    run = call.scope.run(parts[1], action)
-    if str(run.experiment_id) != parts[0]:
-        raise errors.not_found(f"Run with id={parts[1]} not found")
-    return run, "/".join(parts[3:])
-
-
-def proxy_list(call: Call) -> dict:
-    """``GET mlflow-artifacts/artifacts?path=``: entry names under a run's folder."""
-    run, relative = _proxied(call, call.fields.string("path"), Action.VIEW)
-    files = [
-        shaping.file_json(name, is_dir, size)
-        for name, is_dir, size in artifacts.listing(artifacts.run_folder(run), relative)
-    ]
-    return {"files": files} if files else {}
-
-
-def proxy_file(call: Call):
-    """``GET`` downloads, ``PUT`` uploads (the body is the file), ``DELETE`` removes."""
-    method = call.request.method
-    action = Action.VIEW if method == "GET" else Action.LOG_DATA
-    run, relative = _proxied(call, call.kwargs["artifact_path"], action)
-    folder = artifacts.run_folder(run)
-    if method == "GET":
-        return artifacts.download(folder, relative)
-    if run.lifecycle_stage != LifecycleStage.ACTIVE:
-        raise errors.invalid(
-            f"The run {run.run_id} must be in the 'active' state. "
-            f"Current state is {run.lifecycle_stage}."
-        )
-    if method == "PUT":
-        artifacts.upload(
-            folder,
-            relative,
-            artifacts.request_chunks(call.request._request),
-            limit=_artifact_limit(),
-        )
-        return {}
-    artifacts.delete(folder, relative)
-    return {}

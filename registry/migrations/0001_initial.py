@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("experiments", "0003_metric_chunks"),
-        ("phases", "0005_production_version_rule"),
+        ("phases", "0006_production_version_rule"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

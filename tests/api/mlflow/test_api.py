@@ -211,7 +211,6 @@ def test_a_runs_whole_lifecycle(mlflow, world):
                     },
                 }
             ],
-            "models": [{"model_id": "m-1"}],
         },
     )
     updated = mlflow.ok(
@@ -433,7 +432,7 @@ MISSING_RUN = "0" * 32
         ),
         ("POST", "mlflow/runs/search", {"experiment_ids": "0"}, 400, "'experiment_ids'"),
         ("GET", "mlflow/metrics/get-history", {"run_id": MISSING_RUN}, 400, "'metric_key'"),
-        ("POST", "mlflow/logged-models/create", {}, 404, "not an MLflow endpoint"),
+        ("POST", "mlflow/prompts/create", {}, 404, "not an MLflow endpoint"),
     ],
 )
 def test_refusals_use_mlflows_error_body(mlflow, method, path, body, expected, message):

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("phases", "0004_outcome_evidence_rule"),
+        ("phases", "0005_health_schedule_queue"),
     ]
 
     operations = [
