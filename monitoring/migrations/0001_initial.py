@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("django_celery_beat", "0019_alter_periodictasks_options"),
-        ("phases", "0005_production_version_rule"),
+        ("phases", "0006_production_version_rule"),
         ("registry", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -43,7 +43,7 @@ def remove(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("monitoring", "0002_delivery_schedule"),
-        ("phases", "0006_production_monitors_rule"),
+        ("phases", "0007_production_monitors_rule"),
     ]
 
     operations = [migrations.RunPython(add, remove)]

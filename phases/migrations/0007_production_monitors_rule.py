@@ -1,13 +1,11 @@
-"""The evidence rule about production monitors; also joins the two 0005 migrations (the
-health schedule's queue and the registry's rule), which came from parallel work."""
+"""The evidence rule about production monitors."""
 
 from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("phases", "0005_health_schedule_queue"),
-        ("phases", "0005_production_version_rule"),
+        ("phases", "0006_production_version_rule"),
     ]
 
     operations = [
