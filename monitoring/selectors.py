@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-from django.db.models import Max
+from django.db.models import Max, Sum
 
 from monitoring import batches, drift
 from monitoring.choices import ColumnKind
@@ -72,3 +73,43 @@ def latest_batch_time(*, deployment: Deployment) -> dt.datetime | None:
 
 def project_health(*, project_id: int) -> Project:
     return Project.objects.only("health", "health_reasons").get(pk=project_id)
+
+
+@dataclass(frozen=True)
+class RetrainingPlan:
+    """What a retraining sweep starts from when production asks for one: the deployed
+    version's run (its params are the sweep's starting point) and the production rows
+    seen since the deployment started, the labelled ones being the newer training data."""
+
+    deployment: Deployment
+    run_id: str | None
+    params: dict[str, str]
+    data_from: dt.datetime
+    data_to: dt.datetime | None
+    rows: int
+    labelled_rows: int
+
+
+def retraining_plan(*, deployment: Deployment) -> RetrainingPlan:
+    """The prefill of a retraining sweep for ``deployment``; sweeps (experiment jobs) take
+    it as their starting point. Three queries."""
+    from experiments.models import Param
+
+    version = deployment.model_version
+    run = version.run if version is not None else None
+    params = (
+        dict(Param.objects.filter(run=run).values_list("key", "value")) if run is not None else {}
+    )
+    batches = Batch.objects.filter(deployment=deployment).aggregate(
+        rows=Sum("rows"), last=Max("observed_at")
+    )
+    labelled = Record.objects.filter(deployment=deployment, labelled_at__isnull=False).count()
+    return RetrainingPlan(
+        deployment=deployment,
+        run_id=run.run_id if run is not None else None,
+        params=params,
+        data_from=deployment.started_at,
+        data_to=batches["last"],
+        rows=batches["rows"] or 0,
+        labelled_rows=labelled,
+    )

@@ -245,3 +245,21 @@ def test_batches_go_to_the_current_deployment_only(production):
     new = Deployment.objects.get(project=production.project, ended_at__isnull=True)
     with pytest.raises(DomainError, match="no reference data yet"):
         services.batch_add(deployment=new, columns=rows(2), by=None)
+
+
+def test_a_retraining_sweep_starts_from_the_deployed_run_and_the_newer_data(artifacts):
+    from monitoring.selectors import retraining_plan
+
+    project = make_project()
+    version = trained_version(project, training_csv=training_csv(300))
+    experiments.log_batch(run=version.run, by=project.owner, params=[("max_depth", "6")])
+    registry.alias_set(version=version, alias="champion", by=project.owner)
+    deployment = Deployment.objects.get(project=project)
+    columns = production_columns(np.random.default_rng(9), 50)
+    columns["prediction"] = columns.pop("score")
+    services.batch_add(deployment=deployment, columns=columns, by=None)
+    plan = retraining_plan(deployment=deployment)
+    assert plan.run_id == version.run.run_id
+    assert plan.params == {"max_depth": "6"}
+    assert (plan.rows, plan.labelled_rows) == (50, 50)
+    assert plan.data_from == deployment.started_at and plan.data_to is not None
