@@ -1,9 +1,10 @@
 """A project's monitoring section: the deployment, each monitor's recent results against
 its threshold, the drift of every feature in the latest window, open alerts, last runs.
 
-Five queries whatever the number of monitors and results: the current deployment, the
-monitors, their latest ``SERIES_WINDOWS`` results each (one windowed query), the details of
-the latest data drift result, and the open alerts.
+Four queries whatever the number of monitors and results (one for a project without
+monitors): the monitors with the deployment they follow, their latest ``SERIES_WINDOWS``
+results each (one windowed query), the details of the latest data drift result, and the
+open alerts.
 """
 
 from dataclasses import dataclass, field
@@ -74,15 +75,18 @@ def _method_label(method: str | None) -> str:
 
 
 def project_monitoring(*, project: Project) -> ProjectMonitoring | None:
-    """None when the project has never been deployed and has no monitor."""
-    deployment = (
-        Deployment.objects.filter(project=project, ended_at__isnull=True)
-        .select_related("model_version__registered_model")
-        .first()
+    """None when the project has no monitor (it was never deployed)."""
+    monitors = list(
+        Monitor.objects.filter(project=project)
+        .select_related("deployment__model_version__registered_model")
+        .order_by("kind", "name")
     )
-    monitors = list(Monitor.objects.filter(project=project).order_by("kind", "name"))
-    if deployment is None and not monitors:
+    if not monitors:
         return None
+    # Deployment monitors always point at the current deployment (re-baselined with it).
+    deployment = next(
+        (m.deployment for m in monitors if m.deployment and m.deployment.ended_at is None), None
+    )
     rows = {m.pk: MonitorRow(monitor=m) for m in monitors}
     recent = (
         Result.objects.filter(monitor__project=project)
