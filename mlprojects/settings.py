@@ -12,20 +12,29 @@ import environ
 
 from mlprojects.celery import Queue
 
-env = environ.Env()
+# ``X_FILE`` names a file that holds ``X``: how `make run` hands over its generated key.
+env = environ.FileAwareEnv()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Runtime files of the embedded default (SQLite database, broker, static files, artifacts).
 VAR_DIR = Path(env.str("MLPROJECTS_VAR_DIR", default=str(BASE_DIR / "var")))
 
 # --- Core -------------------------------------------------------------------------------
-# Debug is on for the embedded default so the two README commands work on a fresh clone;
+# Debug is on when nothing is set, for `make dev`, the tests and manage.py on a fresh clone;
 # production turns it off and must then provide its own secret key and host names.
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# `make run` serves as production does (debug off) on this machine only, over plain HTTP
+# on the loopback address: cookies without the Secure flag, no HTTPS redirect, no HSTS,
+# local host names by default. Its secret key is generated once under the var dir.
+LOCAL_HTTP = not DEBUG and env.bool("MLPROJECTS_LOCAL_HTTP", default=False)
+LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
 
 if DEBUG:
     SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="django-insecure-local-development-only")
-    ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+    ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=LOOPBACK_HOSTS)
+elif LOCAL_HTTP:
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY")
+    ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=LOOPBACK_HOSTS)
 else:
     # No default: a production process without its secrets refuses to start.
     SECRET_KEY = env.str("DJANGO_SECRET_KEY")
@@ -143,14 +152,16 @@ STORAGES = {
 
 # --- Security ---------------------------------------------------------------------------
 # Secure by default when debug is off; a deployment behind a TLS-terminating proxy keeps
-# these on and sets DJANGO_SECURE_PROXY_SSL_HEADER.
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+# these on and sets DJANGO_SECURE_PROXY_SSL_HEADER. Only `make run` (plain HTTP on the
+# loopback address) and debug turn them off.
+HTTPS = not DEBUG and not LOCAL_HTTP
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
 SESSION_COOKIE_HTTPONLY = True
-SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=not DEBUG)
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=HTTPS)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=HTTPS)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
