@@ -6,6 +6,7 @@ Production sets ``DATABASE_URL``, ``CELERY_BROKER_URL``, ``DJANGO_SECRET_KEY``,
 ``DJANGO_ALLOWED_HOSTS`` and ``DJANGO_DEBUG=false``; the README lists every variable.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import environ
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "nested_admin",
+    "axes",
     "django_celery_beat",
     "rest_framework",
     "django_filters",
@@ -73,6 +75,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "mlprojects.urls"
@@ -121,6 +125,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes counts failed sign-ins (the dashboard's and the admin's, both through
+# Django's authenticate) and locks out a username, and separately an address, after too
+# many. API tokens never pass through here: they are not passwords, and a wrong one is
+# throttled with the anonymous API rate instead (api.authentication).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Behind proxies, the client's address is the one they add to X-Forwarded-For; without
+# them that header is the client's own word, so only the connection's address counts.
+TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
+AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if TRUSTED_PROXY_COUNT else ["REMOTE_ADDR"]
+)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard:portfolio"
 LOGOUT_REDIRECT_URL = "login"
@@ -198,6 +223,9 @@ REST_FRAMEWORK = {
         "api.throttling.TokenRateThrottle",
         "api.throttling.AnonRateThrottle",
     ],
+    # The same proxies as sign-in lockouts: the anonymous rate counts per client address,
+    # and without proxies X-Forwarded-For is ignored rather than believed.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "token": env.str("API_THROTTLE_TOKEN", default="6000/min"),
         "anon": env.str("API_THROTTLE_ANON", default="60/min"),

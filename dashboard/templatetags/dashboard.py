@@ -29,6 +29,12 @@ def metric(value) -> str:
 
 
 @register.filter
+def minutes(duration) -> int:
+    """A ``timedelta`` in whole minutes, at least one."""
+    return max(int(duration.total_seconds() // 60), 1)
+
+
+@register.filter
 def magnitude(value) -> float | None:
     """The absolute value, for sentences that say "below" or "above" in words."""
     return None if value is None else abs(value)
