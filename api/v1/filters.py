@@ -29,9 +29,15 @@ class BooleanFilter(django_filters.BooleanFilter):
 
 
 class IdFilter(django_filters.NumberFilter):
-    """A whole number; not a model choice, see above."""
+    """A whole number that can be a row's id (1 to 2^63-1, so the database is never asked
+    about one it cannot hold); not a model choice, see above."""
 
     field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
 
 
 class FilterSet(django_filters.FilterSet):
