@@ -7,6 +7,7 @@ id that does not exist and 200 for one of a hidden project, telling the two apar
 import django_filters
 from django import forms
 from django.db import models
+from drf_spectacular.utils import extend_schema_field
 
 
 class StrictBooleanField(forms.Field):
@@ -28,6 +29,7 @@ class BooleanFilter(django_filters.BooleanFilter):
         super().__init__(*args, **kwargs)
 
 
+@extend_schema_field({"type": "integer", "format": "int64", "minimum": 1, "maximum": 2**63 - 1})
 class IdFilter(django_filters.NumberFilter):
     """A whole number that can be a row's id (1 to 2^63-1, so the database is never asked
     about one it cannot hold); not a model choice, see above."""
