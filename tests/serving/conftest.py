@@ -1,7 +1,7 @@
 """`make run` itself, started as the README tells a new user to, on a fresh var dir.
 
 It runs the embedded default (SQLite, a SQLite broker) with no environment from the test
-run, on a free port instead of 8000. One stack serves the whole module that asks for it:
+run, on a free port instead of 8000. One stack serves every test that asks for it:
 starting it (migrations, static files, the demo portfolio) takes most of a minute.
 """
 
@@ -57,7 +57,7 @@ class MadeRun:
         return next(line for line in text.splitlines() if line.startswith("Password: "))[10:]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def made_run(tmp_path_factory) -> MadeRun:
     root = tmp_path_factory.mktemp("make-run")
     var_dir = root / "var"
