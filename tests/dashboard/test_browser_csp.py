@@ -14,10 +14,7 @@ from tests.dashboard.test_browser import Tab
 from tests.dashboard.test_experiments_views import sweep
 from tests.factories import UserFactory
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.browser,
-]
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 browser = test_browser.browser
 
