@@ -139,7 +139,8 @@ def download(folder: pathlib.Path, relative: str) -> FileResponse:
         raise invalid(f"Artifact path refers to a directory, not a file: '{relative}'")
     try:
         handle = open(target, "rb")  # noqa: SIM115  (FileResponse closes it when sent)
-    except FileNotFoundError as error:
+    except (FileNotFoundError, NotADirectoryError) as error:
+        # Not a directory: a folder of the path is a file, so nothing is stored under it.
         raise not_found(f"Artifact '{relative}' does not exist.") from error
     name = relative.rsplit("/", 1)[-1]
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
@@ -163,6 +164,9 @@ def upload(
     target = _inside(folder, relative)
     if target.is_dir():
         raise invalid(f"Artifact path refers to a directory, not a file: '{relative}'")
+    for parent in pathlib.PurePosixPath(relative).parents:
+        if str(parent) != "." and (folder / parent).is_file():
+            raise invalid(f"Artifact path '{relative}' goes through '{parent}', which is a file.")
     target.parent.mkdir(parents=True, exist_ok=True)
     _inside(folder, relative)  # the folders just made are real folders, still inside
     descriptor, temporary = tempfile.mkstemp(prefix=_UPLOAD_PREFIX, dir=target.parent)
