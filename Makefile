@@ -1,5 +1,6 @@
 # The two commands of the README are `make run` and `make test`; `make lint` and `make check`
-# are the rest of what CI runs (`.ci/run` calls these targets, it does not restate them).
+# are the rest of what CI runs (`.ci/run` calls these targets, it does not restate them), and
+# `make dev` is for working on the code.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,10 +9,13 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 
-# Where the embedded default keeps its SQLite files (the same default as the settings).
-VAR_DIR = $${MLPROJECTS_VAR_DIR:-var}
+# Where the embedded default keeps its files (the same default as the settings), and the
+# port web listens on, on 127.0.0.1 only.
+VAR_DIR := $(abspath $(or $(MLPROJECTS_VAR_DIR),var))
+MLPROJECTS_PORT ?= 8000
+URL := http://127.0.0.1:$(MLPROJECTS_PORT)/
 
-.PHONY: run test lint check install
+.PHONY: run dev test lint check install
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,20 +25,37 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-# Web, worker and beat under honcho. `-e /dev/null`: a `.env` written for docker compose
-# must not turn the local run into a half-configured production one.
-run: install
+run dev: export MLPROJECTS_VAR_DIR := $(VAR_DIR)
+run dev: export MLPROJECTS_PORT := $(MLPROJECTS_PORT)
+# `make run` serves as production does, over plain HTTP on 127.0.0.1: debug off, gunicorn,
+# static files by WhiteNoise from the collected manifest, a secret key made once.
+run: export DJANGO_DEBUG := false
+run: export MLPROJECTS_LOCAL_HTTP := true
+run: export DJANGO_SECRET_KEY_FILE := $(VAR_DIR)/secret-key
+
+# Migrations, static files and, on the first start, the demo portfolio; then web, worker
+# and beat under supervisord, which restarts any of them that dies.
+define start
 	mkdir -p "$(VAR_DIR)"
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	$(BIN)/python manage.py demo_data --if-empty
+	$(BIN)/python manage.py demo_data --if-empty --force
 	@echo
-	@echo "==> Open http://127.0.0.1:8000/ (dashboard) or http://127.0.0.1:8000/admin/ (admin)"
+	@echo "==> Open $(URL) (dashboard) or $(URL)admin/ (admin)"
 	@echo "    and log in as a demo user above"
 	@echo "    (credentials kept in $(VAR_DIR)/demo-credentials.txt)."
-	@echo "==> Starting web on port 8000, worker and beat; Ctrl-C stops them all."
+	@echo "==> Starting web on port $(MLPROJECTS_PORT), worker and beat; Ctrl-C stops them all."
 	@echo
-	$(BIN)/honcho start -e /dev/null -f Procfile.dev
+	$(BIN)/supervisord --configuration etc/supervisord/$(1).conf
+endef
+
+run: install
+	$(BIN)/python -m mlprojects.secret_key "$(VAR_DIR)/secret-key"
+	$(call start,run)
+
+# For working on the code: Django's development server (auto-reload, debug pages).
+dev: install
+	$(call start,dev)
 
 # Against the same database and broker as the tests: `makemigrations --check` reads the
 # applied migrations of the database it is given.

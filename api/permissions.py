@@ -41,3 +41,18 @@ class HasProjectRole(permissions.IsAuthenticated):
         action = view.role_actions.get(view.action, Action.MANAGE_MEMBERS)
         require(getattr(obj, "caller_role", None), action)
         return True
+
+
+class SignedInSession(permissions.IsAuthenticated):
+    """Only a signed-in session manages API tokens: a token, whatever it may reach, can
+    neither list, create nor revoke tokens (as GitHub's and GitLab's tokens cannot without
+    a scope for it, which tokens here do not have). So no token can mint one that reaches
+    further or lives longer than itself, nor revoke its owner's other tokens."""
+
+    message = (
+        "API tokens are managed from a signed-in session (sign in, then use /api/v1/tokens/), "
+        "never with a token."
+    )
+
+    def has_permission(self, request, view) -> bool:
+        return super().has_permission(request, view) and not isinstance(request.auth, ApiToken)

@@ -9,8 +9,8 @@ refusal of the domain (a closed gate) becomes a message on the page, never an er
 
 import functools
 import gzip
-from importlib import resources
 
+from csp.decorators import csp_update
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -26,6 +26,7 @@ from dashboard import figures, selectors
 from dashboard import services as dashboard_services
 from dashboard.forms import MoveBackForm, PortfolioFilterForm, SharedLinkForm
 from dashboard.models import SharedLink
+from dashboard.plotly import PLOTLY_JS
 from mlprojects.exceptions import DomainError
 from monitoring import services as monitoring_services
 from monitoring.models import Alert
@@ -341,8 +342,21 @@ def run_detail(request, slug: str, run_id: str):
     )
 
 
+# The comparison's parallel coordinates are Plotly's one WebGL chart, drawn by regl, which
+# compiles its drawing code with ``Function`` at run time, and whose colour bar clears a
+# ``style`` attribute. This page alone therefore lets scripts of the site evaluate code
+# and allows the empty style attribute (its hash, nothing else); every other page keeps
+# the site's policy, and no page runs inline script.
+EMPTY_STYLE_HASH = "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
+WEBGL_CHART_CSP = {
+    "script-src": ["'unsafe-eval'"],
+    "style-src-attr": ["'unsafe-hashes'", EMPTY_STYLE_HASH],
+}
+
+
 @login_required
 @require_safe
+@csp_update(WEBGL_CHART_CSP)
 def run_compare(request, slug: str):
     project = _viewable(request, slug)
     comparison = selectors.compare_runs(
@@ -442,8 +456,6 @@ def shared_live(request, token: str):
 
 
 # --- plotly.js --------------------------------------------------------------------------
-
-PLOTLY_JS = resources.files("plotly") / "package_data" / "plotly.min.js"
 
 
 @functools.cache

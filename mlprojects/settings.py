@@ -10,23 +10,33 @@ import datetime as dt
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 
 from mlprojects.celery import Queue
 
-env = environ.Env()
+# ``X_FILE`` names a file that holds ``X``: how `make run` hands over its generated key.
+env = environ.FileAwareEnv()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Runtime files of the embedded default (SQLite database, broker, static files, artifacts).
 VAR_DIR = Path(env.str("MLPROJECTS_VAR_DIR", default=str(BASE_DIR / "var")))
 
 # --- Core -------------------------------------------------------------------------------
-# Debug is on for the embedded default so the two README commands work on a fresh clone;
+# Debug is on when nothing is set, for `make dev`, the tests and manage.py on a fresh clone;
 # production turns it off and must then provide its own secret key and host names.
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# `make run` serves as production does (debug off) on this machine only, over plain HTTP
+# on the loopback address: cookies without the Secure flag, no HTTPS redirect, no HSTS,
+# local host names by default. Its secret key is generated once under the var dir.
+LOCAL_HTTP = not DEBUG and env.bool("MLPROJECTS_LOCAL_HTTP", default=False)
+LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
 
 if DEBUG:
     SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="django-insecure-local-development-only")
-    ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+    ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=LOOPBACK_HOSTS)
+elif LOCAL_HTTP:
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY")
+    ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=LOOPBACK_HOSTS)
 else:
     # No default: a production process without its secrets refuses to start.
     SECRET_KEY = env.str("DJANGO_SECRET_KEY")
@@ -43,6 +53,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "nested_admin",
+    "axes",
     "django_celery_beat",
     "rest_framework",
     "django_filters",
@@ -66,6 +77,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "mlprojects.urls"
@@ -114,6 +128,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes counts failed sign-ins (the dashboard's and the admin's, both through
+# Django's authenticate) and locks out a username, and separately an address, after too
+# many. API tokens never pass through here: they are not passwords, and a wrong one is
+# throttled with the anonymous API rate instead (api.authentication).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Behind proxies, the client's address is the one they add to X-Forwarded-For; without
+# them that header is the client's own word, so only the connection's address counts.
+TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
+AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if TRUSTED_PROXY_COUNT else ["REMOTE_ADDR"]
+)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard:portfolio"
 LOGOUT_REDIRECT_URL = "login"
@@ -145,17 +180,37 @@ STORAGES = {
 
 # --- Security ---------------------------------------------------------------------------
 # Secure by default when debug is off; a deployment behind a TLS-terminating proxy keeps
-# these on and sets DJANGO_SECURE_PROXY_SSL_HEADER.
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+# these on and sets DJANGO_SECURE_PROXY_SSL_HEADER. Only `make run` (plain HTTP on the
+# loopback address) and debug turn them off.
+HTTPS = not DEBUG and not LOCAL_HTTP
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
 SESSION_COOKIE_HTTPONLY = True
-SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=not DEBUG)
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=HTTPS)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=HTTPS)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Pages load scripts, styles, images and fonts from this site only, run no inline script
+# and cannot be framed. Plotly's own style sheet is served as a file beside its script
+# (dashboard.views.plotly_css); the API docs use drf-spectacular's split Swagger view.
+# data: images are Swagger UI's icons and the images Plotly draws when saving a chart.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # /healthz answers plain HTTP so container healthchecks work behind the redirect.
@@ -176,7 +231,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.DepthLimitedJSONParser"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
@@ -189,6 +244,9 @@ REST_FRAMEWORK = {
         "api.throttling.TokenRateThrottle",
         "api.throttling.AnonRateThrottle",
     ],
+    # The same proxies as sign-in lockouts: the anonymous rate counts per client address,
+    # and without proxies X-Forwarded-For is ignored rather than believed.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "token": env.str("API_THROTTLE_TOKEN", default="6000/min"),
         "anon": env.str("API_THROTTLE_ANON", default="60/min"),

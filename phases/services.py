@@ -444,8 +444,25 @@ OUTCOME_FIELDS = frozenset(
 )
 
 
+# What RFC 3986 allows in a URI, percent-encoded bytes included: a link shown on pages and
+# in the API as a URI never holds quotes, angle brackets, spaces or other characters.
+_URI_CHARACTERS = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=%"
+)
+
+
+def _check_evidence_url(url: str) -> None:
+    if url and not _URI_CHARACTERS.issuperset(url):
+        raise DomainError.invalid(
+            "evidence_url",
+            "must be a URI: letters, digits and -._~:/?#[]@!$&'()*+,;=% only "
+            "(percent-encode anything else)",
+        )
+
+
 def _check_outcome_fields(fields: dict) -> None:
     _not_blank(fields, "name")
+    _check_evidence_url(fields.get("evidence_url", ""))
     _one_of(fields, "kind", OutcomeKind)
     rule = fields.get("evidence_rule", "")
     if rule and rule not in EvidenceRule.values:
@@ -481,6 +498,7 @@ def _locked_outcome(outcome: Outcome) -> Outcome:
 def outcome_submit(*, outcome: Outcome, by: User | None, evidence_url: str = "") -> Outcome:
     outcome = _locked_outcome(outcome)
     _review_from(outcome, (ReviewStatus.PENDING, ReviewStatus.REJECTED), "submitted")
+    _check_evidence_url(evidence_url)
     if evidence_url:
         outcome.evidence_url = evidence_url
     outcome.review_status = ReviewStatus.SUBMITTED

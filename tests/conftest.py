@@ -18,6 +18,8 @@ def pytest_collection_modifyitems(config, items):
     if os.environ.get("CI") and engine != "django.db.backends.postgresql":
         raise pytest.UsageError("CI must run the suite against PostgreSQL (set DATABASE_URL).")
     for item in items:
+        if "browser" in item.fixturenames:
+            item.add_marker(pytest.mark.browser)
         marker = item.get_closest_marker("django_db")
         kwargs = marker.kwargs if marker else {}
         transactional = kwargs.get("transaction") or {"live_server", "transactional_db"} & set(

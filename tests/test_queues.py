@@ -19,7 +19,8 @@ def worker_queues(text: str) -> set[str]:
 
 
 def test_the_local_worker_consumes_every_queue():
-    assert worker_queues((ROOT / "Procfile.dev").read_text()) == set(Queue)
+    config = ROOT / "etc" / "supervisord" / "common.conf"
+    assert worker_queues(config.read_text()) == set(Queue)
 
 
 def test_the_production_worker_consumes_every_queue():

@@ -96,3 +96,84 @@ def test_healthz_answers_ok_without_the_database(client):
 
     assert response.status_code == 200
     assert response.content == b"ok"
+
+
+SHOW_SERVING = (
+    "import json; from django.conf import settings; print(json.dumps({"
+    "'debug': settings.DEBUG, "
+    "'secret_key': settings.SECRET_KEY, "
+    "'hosts': settings.ALLOWED_HOSTS, "
+    "'secure_cookies': [settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE], "
+    "'ssl_redirect': settings.SECURE_SSL_REDIRECT, "
+    "'hsts': settings.SECURE_HSTS_SECONDS, "
+    "'static': settings.STORAGES['staticfiles']['BACKEND']}))"
+)
+
+
+def shown(result: subprocess.CompletedProcess) -> dict:
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_make_run_serves_with_debug_off_over_plain_http_with_its_key_file(tmp_path):
+    """What `make run` sets: production serving, but cookies and redirects that work over
+    plain HTTP on 127.0.0.1, and the secret key read from the file it generated."""
+    key_file = tmp_path / "secret-key"
+    key_file.write_text("k" * 60)
+    result = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        SHOW_SERVING,
+        var_dir=tmp_path,
+        DJANGO_DEBUG="false",
+        MLPROJECTS_LOCAL_HTTP="true",
+        DJANGO_SECRET_KEY_FILE=str(key_file),
+    )
+
+    assert shown(result) == {
+        "debug": False,
+        "secret_key": "k" * 60,
+        "hosts": ["localhost", "127.0.0.1", "[::1]"],
+        "secure_cookies": [False, False],
+        "ssl_redirect": False,
+        "hsts": 0,
+        "static": "whitenoise.storage.CompressedManifestStaticFilesStorage",
+    }
+
+
+def test_production_behaviour_is_unchanged_by_the_local_mode_switch_being_absent(tmp_path):
+    result = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        SHOW_SERVING,
+        var_dir=tmp_path,
+        **production_env(DJANGO_SECRET_KEY="s" * 60),
+    )
+
+    assert shown(result) == {
+        "debug": False,
+        "secret_key": "s" * 60,
+        "hosts": ["example.org"],
+        "secure_cookies": [True, True],
+        "ssl_redirect": True,
+        "hsts": 31536000,
+        "static": "whitenoise.storage.CompressedManifestStaticFilesStorage",
+    }
+
+
+def test_the_local_mode_still_needs_a_secret_key(tmp_path):
+    result = manage("check", var_dir=tmp_path, DJANGO_DEBUG="false", MLPROJECTS_LOCAL_HTTP="true")
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_the_local_mode_switch_means_nothing_with_debug_on(tmp_path):
+    result = manage(
+        "shell", "--no-imports", "-c", SHOW_SERVING, var_dir=tmp_path, MLPROJECTS_LOCAL_HTTP="true"
+    )
+
+    assert shown(result)["debug"] is True
+    assert shown(result)["secret_key"] == "django-insecure-local-development-only"

@@ -12,7 +12,9 @@ refused rather than taken for names). Then the resolved real path, symlinks foll
 still be inside the owner's folder, which stops a symlink planted there from leading out.
 
 Bodies are streamed both ways in chunks; an upload lands in a hidden temporary file beside
-its target and is renamed into place when complete, so a reader never sees half a file.
+its target (named ``.upload-...``, a name no client may use) and is renamed into place only
+once every byte the request announced has arrived, so a reader never sees half a file and
+a cut-off upload is refused rather than stored short.
 """
 
 import mimetypes
@@ -94,6 +96,7 @@ def clean(path: str | None) -> str:
     for segment in segments:
         if (
             segment in ("", ".", "..")
+            or segment.startswith(_UPLOAD_PREFIX)
             or _DRIVE.match(segment)
             or len(segment.encode()) > _MAX_SEGMENT_BYTES
         ):
@@ -136,7 +139,8 @@ def download(folder: pathlib.Path, relative: str) -> FileResponse:
         raise invalid(f"Artifact path refers to a directory, not a file: '{relative}'")
     try:
         handle = open(target, "rb")  # noqa: SIM115  (FileResponse closes it when sent)
-    except FileNotFoundError as error:
+    except (FileNotFoundError, NotADirectoryError) as error:
+        # Not a directory: a folder of the path is a file, so nothing is stored under it.
         raise not_found(f"Artifact '{relative}' does not exist.") from error
     name = relative.rsplit("/", 1)[-1]
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
@@ -149,14 +153,20 @@ def download(folder: pathlib.Path, relative: str) -> FileResponse:
     return response
 
 
-def upload(folder: pathlib.Path, relative: str, chunks: Iterator[bytes], *, limit: int) -> int:
+def upload(
+    folder: pathlib.Path, relative: str, chunks: Iterator[bytes], *, limit: int, expected: int
+) -> int:
     """Write the streamed body to ``relative``; returns its size. Past ``limit`` bytes the
-    upload is dropped and refused with 413."""
+    upload is dropped and refused with 413; a body that ends before the ``expected`` bytes
+    (the connection was cut) is dropped and refused, never stored short."""
     if not relative:
         raise invalid("An artifact upload needs a file name.")
     target = _inside(folder, relative)
     if target.is_dir():
         raise invalid(f"Artifact path refers to a directory, not a file: '{relative}'")
+    for parent in pathlib.PurePosixPath(relative).parents:
+        if str(parent) != "." and (folder / parent).is_file():
+            raise invalid(f"Artifact path '{relative}' goes through '{parent}', which is a file.")
     target.parent.mkdir(parents=True, exist_ok=True)
     _inside(folder, relative)  # the folders just made are real folders, still inside
     descriptor, temporary = tempfile.mkstemp(prefix=_UPLOAD_PREFIX, dir=target.parent)
@@ -172,6 +182,11 @@ def upload(folder: pathlib.Path, relative: str, chunks: Iterator[bytes], *, limi
                         status=413,
                     )
                 out.write(chunk)
+        if size != expected:
+            raise invalid(
+                f"The upload of '{relative}' ended after {size} of its {expected} bytes; "
+                "nothing was stored."
+            )
         os.chmod(temporary, 0o644)  # readable like files Django writes; mkstemp makes 0600
         os.replace(temporary, target)
     except BaseException:

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 
 from api.mlflow.errors import invalid
 from experiments.validation import SPECIAL_DOUBLES
+from mlprojects.jsonbodies import TooDeep, check_depth
 
 _SEE_DOCS = " See the API docs for more information about request parameters."
 _INTEGER = re.compile(r"[+-]?[0-9]+")
@@ -54,13 +55,13 @@ def read_json(request: HttpRequest, *, limit: int, refuse: Callable[[int, int], 
         return {}
     try:
         data = _loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
+        if isinstance(data, str):  # older clients double-encode their JSON, MLflow accepts it
+            data = _loads(data.encode())
+        check_depth(data, raw=raw)
+    except (RecursionError, TooDeep) as error:
+        raise invalid(f"Malformed JSON request body: {TooDeep()}") from error
+    except (ValueError, UnicodeError) as error:
         raise invalid(f"Malformed JSON request body: {error}") from error
-    if isinstance(data, str):  # older clients double-encode their JSON, MLflow accepts it
-        try:
-            data = json.loads(data)
-        except ValueError as error:
-            raise invalid(f"Malformed JSON request body: {error}") from error
     if not isinstance(data, dict):
         raise invalid("The request body must be a JSON object.")
     return data

@@ -6,7 +6,7 @@ role and an active owner."""
 
 import pathlib
 
-from api.middleware import ApiBodySizeLimitMiddleware
+from api.middleware import body_limit, declared_length
 from api.mlflow import artifacts, errors, shaping
 from api.mlflow.views import Call
 from experiments.choices import LifecycleStage
@@ -16,7 +16,7 @@ from registry.models import LoggedModel
 
 
 def _artifact_limit() -> int:
-    return ApiBodySizeLimitMiddleware.limit_for("/api/2.0/")
+    return body_limit("/api/2.0/")
 
 
 def artifacts_list_for_run(call: Call) -> dict:
@@ -102,6 +102,7 @@ def proxy_file(call: Call):
             relative,
             artifacts.request_chunks(call.request._request),
             limit=_artifact_limit(),
+            expected=declared_length(call.request.META),
         )
         return {}
     artifacts.delete(folder, relative)

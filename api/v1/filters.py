@@ -7,6 +7,7 @@ id that does not exist and 200 for one of a hidden project, telling the two apar
 import django_filters
 from django import forms
 from django.db import models
+from drf_spectacular.utils import extend_schema_field
 
 
 class StrictBooleanField(forms.Field):
@@ -28,10 +29,17 @@ class BooleanFilter(django_filters.BooleanFilter):
         super().__init__(*args, **kwargs)
 
 
+@extend_schema_field({"type": "integer", "format": "int64", "minimum": 1, "maximum": 2**63 - 1})
 class IdFilter(django_filters.NumberFilter):
-    """A whole number; not a model choice, see above."""
+    """A whole number that can be a row's id (1 to 2^63-1, so the database is never asked
+    about one it cannot hold); not a model choice, see above."""
 
     field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
 
 
 class FilterSet(django_filters.FilterSet):

@@ -6,7 +6,9 @@ sends what the chart shows (counts, quartiles), never the raw rows behind it.
 
 Plotly renders a few HTML tags in its text (``<b>``, ``<a href>``, ...) and decodes
 entities, so every user-provided string goes through :func:`_text`: it shows literally and
-can never become markup or a link. Every trace is an SVG trace, except the parallel
+can never become markup or a link. The builders use no such tag themselves: Plotly draws
+each as an inline ``style`` attribute, which the site's Content-Security-Policy refuses;
+bold text is a font weight instead. Every trace is an SVG trace, except the parallel
 coordinates of a run comparison, which Plotly draws only with WebGL (one chart per page).
 """
 

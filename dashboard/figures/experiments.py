@@ -46,7 +46,7 @@ def success_gauge(*, metric: str, best: float, target: float | None, maximize: b
     The side of the target that counts as success is shaded, so "higher is better" and
     "lower is better" read the same way; the delta says how far the best run is from it.
     """
-    title = {"text": f"Best <b>{_text(metric)}</b>", "font": {"size": 14}}
+    title = {"text": f"Best {_text(metric)}", "font": {"size": 14, "weight": "bold"}}
     number = {"valueformat": ".4~g", "font": {"size": 26}}
     if target is None:
         trace = {"type": "indicator", "mode": "number", "value": best, "number": number}
@@ -294,7 +294,7 @@ def parallel_coordinates(
     keys = varying_params([run.params for run in placed], MAX_PARAM_AXES)
     dimensions = [_dimension(_text(key), [run.params.get(key) for run in placed]) for key in keys]
     values = [run.value for run in placed]
-    dimensions.append({"label": f"<b>{_text(metric)}</b>", "values": values})
+    dimensions.append({"label": _text(metric), "values": values})
     trace = {
         "type": "parcoords",
         "line": {

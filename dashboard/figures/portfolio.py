@@ -69,7 +69,8 @@ def phase_funnel(funnels: Sequence[LifecycleFunnel]) -> Figure:
         }
         annotations.append(
             {
-                "text": f"<b>{_text(funnel.lifecycle)}</b>",
+                "text": _text(funnel.lifecycle),
+                "font": {"weight": "bold"},
                 "xref": "paper",
                 "yref": "paper",
                 "x": 0,
@@ -210,7 +211,7 @@ def loop_backs(loops: Sequence[LoopBack]) -> Figure:
     hover = []
     for _, items in ranked:
         lines = [
-            f"<b>{_text(item.project)}</b>: {_text(_excerpt(item.reason))}"
+            f"{_text(item.project)}: {_text(_excerpt(item.reason))}"
             for item in items[:HOVER_EXAMPLES]
         ]
         if len(items) > HOVER_EXAMPLES:

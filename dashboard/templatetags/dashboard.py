@@ -4,7 +4,15 @@ from django import template
 from django.template.base import token_kwargs
 from django.utils.html import format_html
 
+from dashboard import plotly
+
 register = template.Library()
+
+
+@register.inclusion_tag("dashboard/_plotly_styles.html")
+def plotly_styles() -> dict:
+    """What the page must hold before plotly.js runs, so that it adds no inline style."""
+    return {"global_id": plotly.GLOBAL_STYLE_ID, "placeholder_ids": plotly.placeholder_ids()}
 
 
 @register.filter
@@ -26,6 +34,12 @@ def metric(value) -> str:
         return f"{float(value):.4g}"
     except (TypeError, ValueError):
         return str(value)
+
+
+@register.filter
+def minutes(duration) -> int:
+    """A ``timedelta`` in whole minutes, at least one."""
+    return max(int(duration.total_seconds() // 60), 1)
 
 
 @register.filter

@@ -10,6 +10,7 @@ import csv
 import io
 import itertools
 import json
+import math
 import operator
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO, NoReturn, TypeVar
@@ -19,8 +20,18 @@ from experiments.bulk.formats import CSV, FIELDS, JSON, NDJSON
 from experiments.models import Run
 from experiments.services import MetricIn, User
 from mlprojects.exceptions import DomainError
+from mlprojects.jsonbodies import TooDeep, check_depth
 
 _VALUE_RULE = "must be a number, NaN, Infinity or -Infinity"
+# A number too large for a double is refused, not stored as an infinity: only the words say
+# infinity (what Python's float() reads as one: inf, infinity, in any case, with a sign).
+_RANGE_RULE = "must be a number within the range of a double (an infinity is spelt Infinity)"
+_INFINITY_WORDS = frozenset({"inf", "infinity"})
+_INFINITIES = (math.inf, -math.inf)
+_MAX_DOUBLE = 1.7976931348623157e308
+# JSON's bare NaN and Infinity tokens read as the strings MLflow writes for them, so that an
+# infinity in a parsed document can only be a number that overflowed.
+_DECODER = json.JSONDecoder(parse_constant=str)
 _STEP_RULE = "must be a whole number from -2^63 to 2^63-1"
 _TIMESTAMP_RULE = "must be a whole number of milliseconds from 0 to 2^63-1"
 
@@ -98,9 +109,12 @@ def _int_text(text: str, rule: str, field: str, where: str, low: int, **details)
 
 def _float_text(text: str, where: str, **details) -> float:
     try:
-        return float(text)
+        number = float(text)
     except ValueError:
         raise _error(where, "value", _VALUE_RULE, got=text, **details) from None
+    if number in _INFINITIES and text.strip().lstrip("+-").lower() not in _INFINITY_WORDS:
+        raise _error(where, "value", _RANGE_RULE, got=text, **details)
+    return number
 
 
 def _int_json(value: Any, rule: str, field: str, where: str, low: int, **details) -> int:
@@ -114,6 +128,8 @@ def _int_json(value: Any, rule: str, field: str, where: str, low: int, **details
 def _float_json(value: Any, where: str, **details) -> float:
     kind = type(value)
     if kind is float:
+        if value in _INFINITIES:
+            raise _error(where, "value", _RANGE_RULE, **details)
         return value
     if kind is int:
         try:
@@ -176,6 +192,7 @@ def _json_point(
     ``place`` is ``("line", 7)`` or ``("index", 12)``: where the refusal points."""
     if (
         type(value) is not float
+        or not -_MAX_DOUBLE <= value <= _MAX_DOUBLE
         or type(step) is not int
         or type(timestamp) is not int
         or not (0 <= timestamp <= _HIGH and _LOW <= step <= _HIGH)
@@ -256,6 +273,8 @@ def csv_points(source: BinaryIO, checker: Checker) -> Iterator[MetricIn]:
                 point = None
             if point is None or not (0 <= point[2] <= high and low <= point[3] <= high):
                 _csv_refuse(reader.line_num, step, timestamp, value)
+            if point[1] in _INFINITIES:
+                _float_text(value, f"line {reader.line_num}", line=reader.line_num)
             yield point
     except csv.Error as error:
         line = done + 1
@@ -277,7 +296,10 @@ def _ndjson_slow(text: str, line: int) -> dict | None:
         return None
     where = f"line {line}"
     try:
-        item = json.loads(text)
+        item = _DECODER.decode(text)
+        check_depth(item)
+    except (RecursionError, TooDeep):
+        raise _error(where, "line", f"is not a point: {TooDeep()}", line=line) from None
     except ValueError as error:
         raise _error(where, "line", f"is not valid JSON ({error})", line=line) from None
     if type(item) is not dict or len(item) != len(FIELDS) or any(f not in item for f in FIELDS):
@@ -290,13 +312,13 @@ def _ndjson_slow(text: str, line: int) -> dict | None:
 def ndjson_points(source: BinaryIO, checker: Checker) -> Iterator[MetricIn]:
     body = _Body(source)
     # The C scanner without json.loads' wrapping: a third of the cost a line.
-    scan = json.JSONDecoder().scan_once
+    scan = _DECODER.scan_once
     check_key, keys = checker.key, checker.keys
     try:
         for line, text in enumerate(_text(body), start=1):
             try:
                 item, end = scan(text, 0)
-            except (StopIteration, ValueError):
+            except (StopIteration, ValueError, RecursionError):
                 item, end = None, 0
             if type(item) is not dict or len(item) != 4 or text[end:] not in _LINE_ENDS:
                 item = _ndjson_slow(text, line)
@@ -329,7 +351,10 @@ def _json_columns(body: BinaryIO, max_bytes: int) -> tuple[Any, list, list, list
             "as CSV or NDJSON, which stream",
         )
     try:
-        document = json.loads(codecs.decode(data, "utf-8-sig"))
+        document = _DECODER.decode(codecs.decode(data, "utf-8-sig"))
+        check_depth(document, raw=data)
+    except (RecursionError, TooDeep):
+        raise _error("body", "body", f"must be columns of points: {TooDeep()}") from None
     except (ValueError, UnicodeDecodeError) as error:
         raise _error("body", "body", f"must be valid JSON in UTF-8 ({error})") from None
     if type(document) is not dict:

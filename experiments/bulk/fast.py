@@ -5,6 +5,15 @@ fast path never explains a refusal: whatever it does not take (a malformed line,
 of range, a form only Python's parsers accept, such as ``1_000``) raises :class:`Irregular`,
 and the whole upload goes to the exact readers, which either take it too or say where and
 why it is wrong.
+
+It only takes what the exact readers would store the same way, so one upload gets one answer
+whichever path reads it: what pyarrow reads but Python refuses (hexadecimal ``0x10``,
+``nan(1)``) and any infinity (which may be a number too large for a double) are declined.
+
+pyarrow's NDJSON reader crashes the process (a segfault in pyarrow 26) on a first line that
+is not an object, so no body reaches it before :func:`_flat_lines` has seen that every line
+is one flat object: ``{`` first, one ``{`` and one ``}``, no array. Anything else, however
+harmless, goes to the exact reader, which is plain Python.
 """
 
 import codecs
@@ -32,6 +41,49 @@ class Irregular(Exception):
 _ARROW_TYPES = {"key": pa.string(), "step": pa.int64(), "timestamp": pa.int64()}
 _ARROW_TYPES["value"] = pa.float64()
 _BLOCK_BYTES = 8 * 2**20
+
+
+def _blocks(body: BinaryIO) -> Iterator[tuple[bytes, bytes]]:
+    """The body in blocks, each with the two bytes where it meets the block before (the
+    first block as if a line had just ended), so that a two-byte pattern across blocks is
+    seen. Rewinds the body once every block was read."""
+    previous = b"\n"
+    while block := body.read(_BLOCK_BYTES):
+        yield previous + block[:1], block
+        previous = block[-1:]
+    body.seek(0)
+
+
+def _flat_lines(body: BinaryIO) -> bool:
+    """Every line is one JSON object holding no other object or array, and starts with its
+    opening brace: no blank line, no leading space or byte-order mark, no lone carriage
+    return."""
+    lines = starts = opens = closes = returns = line_ends = 0
+    last = b""
+    for seam, block in _blocks(body):
+        if b"[" in block:
+            return False
+        returns += block.count(b"\r")
+        line_ends += block.count(b"\r\n") + (seam == b"\r\n")
+        lines += block.count(b"\n")
+        starts += block.count(b"\n{") + (seam == b"\n{")
+        opens += block.count(b"{")
+        closes += block.count(b"}")
+        last = block[-1:]
+    if last and last != b"\n":
+        lines += 1  # the last line has no line break
+    return returns == line_ends and lines > 0 and starts == opens == closes == lines
+
+
+# What pyarrow reads as a number and Python does not: hexadecimal integers, nan(...).
+_NOT_PYTHON = (b"0x", b"0X", b"(")
+
+
+def _python_numbers(body: BinaryIO) -> bool:
+    return not any(
+        seam in _NOT_PYTHON or any(pattern in block for pattern in _NOT_PYTHON)
+        for seam, block in _blocks(body)
+    )
 
 
 def _columns(table: "pa.Table | pa.RecordBatch") -> ingest.Columns:
@@ -63,6 +115,8 @@ def _fast_csv(body: BinaryIO, max_json_bytes: int) -> Iterator[ingest.Columns]:
     if sorted(names) != sorted(FIELDS):
         raise Irregular
     body.seek(0)
+    if not _python_numbers(body):
+        raise Irregular
     reader = pa_csv.open_csv(
         body,
         read_options=pa_csv.ReadOptions(skip_rows=1, column_names=names, block_size=_BLOCK_BYTES),
@@ -74,10 +128,15 @@ def _fast_csv(body: BinaryIO, max_json_bytes: int) -> Iterator[ingest.Columns]:
         ),
     )
     for batch in reader:
-        yield _columns(batch)
+        columns = _columns(batch)
+        if np.isinf(columns.values).any():
+            raise Irregular
+        yield columns
 
 
 def _fast_ndjson(body: BinaryIO, max_json_bytes: int) -> Iterator[ingest.Columns]:
+    if not _flat_lines(body):
+        raise Irregular
     schema = pa.schema(list(_ARROW_TYPES.items()))
     reader = pa_json.open_json(
         body,

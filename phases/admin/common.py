@@ -15,15 +15,12 @@ from django.utils.safestring import SafeString
 
 from mlprojects.exceptions import DomainError
 from phases import services
-from phases.choices import Health
 from phases.models import Phase, Transition
 
 admin.site.site_header = "mlprojects administration"
 admin.site.site_title = "mlprojects administration"
 
 ACTION_PAGE = "admin/phases/action_form.html"
-
-_HEALTH_COLOURS = {Health.GREEN: "#2e7d32", Health.AMBER: "#a15c00", Health.RED: "#c62828"}
 
 
 def _refusal(error: DomainError, subject: object = None) -> SafeString:

@@ -46,6 +46,7 @@ from tests.factories import UserFactory, make_project
 pytestmark = pytest.mark.django_db
 
 AUTHENTICATED = "authenticated"  # any signed-in caller; no project role involved
+SESSION = "session"  # a signed-in session only: every caller here holds a bearer token
 RANK = {Role.VIEWER: 1, Role.CONTRIBUTOR: 2, Role.MANAGER: 3}
 
 
@@ -382,15 +383,12 @@ MATRIX: dict[tuple[str, str], Rule] = {
         body=lambda world: {"key": "val_loss", "runs": world.run.run_id},
         parent="runs",
     ),
-    ("token", "list"): Rule(
-        AUTHENTICATED,
-        200,
-        rows=lambda world, caller: ApiToken.objects.filter(user=world.user(caller)),
-    ),
-    ("token", "create"): Rule(AUTHENTICATED, 201, body=lambda world: {"name": "nightly CI"}),
+    # Tokens are managed from a session; tests/api/test_tokens.py has the session's side.
+    ("token", "list"): Rule(SESSION, 200),
+    ("token", "create"): Rule(SESSION, 201, body=lambda world: {"name": "nightly CI"}),
+    ("token", "retrieve"): Rule(SESSION, 200, target=World.spare),
+    ("token", "destroy"): Rule(SESSION, 204, target=World.spare),
     **MONITORING,
-    ("token", "retrieve"): Rule(AUTHENTICATED, 200, target=World.spare),
-    ("token", "destroy"): Rule(AUTHENTICATED, 204, target=World.spare),
 }
 
 
@@ -417,6 +415,8 @@ def test_a_path_that_names_no_endpoint_answers_404_in_the_error_shape(world, cal
 def verdict(rule: Rule, caller: str) -> str:
     if caller == ANONYMOUS:
         return "unauthenticated"
+    if rule.needs == SESSION:
+        return "forbidden"
     if rule.needs == AUTHENTICATED or caller == STAFF:
         return "allowed"
     if caller == OUTSIDER:
@@ -640,7 +640,9 @@ def test_a_project_bound_token_cannot_create_projects(world, bound):
 
 
 def test_a_token_cannot_be_bound_to_a_project_the_caller_cannot_see(world):
-    response = world.client(OUTSIDER).post(
+    client = bearer()
+    client.force_login(world.users[OUTSIDER])
+    response = client.post(
         reverse("v1:token-list"), {"name": "ci", "project": world.project.slug}, format="json"
     )
     assert response.status_code == 400
@@ -656,10 +658,11 @@ def test_a_revoked_token_gets_401(world):
 
 
 def test_a_token_revoked_through_the_api_stops_working(world):
-    client = world.client(Role.MANAGER)
+    session = bearer()
+    session.force_login(world.users[Role.MANAGER])
     token = ApiToken.objects.get(user=world.users[Role.MANAGER], name="main")
-    assert client.delete(reverse("v1:token-detail", kwargs={"pk": token.pk})).status_code == 204
-    assert client.get(reverse("v1:project-list")).status_code == 401
+    assert session.delete(reverse("v1:token-detail", kwargs={"pk": token.pk})).status_code == 204
+    assert world.client(Role.MANAGER).get(reverse("v1:project-list")).status_code == 401
 
 
 def test_an_expired_token_gets_401(world):

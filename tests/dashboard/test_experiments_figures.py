@@ -75,7 +75,7 @@ def test_gauge_without_target_is_just_the_number():
     ]
     assert trace["mode"] == "number"
     assert "gauge" not in trace
-    assert trace["title"]["text"] == "Best <b>&lt;b&gt;x&lt;/b&gt;</b>"
+    assert trace["title"]["text"] == "Best &lt;b&gt;x&lt;/b&gt;"
 
 
 # --- Curves ---------------------------------------------------------------------------------
@@ -150,7 +150,7 @@ def test_parallel_coordinates_axes_numeric_log_and_categorical():
     ]
     trace = figures.parallel_coordinates(runs, metric="val_auc")["data"][0]
     dims = {d["label"]: d for d in trace["dimensions"]}
-    assert list(dims) == ["depth", "lr (log)", "optimizer", "note", "<b>val_auc</b>"]
+    assert list(dims) == ["depth", "lr (log)", "optimizer", "note", "val_auc"]
     assert dims["depth"]["values"] == [3, 5, 4]
     assert dims["depth"]["tickvals"] == [3, 4, 5]
     assert dims["lr (log)"]["values"] == pytest.approx([-1, -3, -4])
@@ -161,7 +161,7 @@ def test_parallel_coordinates_axes_numeric_log_and_categorical():
     # A run without the param sits on its own level; tick labels are plain text in Plotly.
     assert dims["note"]["ticktext"] == ["<b>x</b>", figures.MISSING]
     assert dims["note"]["values"] == [1, 1, 0]
-    assert dims["<b>val_auc</b>"]["values"] == [0.7, 0.8, 0.9]
+    assert dims["val_auc"]["values"] == [0.7, 0.8, 0.9]
     assert trace["line"]["color"] == [0.7, 0.8, 0.9]
     assert trace["line"]["reversescale"] is False
 

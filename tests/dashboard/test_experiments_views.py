@@ -462,7 +462,7 @@ def test_compare_overlays_curves_and_draws_params_against_the_metric(manager, vi
         "learning_rate (log)",
         "max_depth",
         "optimizer",
-        "<b>val_auc</b>",
+        "val_auc",
     ]
 
 
@@ -476,7 +476,7 @@ def test_compare_another_metric(manager, viewer, project):
     assert curves["layout"]["yaxis"]["title"]["text"] == "loss"
     assert curves["layout"]["shapes"] == []  # loss is not the success metric: no target
     params = figure(response, "chart-params")["data"][0]
-    assert params["dimensions"][-1]["label"] == "<b>loss</b>"
+    assert params["dimensions"][-1]["label"] == "loss"
     # Which way is better is known for the success metric only.
     assert params["line"]["reversescale"] is False
     assert "darker lines reached a higher value" in html_of(response)

@@ -14,20 +14,15 @@ from tests.factories import UserFactory, make_project
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 BEFORE = [("experiments", "0002_metric_rollups")]
-AFTER = [("experiments", "0003_metric_chunks")]
 
 
-def migrate(targets) -> None:
+def migrate(targets=None) -> None:
+    """To ``targets``, or back to the latest migration of every app: going back to
+    experiments 0002 also unapplies the migrations of the apps that depend on later ones
+    (the registry's), which the tests after this one need."""
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
-    executor.migrate(targets)
-
-
-def migrate_to_the_latest() -> None:
-    """Going back to ``BEFORE`` unapplied the apps that depend on experiments too (registry,
-    monitoring); every later test needs their tables."""
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    executor.migrate(targets or executor.loader.graph.leaf_nodes())
 
 
 def test_points_stored_one_row_each_are_repacked_into_chunks_in_order():
@@ -53,8 +48,7 @@ def test_points_stored_one_row_each_are_repacked_into_chunks_in_order():
                 rows,
             )
     finally:
-        migrate(AFTER)
-        migrate_to_the_latest()
+        migrate()
 
     series = MetricSeries.objects.get(pk=series_id)
     assert sorted(MetricChunk.objects.filter(series=series).values_list("size", flat=True)) == [

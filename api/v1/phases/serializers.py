@@ -157,6 +157,8 @@ class MembershipSerializer(JsonModelSerializer):
     class Meta:
         model = Membership
         fields = ["id", "project", "user", "role", "created_at"]
+        # The role granted is said, never assumed.
+        extra_kwargs = {"role": {"required": True}}
         # Adding an existing member sets their role (membership_set), so no uniqueness error;
         # that also keeps the role check ahead of anything that could tell who is a member.
         validators = []
@@ -226,12 +228,10 @@ class OutcomeSerializer(JsonModelSerializer):
         source="phase.project", slug_field="slug", read_only=True
     )
     phase = ScopedRelatedField(model=Phase, project_path="project")
-    submitted_by = serializers.CharField(
-        source="submitted_by.username", read_only=True, default=None, allow_null=True
-    )
-    reviewer = serializers.CharField(
-        source="reviewer.username", read_only=True, default=None, allow_null=True
-    )
+    # Username fields, not "submitted_by.username" with a default: DRF leaves a field with
+    # a default out of a partial update's answer, which the schema says it always holds.
+    submitted_by = UsernameField(read_only=True, allow_null=True)
+    reviewer = UsernameField(read_only=True, allow_null=True)
 
     class Meta:
         model = Outcome
@@ -261,7 +261,7 @@ class TransitionSerializer(JsonModelSerializer):
     project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     from_phase = PhaseRefSerializer(read_only=True, allow_null=True)
     to_phase = PhaseRefSerializer(read_only=True)
-    by = serializers.CharField(source="by.username", read_only=True, default=None, allow_null=True)
+    by = UsernameField(read_only=True, allow_null=True)
 
     class Meta:
         model = Transition

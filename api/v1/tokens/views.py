@@ -1,12 +1,13 @@
-"""The caller's own API tokens: list, create (the secret shown once) and revoke."""
+"""The caller's own API tokens: list, create (the secret shown once) and revoke, from a
+signed-in session only (``api.permissions.SignedInSession``)."""
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from api import services as api_services
 from api.models import ApiToken
+from api.permissions import SignedInSession
 from api.v1.tokens import serializers
 
 
@@ -15,7 +16,10 @@ from api.v1.tokens import serializers
     retrieve=extend_schema(summary="One of your API tokens"),
     create=extend_schema(
         summary="Create an API token",
-        description="The answer holds the secret in `token`, shown this once only.",
+        description=(
+            "The answer holds the secret in `token`, shown this once only. Tokens are "
+            "managed from a signed-in session: a request made with a token gets 403 here."
+        ),
         responses={201: serializers.NewTokenSerializer},
     ),
     destroy=extend_schema(summary="Revoke an API token"),
@@ -29,7 +33,7 @@ class TokenViewSet(
 ):
     queryset = ApiToken.objects.all()
     serializer_class = serializers.TokenSerializer
-    permission_classes = [IsAuthenticated]
+    permission_classes = [SignedInSession]
     ordering_fields = ["created_at", "last_used_at", "name"]
     search_fields = ["name"]
 
