@@ -337,6 +337,8 @@ EXPERIMENTS_SWEEP_WINDOW = env.int("EXPERIMENTS_SWEEP_WINDOW", default=16)
 # Trials of one project running at once, over all its sweeps, unless the project sets its
 # own (TrialQuota); 0 means no cap.
 EXPERIMENTS_PROJECT_MAX_CONCURRENT = env.int("EXPERIMENTS_PROJECT_MAX_CONCURRENT", default=0)
+# A sweep with queued trials but none running or finished for this long is sent again.
+EXPERIMENTS_STALL_SECONDS = env.int("EXPERIMENTS_STALL_SECONDS", default=5 * 60)
 EXPERIMENTS_MAX_TRIALS = env.int("EXPERIMENTS_MAX_TRIALS", default=1000)
 # Uploaded CSV datasets: where they are kept, and the largest accepted.
 EXPERIMENTS_DATASET_ROOT = Path(

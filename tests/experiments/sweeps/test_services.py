@@ -325,3 +325,63 @@ def test_an_uploaded_csv_with_a_categorical_column_is_swept(project, user):
     sweep.refresh_from_db()
     assert sweep.status == SweepStatus.FINISHED
     assert sweep.best_trial.value == min(t.value for t in sweep.trials.all())
+
+
+# --- Dispatch, recovery and queues ----------------------------------------------------
+
+
+def test_trials_go_to_the_experiments_queue_and_recovery_to_the_scheduled_one():
+    from mlprojects.celery import Queue, app
+
+    assert app.amqp.router.route({}, ledger.TRIAL_TASK)["queue"].name == Queue.EXPERIMENTS
+    assert app.amqp.router.route({}, ledger.RECOVER_TASK)["queue"].name == Queue.SCHEDULED
+
+
+def test_two_sweeps_each_keep_only_their_window_in_the_queue(
+    project, user, iris, settings, django_capture_on_commit_callbacks
+):
+    settings.EXPERIMENTS_SWEEP_WINDOW = 2
+    with django_capture_on_commit_callbacks() as sent:
+        first = services.sweep_create(
+            project=project, user=user, **spec(iris, name="a", max_trials=6)
+        )
+        second = services.sweep_create(
+            project=project, user=user, **spec(iris, name="b", max_trials=6)
+        )
+    assert len(sent) == 2  # one send of two trials per sweep
+    for sweep in (first, second):
+        enqueued = sweep.trials.filter(enqueued_at__isnull=False)
+        assert list(enqueued.values_list("number", flat=True)) == [0, 1]
+    # A trial that ends makes room for the next one of its own sweep.
+    ledger.run_trial(first.trials.get(number=0).pk, owner="w")
+    assert list(
+        first.trials.filter(enqueued_at__isnull=False).values_list("number", flat=True)
+    ) == [0, 1, 2]
+
+
+def test_the_project_cap_holds_a_claim_back_until_a_trial_ends(project, user, iris):
+    services.trial_quota_set(project=project, max_concurrent=1)
+    first = services.sweep_create(project=project, user=user, **spec(iris, name="a"))
+    second = services.sweep_create(project=project, user=user, **spec(iris, name="b"))
+    assert isinstance(ledger.claim(first.trials.get(number=0).pk, owner="w1"), ledger.Claimed)
+    held = ledger.claim(second.trials.get(number=0).pk, owner="w2")
+    assert isinstance(held, ledger.Later)
+    with pytest.raises(DomainError):
+        services.trial_quota_set(project=project, max_concurrent=0)
+
+
+def test_recovery_sends_again_the_trials_of_dead_workers_and_of_stalled_sweeps(
+    project, user, iris, settings, django_capture_on_commit_callbacks
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    sweep = services.sweep_create(project=project, user=user, **spec(iris, max_trials=3))
+    claimed = ledger.claim(sweep.trials.get(number=0).pk, owner="dead")
+    assert ledger.recover() == []  # its lease is live, and the sweep is busy
+    later = timezone.now() + dt.timedelta(seconds=settings.EXPERIMENTS_STALL_SECONDS + 120)
+    with django_capture_on_commit_callbacks():
+        again = ledger.recover(now=later)
+    queued = list(sweep.trials.filter(number__gt=0).values_list("pk", flat=True))
+    assert sorted(again) == sorted([claimed.trial.pk, *queued])

@@ -127,3 +127,45 @@ def test_after_a_cancel_is_acknowledged_no_trial_starts(project, tmp_path):
     assert trials.filter(status=TrialStatus.CANCELLED).count() >= 10
     assert not trials.filter(status__in=[TrialStatus.QUEUED, TrialStatus.RUNNING]).exists()
     assert_exactly_once(Sweep.objects.get(pk=sweep.pk))
+
+
+IRIS = {"knn": {"n_neighbors": {"type": "int", "low": 1, "high": 20}}}
+
+
+def test_two_sweeps_started_together_interleave_and_the_project_cap_holds(project, tmp_path):
+    from experiments.sweeps.services import trial_quota_set
+
+    trial_quota_set(project=project, max_concurrent=1)
+    with workers(tmp_path, {"EXPERIMENTS_SWEEP_WINDOW": "2"}) as (worker,):
+        datasets = [
+            services.dataset_create(project=project, user=project.owner, name=n, builtin="iris")
+            for n in ("iris a", "iris b")
+        ]
+        fields = {"families": ["knn"], "space": IRIS, "strategy": "random", "max_trials": 6}
+        sweeps = [
+            services.sweep_create(
+                project=project, user=project.owner, name=f"knn {i}", dataset=d, folds=2, **fields
+            )
+            for i, d in enumerate(datasets)
+        ]
+        most = 0
+
+        def done():
+            nonlocal most
+            most = max(most, Trial.objects.filter(status=TrialStatus.RUNNING).count())
+            return all(Sweep.objects.get(pk=s.pk).status == SweepStatus.FINISHED for s in sweeps)
+
+        until(done, timeout=50, what="both sweeps to finish", logs=[worker])
+    assert most <= 1, "the project's cap of one running trial"
+    order = list(
+        Trial.objects.filter(sweep__in=sweeps)
+        .order_by("finished_at")
+        .values_list("sweep", flat=True)
+    )
+    # Neither sweep waited for the other to end: the second's first trial ended before the
+    # first's last, and the other way round.
+    first, second = (s.pk for s in sweeps)
+    assert order.index(second) < len(order) - 1 - order[::-1].index(first)
+    assert order.index(first) < len(order) - 1 - order[::-1].index(second)
+    for sweep in sweeps:
+        assert_exactly_once(sweep)
