@@ -14,8 +14,12 @@ class PortfolioFilterForm(forms.Form):
 
     lifecycle = forms.ChoiceField(label="Lifecycle", required=False)
     phase = forms.ChoiceField(label="Phase", required=False)
-    health = forms.ChoiceField(
-        label="Health", required=False, choices=[("", "Any health"), *Health.choices]
+    health = forms.MultipleChoiceField(
+        label="Health",
+        required=False,
+        choices=Health.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: any health.",
     )
     owner = forms.TypedChoiceField(label="Owner", required=False, coerce=int, empty_value=None)
 
@@ -29,9 +33,14 @@ class PortfolioFilterForm(forms.Form):
         """The filters that validated; a stale or tampered value is dropped, not fatal."""
         self.is_valid()
         data = self.cleaned_data
+        if "health" not in data:
+            # One unknown value fails the whole field: keep the known ones.
+            known = dict(Health.choices)
+            given = self.data.getlist("health") if hasattr(self.data, "getlist") else []
+            data["health"] = [value for value in given if value in known]
         return PortfolioFilters(
             phase=data.get("phase") or "",
-            health=data.get("health") or "",
+            health=tuple(sorted(data.get("health") or ())),
             owner=data.get("owner"),
             lifecycle=data.get("lifecycle") or "",
         )

@@ -17,8 +17,21 @@ it here, so the gate and the leaderboard cannot name different runs on the same 
 """
 
 import math
+from collections.abc import Sequence
 
-from django.db.models import Case, F, FloatField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import (
+    Case,
+    F,
+    FloatField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 
 from experiments.choices import LifecycleStage, RunStatus
 from experiments.models import MetricSeries, Run
@@ -108,3 +121,32 @@ def newest_first(runs: QuerySet[Run]) -> QuerySet[Run]:
     return runs.annotate(metric_value=Value(None, output_field=FloatField())).order_by(
         F("start_time").desc(), "run_id"
     )
+
+
+def best_values(projects: Sequence[Project]) -> dict[int, float]:
+    """The best ranked value of each project's success metric, by project primary key (a
+    project without a metric or a ranked run is absent): one query for any number of
+    projects, the value the leaderboard's first row shows."""
+    metrics = {project.success_metric for project in projects if project.success_metric}
+    if not metrics:
+        return {}
+    rows = (
+        MetricSeries.objects.filter(
+            finite(),
+            ranks("run__"),
+            key__in=metrics,
+            run__experiment__project__in=[project.pk for project in projects],
+            run__experiment__lifecycle_stage=LifecycleStage.ACTIVE,
+            run__lifecycle_stage=LifecycleStage.ACTIVE,
+        )
+        .order_by()
+        .values_list("run__experiment__project_id", "key")
+        .annotate(high=Max("latest_value"), low=Min("latest_value"))
+    )
+    found = {(project_id, key): (high, low) for project_id, key, high, low in rows}
+    best = {}
+    for project in projects:
+        values = found.get((project.pk, project.success_metric))
+        if values is not None:
+            best[project.pk] = values[0] if maximize(project) else values[1]
+    return best

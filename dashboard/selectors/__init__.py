@@ -42,6 +42,8 @@ from dashboard.selectors.monitoring import (
 from dashboard.selectors.portfolio_page import (
     PAGE_SIZE,
     RECENT_LOOP_BACKS,
+    SORTS,
+    STAY_PROJECTS,
     FilterChoices,
     LoopBackRow,
     Portfolio,
@@ -85,6 +87,8 @@ __all__ = [
     "RUN_CHARTS",
     "RUN_CHART_POINTS",
     "SERIES_WINDOWS",
+    "SORTS",
+    "STAY_PROJECTS",
     "SYSTEM_TAG_PREFIX",
     "ComparedRun",
     "Comparison",

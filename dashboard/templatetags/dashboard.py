@@ -15,6 +15,12 @@ def plotly_styles() -> dict:
     return {"global_id": plotly.GLOBAL_STYLE_ID, "placeholder_ids": plotly.placeholder_ids()}
 
 
+@register.simple_tag
+def plotly_path() -> str:
+    """The static path of plotly.js, for ``{% static %}``."""
+    return plotly.STATIC_PATH
+
+
 @register.filter
 def message_parts(message) -> tuple[str, list[str]]:
     """A message's first line and its "- " item lines, so a refusal that lists unmet
@@ -46,6 +52,28 @@ def minutes(duration) -> int:
 def magnitude(value) -> float | None:
     """The absolute value, for sentences that say "below" or "above" in words."""
     return None if value is None else abs(value)
+
+
+@register.simple_tag(takes_context=True)
+def sort_header(context, key: str, label: str, current: str, extra_class: str = "") -> str:
+    """A column header that sorts the table by ``key`` (a second click the other way),
+    keeping the page's filters; ``aria-sort`` tells screen readers the current order."""
+    ascending = current == key
+    descending = current == f"-{key}"
+    query = context["request"].GET.copy()
+    query["sort"] = f"-{key}" if ascending else key
+    query.pop("page", None)
+    state = "ascending" if ascending else "descending" if descending else "none"
+    arrow = "▲" if ascending else "▼" if descending else ""
+    return format_html(
+        '<th scope="col" class="{}" aria-sort="{}"><a class="sort" href="?{}">{}'
+        '<span class="sort-arrow" aria-hidden="true">{}</span></a></th>',
+        extra_class,
+        state,
+        query.urlencode(),
+        label,
+        arrow,
+    )
 
 
 @register.simple_tag

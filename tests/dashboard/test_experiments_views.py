@@ -506,3 +506,26 @@ def test_run_list_without_a_success_metric_is_newest_first(manager, viewer, proj
     names = re.findall(r'<th scope="row"><a href="[^"]*">(.*?)</a>', page)
     assert names == ["trial-002", "trial-001", "trial-000"]
     assert "newest first" in page
+
+
+# --- The portfolio's success-metric column -----------------------------------------------
+
+
+def test_portfolio_shows_the_phase_number_and_the_best_run_against_the_target(manager, project):
+    experiment = runs.experiment_create(project=project, name="churn", by=manager)
+    log_run(experiment, by=manager, name="good", metrics={"val_auc": [0.5, 0.9]})
+    log_run(experiment, by=manager, name="worse", metrics={"val_auc": [0.7]})
+    log_run(
+        experiment,
+        by=manager,
+        name="better but failed",
+        metrics={"val_auc": [0.99]},
+        status=RunStatus.FAILED,
+    )
+    html = client_for(manager).get(reverse("dashboard:portfolio")).content.decode()
+    assert "phase 1 of 4" in html
+    cell = html[html.index(f'data-testid="best-{project.slug}"') :]
+    cell = cell[: cell.index("</td>")]
+    assert '<data value="0.9">0.9</data>' in cell
+    assert "target 0.85" in cell and "tag-met" in cell
+    assert "0.99" not in cell, "a failed run has no rank"
