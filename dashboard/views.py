@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from dashboard import figures, selectors
 from dashboard import services as dashboard_services
-from dashboard.forms import MoveBackForm, PortfolioFilterForm, SharedLinkForm
+from dashboard.forms import MoveBackForm, PortfolioFilterForm, RunSearchForm, SharedLinkForm
 from dashboard.models import SharedLink
 from mlprojects.exceptions import DomainError
 from monitoring import services as monitoring_services
@@ -303,11 +303,27 @@ def _viewable(request, slug: str) -> Project:
 @require_safe
 def project_runs(request, slug: str):
     project = _viewable(request, slug)
-    runs = selectors.project_runs(project=project, page_number=request.GET.get("page"))
+    choices = selectors.run_choices(project=project)
+    form = RunSearchForm(request.GET, choices=choices)
+    query = form.query()
+    runs = (
+        selectors.project_runs(
+            project=project, query=query, page_number=request.GET.get("page"), choices=choices
+        )
+        if query is not None
+        else None
+    )
     return render(
         request,
         "dashboard/runs.html",
-        {"project": project, "runs": runs, "max_compared": selectors.MAX_COMPARED},
+        {
+            "project": project,
+            "form": form,
+            "runs": runs,
+            "choices": choices,
+            "max_compared": selectors.MAX_COMPARED,
+        },
+        status=400 if query is None else 200,
     )
 
 

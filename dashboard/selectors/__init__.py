@@ -71,7 +71,16 @@ from dashboard.selectors.run_page import (
     RunDetail,
     run_detail,
 )
-from dashboard.selectors.runs import RUNS_PAGE_SIZE, RunList, RunRow, project_runs
+from dashboard.selectors.runs import (
+    RUNS_PAGE_SIZE,
+    Column,
+    RunChoices,
+    RunList,
+    RunQuery,
+    RunRow,
+    project_runs,
+    run_choices,
+)
 
 __all__ = [
     "COMPARE_POINTS",
@@ -90,6 +99,7 @@ __all__ = [
     "SORTS",
     "STAY_PROJECTS",
     "SYSTEM_TAG_PREFIX",
+    "Column",
     "ComparedRun",
     "Comparison",
     "CriterionRow",
@@ -109,8 +119,10 @@ __all__ = [
     "ProjectMonitoring",
     "ProjectStatus",
     "RunChart",
+    "RunChoices",
     "RunDetail",
     "RunList",
+    "RunQuery",
     "RunRow",
     "SharedLinkRow",
     "compare_runs",
@@ -126,6 +138,7 @@ __all__ = [
     "project_runs",
     "project_status",
     "requested_runs",
+    "run_choices",
     "run_detail",
     "shared_link_from_token",
     "shared_links",

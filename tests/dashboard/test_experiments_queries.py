@@ -23,7 +23,9 @@ pytestmark = pytest.mark.django_db
 # Session and user (2), the project (1), then each page's own reads; see dashboard.selectors.
 # A page that draws series reads their chunks in one more query.
 PROJECT_MAX = 19  # the monitoring section reads the monitors once
-RUNS_MAX = 6
+# Session, user, project; the search form's experiments, metric and param keys; the count,
+# the page, its params and its metrics' latest values.
+RUNS_MAX = 10
 RUN_MAX = 8 + 3  # the charts' series, their chunks, their rollups (see series.run_series)
 COMPARE_MAX = 8
 
@@ -89,6 +91,20 @@ def test_run_list_costs_the_same_with_3_and_30_runs(manager, viewer, project):
     few = count(client, url(project, "runs"))
     sweep(project, by=manager, n=27, experiment="more")
     many = count(client, url(project, "runs"))
+    assert few == many
+    assert many <= RUNS_MAX
+
+
+def test_a_searched_sorted_run_list_costs_the_same_with_3_and_30_runs(manager, viewer, project):
+    client = client_for(viewer)
+    searched = url(project, "runs") + (
+        "?filter=metrics.val_auc+>+0.1+and+params.optimizer+!=+'x'&status=FINISHED"
+        "&order=params.max_depth+DESC&cols=metrics.loss&cols=params.seed"
+    )
+    sweep(project, by=manager, n=3)
+    few = count(client, searched)
+    sweep(project, by=manager, n=27, experiment="more")
+    many = count(client, searched)
     assert few == many
     assert many <= RUNS_MAX
 

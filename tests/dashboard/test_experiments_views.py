@@ -382,6 +382,108 @@ def test_run_list_pages_through_every_run_best_first(manager, viewer, project, m
     assert "Page 1 of 2" in first
 
 
+def listed(response) -> list[str]:
+    return re.findall(r'<th scope="row"><a href="[^"]*">(.*?)</a>', html_of(response))
+
+
+def test_run_list_searches_with_the_mlflow_grammar(manager, viewer, project):
+    sweep(project, by=manager, n=6)  # val_auc of trial i ends at 0.5 + i / 12 * 0.95...
+    other = runs.experiment_create(project=project, name="baselines", by=manager)
+    log_run(other, by=manager, name="lgbm", params={"model": "lgbm"}, metrics={"val_auc": [0.9]})
+    log_run(other, by=manager, name="linear", params={"model": "lr"}, metrics={"val_auc": [0.6]})
+    log_run(
+        other,
+        by=manager,
+        name="crashed lgbm",
+        params={"model": "lgbm"},
+        metrics={"val_auc": [0.95]},
+        status=RunStatus.FAILED,
+    )
+    client = client_for(viewer)
+    runs_url = url(project, "runs")
+
+    found = client.get(runs_url, {"filter": "metrics.val_auc > 0.8 and params.model = 'lgbm'"})
+    assert found.status_code == 200
+    assert listed(found) == ["lgbm", "crashed lgbm"], "a failed run matches but never ranks"
+    assert "2 runs match" in html_of(found)
+
+    assert listed(client.get(runs_url, {"filter": "attributes.status = 'FAILED'"})) == [
+        "crashed lgbm"
+    ]
+    assert listed(client.get(runs_url, {"status": "FAILED"})) == ["crashed lgbm"]
+    assert listed(
+        client.get(runs_url, {"experiment": other.pk, "filter": "params.model LIKE 'l%'"})
+    ) == ["lgbm", "linear", "crashed lgbm"]
+    none = client.get(runs_url, {"filter": "params.model = 'xgboost'"})
+    assert "No run matches this search" in html_of(none)
+
+
+def test_run_list_sorts_by_any_column_and_shows_the_columns_picked(manager, viewer, project):
+    sweep(project, by=manager, n=4)
+    client = client_for(viewer)
+    runs_url = url(project, "runs")
+
+    by_name = client.get(runs_url, {"order": "attributes.run_name ASC"})
+    assert listed(by_name) == ["trial-000", "trial-001", "trial-002", "trial-003"]
+    assert 'aria-sort="ascending"' in html_of(by_name)
+    assert listed(client.get(runs_url, {"order": "metrics.val_auc ASC"}))[0] == "trial-000"
+    assert listed(client.get(runs_url, {"order": "params.max_depth DESC"}))[0] == "trial-003"
+
+    picked = html_of(client.get(runs_url, {"cols": ["metrics.loss", "params.seed", "nope"]}))
+    header = picked[picked.index("<thead>") : picked.index("</thead>")]
+    assert ">loss<" in header and ">seed<" in header
+    assert ">val_auc<" not in header, "the columns picked replace the default ones"
+    assert ">Duration<" in header
+    assert "1 min" in picked  # each run of the sweep lasts a minute
+    assert (
+        'value="metrics.loss" checked' in picked
+        or 'checked value="metrics.loss"' in picked
+        or ('value="metrics.loss"' in picked and "checked" in picked)
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "metrics.val_auc >",
+        "metrics.val_auc > 'high'",
+        "params.model = 1",
+        "params.model = 'a' or params.model = 'b'",
+        "(metrics.a > 1)",
+        "nonsense.key = 'x'",
+        "attributes.password = 'x'",
+        "metrics.val_auc > 0.8 and",
+        "'; DROP TABLE experiments_run; --",
+        "params.model = 'a\x00b'",
+        "params.`model = 'x'",
+        "metrics.a IN ('x')",
+        "x" * 1001,
+        "tags.t = '" + "\u202e" * 3 + "'",
+        "<script>alert(1)</script>",
+    ],
+)
+def test_a_search_that_does_not_parse_is_a_400_that_says_why(manager, viewer, project, text):
+    sweep(project, by=manager, n=2)
+    text = text.encode().decode("unicode_escape") if "\\" in text else text
+    response = client_for(viewer).get(url(project, "runs"), {"filter": text})
+    page = response.content.decode()
+    if response.status_code == 200:
+        # Only a clause that is valid grammar may pass: a harmless search with no match.
+        assert "No run matches this search" in page or "<tbody>" in page
+        return
+    assert response.status_code == 400
+    assert 'data-testid="search-error"' in page
+    assert 'aria-invalid="true"' in page
+    assert "<script>alert(1)</script>" not in page
+
+
+@pytest.mark.parametrize("order", ["metrics.", "sideways", "metrics.a UP", "a, b", "datasets.name"])
+def test_an_order_that_does_not_parse_is_a_400_too(manager, viewer, project, order):
+    response = client_for(viewer).get(url(project, "runs"), {"order": order})
+    assert response.status_code == 400
+    assert 'data-testid="order-error"' in response.content.decode()
+
+
 # --- The run page ------------------------------------------------------------------------
 
 
