@@ -18,9 +18,11 @@ it here, so the gate and the leaderboard cannot name different runs on the same 
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.db.models import (
     Case,
+    Count,
     F,
     FloatField,
     Max,
@@ -150,3 +152,54 @@ def best_values(projects: Sequence[Project]) -> dict[int, float]:
         if values is not None:
             best[project.pk] = values[0] if maximize(project) else values[1]
     return best
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a run stands in its project's ranking: ``rank`` of ``ranked``, and the run
+    ids and names just above and below it (``None`` at either end)."""
+
+    rank: int
+    ranked: int
+    previous: tuple[str, str] | None
+    next: tuple[str, str] | None
+
+
+def position(*, project: Project, run: Run) -> Position | None:
+    """``run``'s place in the ranking on the success metric, in four queries; ``None``
+    when the project has no metric or the run has no rank (failed, deleted, unmeasured)."""
+    key = project.success_metric
+    if not key:
+        return None
+    series = ranked_series(project=project, key=key)
+    mine = series.filter(run=run).values_list("latest_value", "run__start_time").first()
+    if mine is None:
+        return None
+    value, start = mine
+    better = Q(latest_value__gt=value) if maximize(project) else Q(latest_value__lt=value)
+    # Ties go to the earlier start (a missing one sorts last), then to the smaller run id.
+    if start is None:
+        earlier = Q(run__start_time__isnull=False) | Q(
+            run__start_time__isnull=True, run__run_id__lt=run.run_id
+        )
+    else:
+        earlier = Q(run__start_time__lt=start) | Q(
+            run__start_time=start, run__run_id__lt=run.run_id
+        )
+    ahead = better | (Q(latest_value=value) & earlier)
+    counts = series.aggregate(ranked=Count("pk"), ahead=Count("pk", filter=ahead))
+    ordered = best_first(maximize=maximize(project), value="latest_value", run="run__")
+    backwards = [expression.copy() for expression in ordered]
+    for expression in backwards:
+        expression.reverse_ordering()
+    neighbour = ("run__run_id", "run__name")
+    previous = series.filter(ahead).order_by(*backwards).values_list(*neighbour).first()
+    following = (
+        series.exclude(ahead).exclude(run=run).order_by(*ordered).values_list(*neighbour).first()
+    )
+    return Position(
+        rank=counts["ahead"] + 1,
+        ranked=counts["ranked"],
+        previous=previous,
+        next=following,
+    )

@@ -511,6 +511,52 @@ def test_run_page_shows_params_tags_and_a_chart_per_metric(manager, viewer, proj
     assert auc["layout"]["shapes"][0]["y0"] == 0.85  # the success metric shows its target
 
 
+def test_run_page_puts_the_latest_values_first_and_a_single_value_as_a_number(
+    manager, viewer, project
+):
+    experiment = runs.experiment_create(project=project, name="main", by=manager)
+    run = log_run(
+        experiment,
+        by=manager,
+        name="final",
+        metrics={"test_auc": [0.91], "loss": [1.0, 0.5, 0.25]},
+    )
+    response = client_for(viewer).get(url(project, "run", run.run_id))
+    page = html_of(response)
+    assert page.index("Latest value of every metric") < page.index('data-figure="chart-metric-')
+    assert page.count('data-figure="chart-metric-') == 1, "one chart: loss"
+    singles = page[page.index('data-testid="single-values"') :]
+    assert "test_auc" in singles[: singles.index("</ul>")]
+    assert '<data value="0.91">0.91</data>' in singles
+    assert "one value" in page
+
+
+def test_run_page_shows_its_rank_and_the_runs_either_side(manager, viewer, project):
+    made = sweep(project, by=manager, n=5)  # trial-004 is the best on val_auc
+    failed = log_run(
+        made[0].experiment,
+        by=manager,
+        name="crashed",
+        metrics={"val_auc": [0.99]},
+        status=RunStatus.FAILED,
+    )
+    client = client_for(viewer)
+
+    middle = html_of(client.get(url(project, "run", made[2].run_id)))
+    assert re.search(r'data-testid="run-rank">3 of 5', middle)
+    assert f'href="{url(project, "run", made[3].run_id)}" rel="prev"' in middle
+    assert f'href="{url(project, "run", made[1].run_id)}" rel="next"' in middle
+
+    best = html_of(client.get(url(project, "run", made[4].run_id)))
+    assert re.search(r'data-testid="run-rank">1 of 5', best)
+    assert 'data-testid="run-previous"' not in best
+    last = html_of(client.get(url(project, "run", made[0].run_id)))
+    assert 'data-testid="run-next"' not in last
+
+    crashed = html_of(client.get(url(project, "run", failed.run_id)))
+    assert "a failed run never ranks" in crashed
+
+
 def test_run_page_draws_twelve_charts_at_a_time(manager, viewer, project):
     experiment = runs.experiment_create(project=project, name="many", by=manager)
     metrics = {f"m{i:02d}": [float(i), float(i + 1)] for i in range(15)}
@@ -519,7 +565,7 @@ def test_run_page_draws_twelve_charts_at_a_time(manager, viewer, project):
 
     first = html_of(client.get(url(project, "run", run.run_id)))
     assert first.count('data-figure="chart-metric-') == selectors.RUN_CHARTS
-    assert "Charts 1\u201312 of 15 metrics" in first
+    assert "Charts 1\u201312 of the metrics logged more than once" in first
     # Every metric is listed; those on the next page link there.
     assert first.count("Chart<span") == 15
     assert '?charts=2#metric-13"' in first
@@ -528,7 +574,7 @@ def test_run_page_draws_twelve_charts_at_a_time(manager, viewer, project):
     assert html_of(second).count('data-figure="chart-metric-') == 3
     assert figure(second, "chart-metric-13")["data"][0]["y"] == [12.0, 13.0]
     tampered = html_of(client.get(url(project, "run", run.run_id), {"charts": "x"}))
-    assert "Charts 1\u201312 of 15 metrics" in tampered
+    assert "Charts 1\u201312 of the metrics logged more than once" in tampered
 
 
 def test_a_deleted_run_still_opens_and_says_so(manager, viewer, project):
