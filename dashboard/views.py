@@ -11,7 +11,7 @@ from csp.decorators import csp_update
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -388,6 +388,10 @@ def run_compare(request, slug: str):
         if comparison.placed >= 2
         else None,
     }
+    if request.GET.get("part") == "figures":
+        # What static/js/compare.js asks for when the reader picks another metric: the
+        # charts alone, redrawn without reloading the page.
+        return JsonResponse({"key": comparison.key, **charts})
     return render(
         request,
         "dashboard/compare.html",

@@ -71,6 +71,12 @@ def index(sequence, position: int):
 
 
 @register.filter
+def get(mapping, key):
+    """``mapping[key]``, or ``None`` when it has no such key."""
+    return mapping.get(key)
+
+
+@register.filter
 def magnitude(value) -> float | None:
     """The absolute value, for sentences that say "below" or "above" in words."""
     return None if value is None else abs(value)

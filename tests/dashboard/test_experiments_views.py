@@ -607,6 +607,7 @@ def test_compare_overlays_curves_and_draws_params_against_the_metric(manager, vi
     params = figure(response, "chart-params")["data"][0]
     assert params["type"] == "parcoords"
     assert [d["label"] for d in params["dimensions"]] == [
+        "Run",
         "learning_rate (log)",
         "max_depth",
         "optimizer",
@@ -677,3 +678,32 @@ def test_portfolio_shows_the_phase_number_and_the_best_run_against_the_target(ma
     assert '<data value="0.9">0.9</data>' in cell
     assert "target 0.85" in cell and "tag-met" in cell
     assert "0.99" not in cell, "a failed run has no rank"
+
+
+def test_compare_lists_every_metric_with_the_best_marked(manager, viewer, project):
+    made = sweep(project, by=manager, n=3)
+    picked = ",".join(run.run_id for run in made)
+    response = client_for(viewer).get(url(project, "run-compare"), {"runs": picked})
+    page = html_of(response)
+    header = page[page.index('aria-labelledby="compared-heading"') :]
+    header = header[: header.index("</thead>")]
+    assert ">loss<" in header and ">val_auc<" in header
+    assert "lower is better" in header and "higher is better" in header
+    best = re.findall(r'data-testid="best"><data value="([^"]+)"', page)
+    # The best val_auc (the last trial's, higher is better); every run ends on the same
+    # loss, which marks none of them.
+    assert len(best) == 1
+    assert float(best[0]) == max(r.metric_series.get(key="val_auc").latest_value for r in made)
+
+
+def test_compare_answers_the_charts_of_another_metric_as_json(manager, viewer, project):
+    made = sweep(project, by=manager, n=3)
+    picked = ",".join(run.run_id for run in made)
+    response = client_for(viewer).get(
+        url(project, "run-compare"), {"runs": picked, "key": "loss", "part": "figures"}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["key"] == "loss"
+    assert body["curves"]["layout"]["yaxis"]["title"]["text"] == "loss"
+    assert body["params"]["data"][0]["dimensions"][-1]["label"] == "loss"
