@@ -151,15 +151,17 @@ class _DataTable(template.Node):
         given = {name: value.resolve(context) for name, value in self.options.items()}
         if ("label" in given) == ("labelledby" in given):
             raise template.TemplateSyntaxError("datatable takes label or labelledby, not both")
+        # A table named by the heading of its section is a group, not a second landmark of
+        # the same name as the section around it.
         name = (
-            format_html('aria-label="{}"', given["label"])
+            format_html('role="region" aria-label="{}"', given["label"])
             if "label" in given
-            else format_html('aria-labelledby="{}"', given["labelledby"])
+            else format_html('role="group" aria-labelledby="{}"', given["labelledby"])
         )
         region = " ".join(["table-scroll", given.get("region", "")]).strip()
         table = " ".join(["data", given.get("class", "")]).strip()
         return format_html(
-            '<div class="{}" tabindex="0" role="region" {}><table class="{}">{}</table></div>',
+            '<div class="{}" tabindex="0" {}><table class="{}">{}</table></div>',
             region,
             name,
             table,

@@ -67,7 +67,22 @@
     if (!element.classList.contains("js-plotly-plot")) {
       element.textContent = "";
     }
-    window.Plotly.react(element, figure.data, figure.layout, figure.config);
+    window.Plotly.react(element, figure.data, figure.layout, figure.config).then(function () {
+      describe(element);
+    });
+  }
+
+  /* The chart is one image to assistive technology, named by its summary (the table or
+     list beside it holds the values); the mode bar stays apart, a toolbar of buttons. */
+  function describe(element) {
+    element.querySelectorAll("svg.main-svg").forEach(function (svg, index) {
+      if (index === 0) {
+        svg.setAttribute("role", "img");
+        svg.setAttribute("aria-label", element.getAttribute("data-summary") || "Chart");
+      } else {
+        svg.setAttribute("aria-hidden", "true");
+      }
+    });
   }
 
   function drawEmbedded(element) {

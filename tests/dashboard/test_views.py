@@ -191,7 +191,7 @@ def test_portfolio_charts(manager, viewer, project):
     html = response.content.decode()
     assert "The sponsor changed the goal." in html
     # Each chart is an image to assistive technology, with its numbers in a table.
-    assert 'id="chart-per-phase" data-figure="chart-per-phase-data" role="img"' in html
+    assert 'data-figure="chart-per-phase-data" data-summary="Bar chart of projects' in html
     assert "Projects per phase as a table" in html and "Time in phase as a table" in html
 
 
