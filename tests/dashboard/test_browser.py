@@ -19,6 +19,7 @@ from django.urls import reverse
 from dashboard import figures
 from phases import services
 from tests.dashboard.conftest import PASSWORD, build_portfolio, complete
+from tests.factories import make_project
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -315,6 +316,7 @@ def test_plotly_shows_user_text_literally(tab, manager):
             )
         ]
     )
+    make_project(owner=manager)  # a portfolio with charts, so the page loads plotly.js
     tab.sign_in("morgan")
     page = tab.page
     page.wait_for_function("() => window.Plotly !== undefined")
