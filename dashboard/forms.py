@@ -5,7 +5,10 @@ import datetime as dt
 from django import forms
 from django.db.models import QuerySet
 
-from dashboard.selectors import FilterChoices, PortfolioFilters
+from dashboard.selectors import FilterChoices, PortfolioFilters, RunChoices, RunQuery
+from experiments.choices import RunStatus
+from experiments.search import parse_filter, parse_order_by
+from mlprojects.exceptions import DomainError
 from phases.choices import Health
 
 
@@ -14,8 +17,12 @@ class PortfolioFilterForm(forms.Form):
 
     lifecycle = forms.ChoiceField(label="Lifecycle", required=False)
     phase = forms.ChoiceField(label="Phase", required=False)
-    health = forms.ChoiceField(
-        label="Health", required=False, choices=[("", "Any health"), *Health.choices]
+    health = forms.MultipleChoiceField(
+        label="Health",
+        required=False,
+        choices=Health.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: any health.",
     )
     owner = forms.TypedChoiceField(label="Owner", required=False, coerce=int, empty_value=None)
 
@@ -29,9 +36,14 @@ class PortfolioFilterForm(forms.Form):
         """The filters that validated; a stale or tampered value is dropped, not fatal."""
         self.is_valid()
         data = self.cleaned_data
+        if "health" not in data:
+            # One unknown value fails the whole field: keep the known ones.
+            known = dict(Health.choices)
+            given = self.data.getlist("health") if hasattr(self.data, "getlist") else []
+            data["health"] = [value for value in given if value in known]
         return PortfolioFilters(
             phase=data.get("phase") or "",
-            health=data.get("health") or "",
+            health=tuple(sorted(data.get("health") or ())),
             owner=data.get("owner"),
             lifecycle=data.get("lifecycle") or "",
         )
@@ -39,6 +51,76 @@ class PortfolioFilterForm(forms.Form):
     @property
     def active(self) -> bool:
         return self.filters() != PortfolioFilters()
+
+
+class RunSearchForm(forms.Form):
+    """The run list's search: MLflow's filter grammar, parsed by the search the MLflow API
+    uses (``experiments.search``), so the box accepts exactly what ``runs/search`` does."""
+
+    filter = forms.CharField(
+        label="Search runs",
+        required=False,
+        max_length=1000,
+        widget=forms.TextInput(
+            attrs={
+                "placeholder": "metrics.val_auc > 0.8 and params.model = 'lgbm'",
+                "spellcheck": "false",
+                "autocomplete": "off",
+            }
+        ),
+        help_text=(
+            "MLflow's filter syntax: metrics.<key>, params.<key>, tags.<key> or attributes "
+            "(status, run_name, start_time) compared with =, !=, <, >, LIKE, joined by and."
+        ),
+    )
+    experiment = forms.TypedChoiceField(
+        label="Experiment", required=False, coerce=int, empty_value=None
+    )
+    status = forms.ChoiceField(
+        label="Status", required=False, choices=[("", "Any status"), *RunStatus.choices]
+    )
+    order = forms.CharField(required=False, max_length=300, widget=forms.HiddenInput)
+    cols = forms.MultipleChoiceField(
+        label="Columns", required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, choices: RunChoices, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["experiment"].choices = [("", "Every experiment"), *choices.experiments]
+        self.fields["cols"].choices = [(name, name) for name in choices.columns]
+
+    def _parsed(self, name: str, parse) -> str:
+        value = self.cleaned_data[name]
+        try:
+            parse(value)
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message, code="invalid") from exc
+        return value
+
+    def clean_filter(self) -> str:
+        return self._parsed("filter", parse_filter)
+
+    def clean_order(self) -> str:
+        return self._parsed("order", lambda value: parse_order_by([value]) if value else None)
+
+    def query(self) -> RunQuery | None:
+        """What to list; ``None`` when the search or the order does not parse (the form's
+        errors say why). A stale experiment, status or column is dropped, not fatal."""
+        valid = self.is_valid()
+        if not valid and ({"filter", "order"} & set(self.errors)):
+            return None
+        data = self.cleaned_data
+        if "cols" not in data:
+            offered = {value for value, _ in self.fields["cols"].choices}
+            given = self.data.getlist("cols") if hasattr(self.data, "getlist") else []
+            data["cols"] = [value for value in given if value in offered]
+        return RunQuery(
+            filter=data.get("filter", ""),
+            experiment=data.get("experiment"),
+            status=data.get("status") or "",
+            order=data.get("order", ""),
+            columns=tuple(data["cols"]),
+        )
 
 
 class PhaseChoiceField(forms.ModelChoiceField):

@@ -1,13 +1,8 @@
-from importlib.metadata import version
-
 from django.urls import path
 
 from dashboard import views
 
 app_name = "dashboard"
-
-# The plotly package's version is in the URL, so a new release is a new URL for caches.
-PLOTLY_VERSION = version("plotly")
 
 urlpatterns = [
     path("", views.portfolio, name="portfolio"),
@@ -42,5 +37,4 @@ urlpatterns = [
     ),
     path("shared/<str:token>/", views.shared_status, name="shared"),
     path("shared/<str:token>/live/", views.shared_live, name="shared-live"),
-    path(f"assets/plotly-{PLOTLY_VERSION}.min.js", views.plotly_js, name="plotly-js"),
 ]

@@ -7,26 +7,22 @@ caller may not see answers 404, an action their role does not allow answers 403,
 refusal of the domain (a closed gate) becomes a message on the page, never an error page.
 """
 
-import functools
-import gzip
-
 from csp.decorators import csp_update
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.cache import patch_cache_control
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from dashboard import figures, selectors
 from dashboard import services as dashboard_services
-from dashboard.forms import MoveBackForm, PortfolioFilterForm, SharedLinkForm
+from dashboard.forms import MoveBackForm, PortfolioFilterForm, RunSearchForm, SharedLinkForm
 from dashboard.models import SharedLink
-from dashboard.plotly import PLOTLY_JS
 from mlprojects.exceptions import DomainError
 from monitoring import services as monitoring_services
 from monitoring.models import Alert
@@ -50,11 +46,12 @@ def portfolio(request):
         user=request.user,
         filters=form.filters(),
         page_number=request.GET.get("page"),
+        sort=request.GET.get("sort", ""),
         lifecycles=choices.templates,
     )
     charts = {
-        "funnel": figures.phase_funnel(data.funnel) if data.funnel else None,
-        "durations": figures.time_in_phase(data.durations) if data.durations else None,
+        "per_phase": figures.projects_per_phase(data.per_phase) if data.per_phase else None,
+        "stays": figures.time_in_phase(data.stays) if data.stays else None,
         "loops": figures.loop_backs(data.loop_backs) if data.loop_backs else None,
     }
     return render(
@@ -306,11 +303,27 @@ def _viewable(request, slug: str) -> Project:
 @require_safe
 def project_runs(request, slug: str):
     project = _viewable(request, slug)
-    runs = selectors.project_runs(project=project, page_number=request.GET.get("page"))
+    choices = selectors.run_choices(project=project)
+    form = RunSearchForm(request.GET, choices=choices)
+    query = form.query()
+    runs = (
+        selectors.project_runs(
+            project=project, query=query, page_number=request.GET.get("page"), choices=choices
+        )
+        if query is not None
+        else None
+    )
     return render(
         request,
         "dashboard/runs.html",
-        {"project": project, "runs": runs, "max_compared": selectors.MAX_COMPARED},
+        {
+            "project": project,
+            "form": form,
+            "runs": runs,
+            "choices": choices,
+            "max_compared": selectors.MAX_COMPARED,
+        },
+        status=400 if query is None else 200,
     )
 
 
@@ -375,6 +388,10 @@ def run_compare(request, slug: str):
         if comparison.placed >= 2
         else None,
     }
+    if request.GET.get("part") == "figures":
+        # What static/js/compare.js asks for when the reader picks another metric: the
+        # charts alone, redrawn without reloading the page.
+        return JsonResponse({"key": comparison.key, **charts})
     return render(
         request,
         "dashboard/compare.html",
@@ -453,28 +470,3 @@ def shared_live(request, token: str):
     context = _live_context(link.project, can_move=False, live_url=live_url)
     context["shared"] = link
     return _private(_live_response(request, link.project, context))
-
-
-# --- plotly.js --------------------------------------------------------------------------
-
-
-@functools.cache
-def _plotly_gzipped() -> bytes:
-    return gzip.compress(PLOTLY_JS.read_bytes(), compresslevel=6, mtime=0)
-
-
-@require_safe
-def plotly_js(request):
-    """plotly.js from the installed plotly package, so pages need no CDN and no network.
-
-    The URL carries the package's version, so browsers may cache it for a year; gzip is
-    computed once per process, since the file is 4.8 MB and compresses to a third.
-    """
-    if "gzip" in request.headers.get("Accept-Encoding", ""):
-        response = HttpResponse(_plotly_gzipped(), content_type="text/javascript; charset=utf-8")
-        response["Content-Encoding"] = "gzip"
-    else:
-        response = FileResponse(PLOTLY_JS.open("rb"), content_type="text/javascript; charset=utf-8")
-    patch_vary_headers(response, ["Accept-Encoding"])
-    patch_cache_control(response, public=True, max_age=31_536_000, immutable=True)
-    return response

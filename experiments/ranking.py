@@ -17,8 +17,23 @@ it here, so the gate and the leaderboard cannot name different runs on the same 
 """
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from django.db.models import Case, F, FloatField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    FloatField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 
 from experiments.choices import LifecycleStage, RunStatus
 from experiments.models import MetricSeries, Run
@@ -107,4 +122,84 @@ def newest_first(runs: QuerySet[Run]) -> QuerySet[Run]:
     """``runs`` newest first, with no ``metric_value``: a project without a success metric."""
     return runs.annotate(metric_value=Value(None, output_field=FloatField())).order_by(
         F("start_time").desc(), "run_id"
+    )
+
+
+def best_values(projects: Sequence[Project]) -> dict[int, float]:
+    """The best ranked value of each project's success metric, by project primary key (a
+    project without a metric or a ranked run is absent): one query for any number of
+    projects, the value the leaderboard's first row shows."""
+    metrics = {project.success_metric for project in projects if project.success_metric}
+    if not metrics:
+        return {}
+    rows = (
+        MetricSeries.objects.filter(
+            finite(),
+            ranks("run__"),
+            key__in=metrics,
+            run__experiment__project__in=[project.pk for project in projects],
+            run__experiment__lifecycle_stage=LifecycleStage.ACTIVE,
+            run__lifecycle_stage=LifecycleStage.ACTIVE,
+        )
+        .order_by()
+        .values_list("run__experiment__project_id", "key")
+        .annotate(high=Max("latest_value"), low=Min("latest_value"))
+    )
+    found = {(project_id, key): (high, low) for project_id, key, high, low in rows}
+    best = {}
+    for project in projects:
+        values = found.get((project.pk, project.success_metric))
+        if values is not None:
+            best[project.pk] = values[0] if maximize(project) else values[1]
+    return best
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a run stands in its project's ranking: ``rank`` of ``ranked``, and the run
+    ids and names just above and below it (``None`` at either end)."""
+
+    rank: int
+    ranked: int
+    previous: tuple[str, str] | None
+    next: tuple[str, str] | None
+
+
+def position(*, project: Project, run: Run) -> Position | None:
+    """``run``'s place in the ranking on the success metric, in four queries; ``None``
+    when the project has no metric or the run has no rank (failed, deleted, unmeasured)."""
+    key = project.success_metric
+    if not key:
+        return None
+    series = ranked_series(project=project, key=key)
+    mine = series.filter(run=run).values_list("latest_value", "run__start_time").first()
+    if mine is None:
+        return None
+    value, start = mine
+    better = Q(latest_value__gt=value) if maximize(project) else Q(latest_value__lt=value)
+    # Ties go to the earlier start (a missing one sorts last), then to the smaller run id.
+    if start is None:
+        earlier = Q(run__start_time__isnull=False) | Q(
+            run__start_time__isnull=True, run__run_id__lt=run.run_id
+        )
+    else:
+        earlier = Q(run__start_time__lt=start) | Q(
+            run__start_time=start, run__run_id__lt=run.run_id
+        )
+    ahead = better | (Q(latest_value=value) & earlier)
+    counts = series.aggregate(ranked=Count("pk"), ahead=Count("pk", filter=ahead))
+    ordered = best_first(maximize=maximize(project), value="latest_value", run="run__")
+    backwards = [expression.copy() for expression in ordered]
+    for expression in backwards:
+        expression.reverse_ordering()
+    neighbour = ("run__run_id", "run__name")
+    previous = series.filter(ahead).order_by(*backwards).values_list(*neighbour).first()
+    following = (
+        series.exclude(ahead).exclude(run=run).order_by(*ordered).values_list(*neighbour).first()
+    )
+    return Position(
+        rank=counts["ahead"] + 1,
+        ranked=counts["ranked"],
+        previous=previous,
+        next=following,
     )

@@ -195,14 +195,24 @@ def search_runs(
     offset: int = 0,
     limit: int = 1000,
 ) -> Page:
+    queryset = runs.filter(experiment_id__in=experiment_ids, lifecycle_stage__in=view_type.stages)
+    queryset = runs_matching(queryset, filter_string=filter_string, order_by=order_by)
+    found = list(with_run_data(queryset)[offset : offset + limit + 1])
+    return Page(found[:limit], len(found) > limit)
+
+
+def runs_matching(
+    runs: QuerySet[Run], *, filter_string: str = "", order_by: Sequence[str] = ()
+) -> QuerySet[Run]:
+    """``runs`` that match an MLflow filter string, in the order of MLflow ``order_by``
+    clauses (missing values last, then newest first); what ``runs/search`` and the
+    dashboard's run list both read. A string that does not parse is a ``DomainError``."""
     clauses = parse_filter(filter_string, RUNS)
     orders = parse_order_by(list(order_by), RUNS)
-    queryset = runs.filter(experiment_id__in=experiment_ids, lifecycle_stage__in=view_type.stages)
     for clause in clauses:
-        queryset = queryset.filter(_run_clause(clause))
-    queryset, ordering = _ordering(queryset, orders)
-    found = list(with_run_data(queryset.order_by(*ordering))[offset : offset + limit + 1])
-    return Page(found[:limit], len(found) > limit)
+        runs = runs.filter(_run_clause(clause))
+    runs, ordering = _ordering(runs, orders)
+    return runs.order_by(*ordering)
 
 
 def _experiment_clause(clause: Clause, *, zero_is_default: bool) -> Q:

@@ -16,11 +16,21 @@ ACTUAL = "#0072B2"
 ONGOING = "#E69F00"
 LOOP = "#D55E00"
 
+# The mode bar holds what helps and nothing that leaves the site: plotly.js would otherwise
+# offer to upload the chart, confidential data and all, to Plotly's cloud. Zoom and reset
+# only where there are axes to zoom; ``static/js/charts.js`` hides the bar on touch screens.
+MODE_BAR = ("toImage", "zoom2d", "resetScale2d")
 CONFIG = {
     "responsive": True,
     "displaylogo": False,
-    "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d", "toggleSpikelines"],
+    "showSendToCloud": False,
+    "showEditInChartStudio": False,
+    "showLink": False,
+    "modeBarButtons": [list(MODE_BAR)],
 }
+STILL_CONFIG = {**CONFIG, "modeBarButtons": [["toImage"]]}
+# Traces drawn on x and y axes, which zoom and reset apply to.
+CARTESIAN = frozenset({"scatter", "bar", "box", "histogram", "heatmap"})
 HOVER_EXAMPLES = 3
 REASON_CHARS = 90
 
@@ -56,4 +66,5 @@ def _layout(**overrides) -> dict[str, object]:
 
 
 def _figure(data: list[dict], layout: dict) -> Figure:
-    return {"data": data, "layout": layout, "config": CONFIG}
+    cartesian = any(trace.get("type", "scatter") in CARTESIAN for trace in data)
+    return {"data": data, "layout": layout, "config": CONFIG if cartesian else STILL_CONFIG}

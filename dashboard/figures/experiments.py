@@ -200,8 +200,9 @@ MISSING = "—"
 # drawn on a log axis: on a linear one most runs would sit on the floor.
 LOG_SPAN = 100
 FEW_TICKS = 8
-# Light for the worst runs, dark for the best, so the best lines stand out on white.
-RANKED_SCALE = [[0.0, "#a9b8c9"], [0.5, "#56B4E9"], [1.0, "#08306b"]]
+# Orange for the worst runs, through sky blue, to navy for the best: hues that stay apart
+# with the common colour blindnesses, the best lines darkest on white.
+RANKED_SCALE = [[0.0, "#E69F00"], [0.5, "#56B4E9"], [1.0, "#08306b"]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +294,17 @@ def parallel_coordinates(
     placed = [run for run in runs if _finite(run.value) is not None]
     keys = varying_params([run.params for run in placed], MAX_PARAM_AXES)
     dimensions = [_dimension(_text(key), [run.params.get(key) for run in placed]) for key in keys]
+    # The first axis names the runs, so each line can be followed back to its run.
+    dimensions.insert(
+        0,
+        {
+            "label": "Run",
+            "values": list(range(len(placed))),
+            "tickvals": list(range(len(placed))),
+            "ticktext": [_excerpt(run.label, TICK_CHARS) for run in placed],
+            "range": [-0.25, max(len(placed) - 1, 0) + 0.25],
+        },
+    )
     values = [run.value for run in placed]
     dimensions.append({"label": _text(metric), "values": values})
     trace = {
@@ -311,5 +323,5 @@ def parallel_coordinates(
         "tickfont": {"size": 11, "color": MUTED},
         "rangefont": {"size": 10, "color": MUTED},
     }
-    layout = _layout(height=420, margin={"l": 70, "r": 40, "t": 90, "b": 30})
+    layout = _layout(height=420, margin={"l": 120, "r": 40, "t": 90, "b": 30})
     return _figure([trace], layout)

@@ -1,4 +1,4 @@
-"""Portfolio figures: projects per phase, time spent in each phase, loops back."""
+"""Portfolio figures: projects per phase, time in the current phase per project, loops back."""
 
 import datetime as dt
 from collections import defaultdict
@@ -6,10 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dashboard.figures.base import (
+    ACTUAL,
     GRID,
     HOVER_EXAMPLES,
     INK,
     LOOP,
+    ONGOING,
     PALETTE,
     Figure,
     _excerpt,
@@ -22,168 +24,112 @@ from dashboard.figures.base import (
 
 
 @dataclass(frozen=True, slots=True)
-class LifecycleFunnel:
-    """How many projects sit in each phase of one lifecycle, phases in lifecycle order."""
+class PhaseCount:
+    """How many projects sit in one phase of one lifecycle today."""
 
     lifecycle: str
-    phases: Sequence[tuple[str, int]]
+    phase: str
+    projects: int
 
 
-def phase_funnel(funnels: Sequence[LifecycleFunnel]) -> Figure:
-    """One funnel per lifecycle, stacked, since lifecycles do not share their phases."""
-    funnels = [f for f in funnels if f.phases]
-    row_px = [40 + 36 * len(f.phases) for f in funnels]
-    total = sum(row_px) or 1
-    data, annotations, axes = [], [], {}
-    top = 1.0
-    for i, (funnel, px) in enumerate(zip(funnels, row_px, strict=True), start=1):
-        suffix = "" if i == 1 else str(i)
-        height = px / total
-        bottom = max(top - height, 0.0)
-        names = [_text(name) for name, _ in funnel.phases]
+def projects_per_phase(counts: Sequence[PhaseCount]) -> Figure:
+    """A labelled bar per phase, phases in lifecycle order and grouped by lifecycle, on one
+    scale: a sponsor reads the count on the bar, and no shape suggests a conversion rate."""
+    lifecycles = list(dict.fromkeys(count.lifecycle for count in counts))
+    data = []
+    for i, lifecycle in enumerate(lifecycles):
+        rows = [count for count in counts if count.lifecycle == lifecycle]
         data.append(
             {
-                "type": "funnel",
-                "name": _text(funnel.lifecycle),
-                "y": names,
-                "x": [count for _, count in funnel.phases],
-                "xaxis": f"x{suffix}",
-                "yaxis": f"y{suffix}",
-                "textinfo": "value",
-                "textposition": "inside",
-                "constraintext": "both",
-                "marker": {"color": PALETTE[(i - 1) % len(PALETTE)]},
-                "connector": {"fillcolor": GRID},
-                "hovertemplate": "%{y}: %{x} project(s)<extra>%{fullData.name}</extra>",
+                "type": "bar",
+                "orientation": "h",
+                "name": _text(lifecycle),
+                "y": [[_text(lifecycle)] * len(rows), [_text(row.phase) for row in rows]],
+                "x": [row.projects for row in rows],
+                "text": [row.projects for row in rows],
+                "textposition": "outside",
+                "cliponaxis": False,
+                "marker": {"color": PALETTE[i % len(PALETTE)]},
+                "hovertemplate": "%{y}: %{x} project(s)<extra></extra>",
             }
         )
-        axes[f"xaxis{suffix}"] = {"visible": False, "anchor": f"y{suffix}", "fixedrange": True}
-        axes[f"yaxis{suffix}"] = {
-            "domain": [bottom, max(top - 32 / total, bottom)],
-            "anchor": f"x{suffix}",
-            "automargin": True,
-            "categoryorder": "array",
-            "categoryarray": names,
-            "autorange": "reversed",
-            "fixedrange": True,
-        }
-        annotations.append(
-            {
-                "text": _text(funnel.lifecycle),
-                "font": {"weight": "bold"},
-                "xref": "paper",
-                "yref": "paper",
-                "x": 0,
-                "y": top,
-                "xanchor": "left",
-                "yanchor": "top",
-                "showarrow": False,
-            }
-        )
-        top = bottom
+    xaxis = {"title": {"text": "Projects"}, "rangemode": "tozero", "gridcolor": GRID}
+    if max((count.projects for count in counts), default=0) <= 10:
+        xaxis["dtick"] = 1
     layout = _layout(
-        height=total + 20,
+        height=max(160, 60 + 32 * len(counts)),
         showlegend=False,
-        annotations=annotations,
-        margin={"l": 10, "r": 20, "t": 10, "b": 10},
-        **axes,
+        bargap=0.3,
+        margin={"l": 10, "r": 30, "t": 10, "b": 40},
+        xaxis={**xaxis, "fixedrange": True},
+        yaxis={"autorange": "reversed", "automargin": True, "fixedrange": True},
     )
     return _figure(data, layout)
 
 
-# --- Portfolio: time spent in each phase ------------------------------------------------
+# --- Portfolio: time in the current phase, per project ----------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class PhaseDurations:
-    """Days each project spent in one phase (every visit summed), and the planned days."""
+class PhaseStay:
+    """One project's days so far in its current phase, against the days that phase plans."""
 
-    lifecycle: str
-    order: int
+    project: str
     phase: str
+    days: float
     planned_days: float | None
-    days: Sequence[float]
+
+    @property
+    def over(self) -> bool:
+        return self.planned_days is not None and self.days > self.planned_days
 
 
-def _quantile(ordered: Sequence[float], q: float) -> float:
-    """Linear interpolation between closest ranks, the way Plotly computes its own boxes."""
-    position = (len(ordered) - 1) * q
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-def box_stats(values: Sequence[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    return {
-        "lowerfence": ordered[0],
-        "q1": _quantile(ordered, 0.25),
-        "median": _quantile(ordered, 0.5),
-        "q3": _quantile(ordered, 0.75),
-        "upperfence": ordered[-1],
-        "mean": sum(ordered) / len(ordered),
-    }
-
-
-def time_in_phase(durations: Sequence[PhaseDurations]) -> Figure:
-    """A box per phase from precomputed quartiles, so the JSON stays the same size however
-    many projects stand behind it; planned durations are drawn as diamonds beside them."""
-    by_lifecycle: dict[str, list[PhaseDurations]] = defaultdict(list)
-    for item in sorted(durations, key=lambda d: (d.lifecycle, d.order)):
-        if item.days:
-            by_lifecycle[item.lifecycle].append(item)
-    categories: list[str] = []
-    data: list[dict] = []
-    planned_x, planned_y, planned_text = [], [], []
-    for i, (lifecycle, items) in enumerate(by_lifecycle.items()):
-        names = [_text(item.phase) for item in items]
-        categories += [name for name in names if name not in categories]
-        stats = [box_stats(item.days) for item in items]
-        trace = {
-            "type": "box",
+def time_in_phase(stays: Sequence[PhaseStay]) -> Figure:
+    """A bar per project, longest first, coloured and labelled by whether it overran its
+    plan; a diamond marks the planned days."""
+    names = [_text(stay.project) for stay in stays]
+    data = [
+        {
+            "type": "bar",
             "orientation": "h",
-            "name": _text(lifecycle),
+            "name": "Days in phase",
             "y": names,
-            "marker": {"color": PALETTE[i % len(PALETTE)]},
-            "boxmean": True,
-            "hoverinfo": "x+name",
+            "x": [round(stay.days, 1) for stay in stays],
+            "text": [
+                f"{stay.days:.0f} d" + (f" of {stay.planned_days:.0f}" if stay.planned_days else "")
+                for stay in stays
+            ],
+            "textposition": "auto",
+            "customdata": [_text(stay.phase) for stay in stays],
+            "marker": {"color": [ONGOING if stay.over else ACTUAL for stay in stays]},
+            "hovertemplate": "%{y}<br>%{customdata}: %{x} days<extra></extra>",
         }
-        for key in ("lowerfence", "q1", "median", "q3", "upperfence", "mean"):
-            trace[key] = [round(s[key], 2) for s in stats]
-        data.append(trace)
-        for item, name in zip(items, names, strict=True):
-            if item.planned_days is not None:
-                planned_x.append(item.planned_days)
-                planned_y.append(name)
-                planned_text.append(f"{len(item.days)} project(s)")
-    if planned_x:
+    ]
+    planned = [(name, s.planned_days) for name, s in zip(names, stays, strict=True)]
+    planned = [(name, days) for name, days in planned if days is not None]
+    if planned:
         data.append(
             {
                 "type": "scatter",
                 "mode": "markers",
                 "name": "Planned",
-                "x": planned_x,
-                "y": planned_y,
-                "text": planned_text,
+                "y": [name for name, _ in planned],
+                "x": [days for _, days in planned],
                 "marker": {"symbol": "diamond", "size": 10, "color": INK},
-                "hovertemplate": "%{y}: planned %{x} days<extra>Planned</extra>",
+                "hovertemplate": "%{y}: planned %{x} days<extra></extra>",
             }
         )
     layout = _layout(
-        height=max(180, 70 + 44 * len(categories)),
-        boxmode="group",
+        height=max(160, 70 + 30 * len(stays)),
+        showlegend=bool(planned),
+        margin={"l": 10, "r": 20, "t": 30, "b": 40},
         xaxis={
-            "title": {"text": "Days in phase"},
+            "title": {"text": "Days in the current phase"},
             "rangemode": "tozero",
             "gridcolor": GRID,
-            "zeroline": False,
+            "fixedrange": True,
         },
-        yaxis={
-            "categoryorder": "array",
-            "categoryarray": categories,
-            "autorange": "reversed",
-            "automargin": True,
-        },
+        yaxis={"autorange": "reversed", "automargin": True, "fixedrange": True},
     )
     return _figure(data, layout)
 

@@ -42,6 +42,8 @@ from dashboard.selectors.monitoring import (
 from dashboard.selectors.portfolio_page import (
     PAGE_SIZE,
     RECENT_LOOP_BACKS,
+    SORTS,
+    STAY_PROJECTS,
     FilterChoices,
     LoopBackRow,
     Portfolio,
@@ -69,7 +71,16 @@ from dashboard.selectors.run_page import (
     RunDetail,
     run_detail,
 )
-from dashboard.selectors.runs import RUNS_PAGE_SIZE, RunList, RunRow, project_runs
+from dashboard.selectors.runs import (
+    RUNS_PAGE_SIZE,
+    Column,
+    RunChoices,
+    RunList,
+    RunQuery,
+    RunRow,
+    project_runs,
+    run_choices,
+)
 
 __all__ = [
     "COMPARE_POINTS",
@@ -85,7 +96,10 @@ __all__ = [
     "RUN_CHARTS",
     "RUN_CHART_POINTS",
     "SERIES_WINDOWS",
+    "SORTS",
+    "STAY_PROJECTS",
     "SYSTEM_TAG_PREFIX",
+    "Column",
     "ComparedRun",
     "Comparison",
     "CriterionRow",
@@ -105,8 +119,10 @@ __all__ = [
     "ProjectMonitoring",
     "ProjectStatus",
     "RunChart",
+    "RunChoices",
     "RunDetail",
     "RunList",
+    "RunQuery",
     "RunRow",
     "SharedLinkRow",
     "compare_runs",
@@ -122,6 +138,7 @@ __all__ = [
     "project_runs",
     "project_status",
     "requested_runs",
+    "run_choices",
     "run_detail",
     "shared_link_from_token",
     "shared_links",

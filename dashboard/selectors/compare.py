@@ -1,6 +1,7 @@
 """Runs side by side on one metric: curves, params against it, a table."""
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,6 +17,15 @@ MAX_COMPARED = 20
 # does in the browser; no curve gets fewer points than a chart needs to keep its shape.
 COMPARE_POINTS = 8000
 MIN_CURVE_POINTS = 200
+# Which way is better is known for the success metric only; for any other metric, names
+# that say loss or error are better low, and the rest better high.
+LOWER_IS_BETTER = re.compile(r"loss|err|mse|mae|rmse|mape|perplexity|latency|time", re.I)
+
+
+def lower_is_better(key: str, project: Project) -> bool:
+    if key == project.success_metric:
+        return not ranking.maximize(project)
+    return bool(LOWER_IS_BETTER.search(key))
 
 
 def requested_runs(values: Sequence[str]) -> list[str]:
@@ -30,6 +40,7 @@ class ComparedRun:
     label: str
     value: float | None
     params: list[str]
+    metrics: list[float | None]  # one per ``Comparison.keys``
 
 
 @dataclass(slots=True)
@@ -44,6 +55,8 @@ class Comparison:
     missing: int
     ranked: bool
     maximize: bool
+    best: dict[str, float]
+    lower: dict[str, bool]
 
     @property
     def run_ids(self) -> str:
@@ -97,9 +110,16 @@ def compare_runs(*, project: Project, run_ids: Sequence[str], key: str = "") -> 
             label=labels[run.pk],
             value=latest.get((run.pk, key)),
             params=[params[run.pk].get(param, "") for param in param_keys],
+            metrics=[latest.get((run.pk, metric)) for metric in keys],
         )
         for run in runs
     ]
+    lower = {metric: lower_is_better(metric, project) for metric in keys}
+    best = {}
+    for metric in keys:
+        values = [v for v in (latest.get((run.pk, metric)) for run in runs) if v is not None]
+        if len(set(values)) > 1:  # a value every run shares marks no run out
+            best[metric] = min(values) if lower[metric] else max(values)
     budget = max(MIN_CURVE_POINTS, COMPARE_POINTS // max(len(runs), 1))
     return Comparison(
         key=key,
@@ -115,4 +135,6 @@ def compare_runs(*, project: Project, run_ids: Sequence[str], key: str = "") -> 
         missing=len(wanted) - len(runs),
         ranked=bool(key) and key == project.success_metric,
         maximize=ranking.maximize(project) if key == project.success_metric else True,
+        best=best,
+        lower=lower,
     )

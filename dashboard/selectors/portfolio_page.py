@@ -1,42 +1,61 @@
-"""The portfolio page: one page of projects, and charts over every filtered project."""
+"""The portfolio page: one page of projects, riskiest first, and charts over every filtered
+project."""
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.core.paginator import Page, Paginator
 from django.db.models import (
+    Case,
     Count,
-    DurationField,
-    ExpressionWrapper,
     F,
     IntegerField,
     OuterRef,
     QuerySet,
     Subquery,
     Value,
-    Window,
+    When,
 )
-from django.db.models.functions import Coalesce, Lead
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
 from dashboard import figures
 from dashboard.selectors.common import display_name
+from experiments import ranking
 from monitoring.choices import AlertState
 from monitoring.models import Alert
-from phases.choices import TaskStatus, TransitionKind
+from phases.choices import Health, MetricDirection, TaskStatus, TransitionKind
+from phases.metrics import meets_target
 from phases.models import LifecycleTemplate, Phase, Project, Task, Transition
 from phases.roles import visible_projects
 
 PAGE_SIZE = 50
 RECENT_LOOP_BACKS = 10
+# The time-in-phase chart shows the projects longest in their current phase, this many.
+STAY_PROJECTS = 15
+
+# Riskiest first: red, amber, green, then anything else (no health computed yet).
+RISK = {Health.RED: 0, Health.AMBER: 1, Health.GREEN: 2}
+# The columns a reader may sort by (``?sort=name``, ``?sort=-name`` the other way), each as
+# (field, descending) pairs; missing values sort last either way, and every ordering ends
+# on the name and the key, so pages never overlap.
+SORTS = {
+    "risk": [("risk", False), ("firing_alerts", True), ("next_due", False)],
+    "name": [("name", False)],
+    "phase": [("current_phase__order", False)],
+    "health": [("risk", False)],
+    "owner": [("owner__first_name", False), ("owner__last_name", False)],
+    "in_phase": [("current_phase__started_at", False)],
+    "next_due": [("next_due", False)],
+}
+DEFAULT_SORT = "risk"
 
 
 @dataclass(frozen=True, slots=True)
 class PortfolioFilters:
     phase: str = ""
-    health: str = ""
+    health: tuple[str, ...] = ()
     owner: int | None = None
     lifecycle: str = ""
 
@@ -47,7 +66,7 @@ class FilterChoices:
     owners: list[tuple[int, str]]
     lifecycles: list[tuple[str, str]]
     # The lifecycles of every visible project with their phases, which the portfolio's
-    # funnel reuses instead of reading them again.
+    # chart of projects per phase reuses instead of reading them again.
     templates: list[LifecycleTemplate]
 
 
@@ -60,6 +79,13 @@ class PortfolioRow:
     next_due: dt.date | None
     overdue: bool
     firing_alerts: int = 0
+    phases: int = 0
+    best: float | None = None
+    meets: bool | None = None
+
+    @property
+    def days_late(self) -> int:
+        return (timezone.localdate() - self.next_due).days if self.overdue else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +97,9 @@ class LoopBackRow(figures.LoopBack):
 class Portfolio:
     page: Page
     rows: list[PortfolioRow]
-    funnel: list[figures.LifecycleFunnel]
-    durations: list[figures.PhaseDurations]
+    sort: str
+    per_phase: list[figures.PhaseCount]
+    stays: list[figures.PhaseStay]
     loop_backs: list[LoopBackRow]
     recent_loop_backs: list[LoopBackRow]
 
@@ -82,7 +109,7 @@ def _filtered(user, filters: PortfolioFilters) -> QuerySet[Project]:
     if filters.phase:
         qs = qs.filter(current_phase__name=filters.phase)
     if filters.health:
-        qs = qs.filter(health=filters.health)
+        qs = qs.filter(health__in=filters.health)
     if filters.owner is not None:
         qs = qs.filter(owner_id=filters.owner)
     if filters.lifecycle:
@@ -116,23 +143,36 @@ def filter_choices(user) -> FilterChoices:
     )
 
 
-def _row(project: Project, *, now: dt.datetime, today: dt.date) -> PortfolioRow:
+def _row(
+    project: Project,
+    *,
+    now: dt.datetime,
+    today: dt.date,
+    phases: dict[int, int],
+    best: dict[int, float],
+) -> PortfolioRow:
     phase = project.current_phase
     days = (now - phase.started_at).days if phase and phase.started_at else None
-    dues = [d for d in (project.next_task_due, phase.due_date if phase else None) if d]
-    next_due = min(dues) if dues else None
+    value = best.get(project.pk)
+    target = project.success_target
+    maximize = project.success_direction == MetricDirection.MAXIMIZE
     return PortfolioRow(
         project=project,
         owner=display_name(project.owner),
         phase=phase,
         days_in_phase=days,
-        next_due=next_due,
-        overdue=bool(next_due and next_due < today),
+        next_due=project.next_due,
+        overdue=bool(project.next_due and project.next_due < today),
         firing_alerts=project.firing_alerts,
+        phases=phases.get(project.lifecycle_id, 0),
+        best=value,
+        meets=None
+        if value is None or target is None
+        else meets_target(value, target, maximize=maximize),
     )
 
 
-def _funnel(projects: QuerySet, lifecycles: list[LifecycleTemplate]) -> list:
+def _per_phase(projects: QuerySet, lifecycles: list[LifecycleTemplate]) -> list:
     counts = {
         (row["lifecycle_id"], row["current_phase__template_id"]): row["n"]
         for row in projects.order_by()
@@ -140,54 +180,33 @@ def _funnel(projects: QuerySet, lifecycles: list[LifecycleTemplate]) -> list:
         .annotate(n=Count("pk"))
     }
     return [
-        figures.LifecycleFunnel(
-            lifecycle=lc.name,
-            phases=[(p.name, counts.get((lc.pk, p.pk), 0)) for p in lc.phase_templates.all()],
-        )
+        figures.PhaseCount(lifecycle=lc.name, phase=p.name, projects=counts.get((lc.pk, p.pk), 0))
         for lc in lifecycles
         if any(key[0] == lc.pk for key in counts)
+        for p in lc.phase_templates.all()
     ]
 
 
-def _durations(projects: QuerySet, *, now: dt.datetime) -> list[figures.PhaseDurations]:
-    """Days each project spent in each phase, from the transition history in one query:
-    a stay starts at the transition into a phase and ends at the project's next one."""
-    left_at = Window(
-        Lead("created_at"),
-        partition_by=[F("project_id")],
-        order_by=[F("created_at").asc(), F("id").asc()],
-    )
-    # The stay's length comes out of the database: an interval per row is far cheaper to
-    # read than the two timezone-aware datetimes it is computed from.
-    stays = (
-        Transition.objects.filter(project__in=projects.values("pk"))
-        .order_by()  # the window orders what it needs; the default ordering is a wasted sort
-        .annotate(
-            stay=ExpressionWrapper(
-                Coalesce(left_at, Value(now)) - F("created_at"), output_field=DurationField()
-            )
-        )
+def _stays(projects: QuerySet, *, now: dt.datetime) -> list[figures.PhaseStay]:
+    """The projects longest in their current phase, with the days that phase plans."""
+    rows = (
+        projects.filter(current_phase__started_at__isnull=False)
+        .order_by("current_phase__started_at", "pk")
         .values_list(
-            "project_id",
-            "project__lifecycle__name",
-            "to_phase__order",
-            "to_phase__name",
-            "to_phase__template__expected_days",
-            "stay",
-        )
+            "name",
+            "current_phase__name",
+            "current_phase__started_at",
+            "current_phase__template__expected_days",
+        )[:STAY_PROJECTS]
     )
-    per_project: dict[tuple, dict[int, float]] = defaultdict(lambda: defaultdict(float))
-    for project_id, lifecycle, order, name, expected, stay in stays:
-        per_project[(lifecycle, order, name, expected)][project_id] += stay.total_seconds() / 86_400
     return [
-        figures.PhaseDurations(
-            lifecycle=lifecycle,
-            order=order,
-            phase=name,
-            planned_days=expected,
-            days=list(days.values()),
+        figures.PhaseStay(
+            project=name,
+            phase=phase,
+            days=(now - started).total_seconds() / 86_400,
+            planned_days=planned,
         )
-        for (lifecycle, order, name, expected), days in per_project.items()
+        for name, phase, started, planned in rows
     ]
 
 
@@ -217,19 +236,39 @@ def _loop_backs(projects: QuerySet) -> list[LoopBackRow]:
     ]
 
 
+def sort_key(value: str) -> str:
+    """``value`` when it names a sortable column (``-`` first for the other way), else the
+    default: a stale or tampered link still shows the page."""
+    return value if value.removeprefix("-") in SORTS else DEFAULT_SORT
+
+
+def _ordering(sort: str) -> list:
+    flip = sort.startswith("-")
+    columns = [
+        F(field).desc(nulls_last=True) if descending != flip else F(field).asc(nulls_last=True)
+        for field, descending in SORTS[sort.removeprefix("-")]
+    ]
+    return [*columns, "name", "pk"]
+
+
 def portfolio(
     *,
     user,
     filters: PortfolioFilters,
     page_number: object = 1,
+    sort: str = DEFAULT_SORT,
     lifecycles: list[LifecycleTemplate] | None = None,
 ) -> Portfolio:
     """The portfolio page: one page of projects, and the charts over every filtered project.
     ``lifecycles``: those of every project ``user`` sees (``FilterChoices.templates``), if
-    the caller has them; the funnel shows only those the filtered projects use."""
+    the caller has them; the chart of projects per phase shows those the filtered projects
+    use. By default the riskiest projects come first: red, amber, green, and within each
+    those with firing alerts, then the most days late."""
     now = timezone.now()
     today = timezone.localdate()
+    sort = sort_key(sort)
     projects = _filtered(user, filters)
+    lifecycles = _lifecycles(projects) if lifecycles is None else lifecycles
     next_task_due = (
         Task.objects.filter(phase=OuterRef("current_phase"), due_date__isnull=False)
         .exclude(status=TaskStatus.DONE)
@@ -243,22 +282,34 @@ def portfolio(
         .annotate(n=Count("pk"))
         .values("n")
     )
-    # Projects whose production is on fire come first, whatever else the page shows.
+    task_due = Subquery(next_task_due)
+    phase_due = F("current_phase__due_date")
     listed = (
         projects.select_related("owner", "lifecycle", "current_phase")
         .annotate(
-            next_task_due=Subquery(next_task_due),
+            # The earlier of the next open task's due date and the phase's; either may be
+            # missing, and LEAST treats a NULL differently on each database.
+            next_due=Least(Coalesce(task_due, phase_due), Coalesce(phase_due, task_due)),
             firing_alerts=Coalesce(Subquery(firing, output_field=IntegerField()), 0),
+            risk=Case(
+                *(When(health=health, then=Value(rank)) for health, rank in RISK.items()),
+                default=Value(len(RISK)),
+                output_field=IntegerField(),
+            ),
         )
-        .order_by("-firing_alerts", "name", "pk")
+        .order_by(*_ordering(sort))
     )
     page = Paginator(listed, PAGE_SIZE).get_page(page_number)
+    shown = list(page.object_list)
+    phases = {lc.pk: len(lc.phase_templates.all()) for lc in lifecycles}
+    best = ranking.best_values(shown) if shown else {}
     loops = _loop_backs(projects)
     return Portfolio(
         page=page,
-        rows=[_row(project, now=now, today=today) for project in page.object_list],
-        funnel=_funnel(projects, _lifecycles(projects) if lifecycles is None else lifecycles),
-        durations=_durations(projects, now=now),
+        rows=[_row(project, now=now, today=today, phases=phases, best=best) for project in shown],
+        sort=sort,
+        per_phase=_per_phase(projects, lifecycles),
+        stays=_stays(projects, now=now),
         loop_backs=loops,
         recent_loop_backs=loops[:RECENT_LOOP_BACKS],
     )

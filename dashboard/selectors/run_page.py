@@ -8,7 +8,7 @@ from django.db.models import Prefetch
 
 from dashboard import figures
 from dashboard.selectors.common import curve, ms
-from experiments import series
+from experiments import ranking, series
 from experiments.choices import LifecycleStage
 from experiments.models import MetricSeries, Param, Run, RunTag
 from phases.models import Project
@@ -27,7 +27,11 @@ class MetricRow:
     step: int
     logged: dt.datetime | None
     points: int
-    chart_page: int
+    chart_page: int | None  # None: a single value, shown as a number rather than a chart
+
+    @property
+    def single(self) -> bool:
+        return self.points <= 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,11 @@ class RunDetail:
     chart_page: int
     chart_pages: int
     success: MetricRow | None
+    position: ranking.Position | None = None
+
+    @property
+    def singles(self) -> list[MetricRow]:
+        return [row for row in self.metrics if row.single]
 
     @property
     def duration(self) -> dt.timedelta | None:
@@ -77,7 +86,8 @@ def run_detail(*, project: Project, run_id: str, chart_page: object = 1) -> RunD
     datasets and the charts of one page of its metrics.
 
     Charts come ``RUN_CHARTS`` at a time, so a run that logs hundreds of metrics costs the
-    page what one with twelve does: five queries, then two per chart (``metric_series``).
+    page what one with twelve does: five queries, four for its place in the ranking, then
+    the charts' series (``series.run_series``). A metric of a single point is no chart.
     """
     run = (
         Run.objects.filter(experiment__project=project, run_id=run_id)
@@ -93,11 +103,15 @@ def run_detail(*, project: Project, run_id: str, chart_page: object = 1) -> RunD
     if run is None:
         return None
     all_series = list(run.metric_series.all())
-    pages = max(1, math.ceil(len(all_series) / RUN_CHARTS))
+    # A metric logged once is a number, not a chart: only series of two points or more are
+    # drawn, and paged.
+    charted = [found for found in all_series if found.point_count > 1]
+    pages = max(1, math.ceil(len(charted) / RUN_CHARTS))
     try:
         page = min(max(int(chart_page), 1), pages)
     except (TypeError, ValueError):
         page = 1
+    chart_index = {found.pk: index for index, found in enumerate(charted)}
     metrics = [
         MetricRow(
             index=index,
@@ -107,11 +121,12 @@ def run_detail(*, project: Project, run_id: str, chart_page: object = 1) -> RunD
             step=found.latest_step,
             logged=ms(found.latest_timestamp),
             points=found.point_count,
-            chart_page=(index - 1) // RUN_CHARTS + 1,
+            chart_page=chart_index[found.pk] // RUN_CHARTS + 1 if found.pk in chart_index else None,
         )
         for index, found in enumerate(all_series, start=1)
     ]
-    shown = metrics[(page - 1) * RUN_CHARTS : page * RUN_CHARTS]
+    drawable = [row for row in metrics if not row.single]
+    shown = drawable[(page - 1) * RUN_CHARTS : page * RUN_CHARTS]
     charts = []
     drawn = series.run_series(run=run, keys=[row.key for row in shown], max_points=RUN_CHART_POINTS)
     for row, found in zip(shown, drawn, strict=True):
@@ -136,4 +151,5 @@ def run_detail(*, project: Project, run_id: str, chart_page: object = 1) -> RunD
         chart_page=page,
         chart_pages=pages,
         success=next((m for m in metrics if m.key == project.success_metric), None),
+        position=ranking.position(project=project, run=run),
     )

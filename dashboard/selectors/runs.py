@@ -1,7 +1,10 @@
-"""A project's run list, in the ranking's order, a page at a time."""
+"""A project's run list: searched with MLflow's filter grammar, sorted by any column, with
+the metric and param columns a reader picks, a page at a time."""
 
 import datetime as dt
-from dataclasses import dataclass
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from django.core.paginator import Page, Paginator
 
@@ -9,53 +12,180 @@ from dashboard import figures
 from dashboard.selectors.common import ms
 from dashboard.selectors.leaderboard import LEADERBOARD_PARAMS
 from experiments import ranking
-from experiments.models import Run
-from experiments.selectors import params_of
+from experiments.models import Experiment, MetricSeries, Param, Run
+from experiments.selectors import params_of, runs_matching
 from phases.models import Project
 
 RUNS_PAGE_SIZE = 50
+# The column picker offers at most this many metric keys and as many param keys.
+PICKER_KEYS = 100
+METRIC_PREFIX, PARAM_PREFIX = "metrics.", "params."
+
+
+@dataclass(frozen=True, slots=True)
+class RunQuery:
+    """What the reader asked for: an MLflow filter string, an experiment, a status, one
+    MLflow ``order_by`` clause (empty: the ranking's order) and the columns to show
+    (``metrics.<key>`` and ``params.<key>``; empty: the success metric and the params that
+    differ)."""
+
+    filter: str = ""
+    experiment: int | None = None
+    status: str = ""
+    order: str = ""
+    columns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str  # as MLflow names it: metrics.val_auc, params.lr
+    key: str
+    metric: bool
 
 
 @dataclass(frozen=True, slots=True)
 class RunRow:
     run: Run
-    value: float | None
     started: dt.datetime | None
-    params: list[str]
+    duration: dt.timedelta | None
+    cells: list  # one per column: a float (or None, or NaN) for metrics, text for params
+
+
+@dataclass(frozen=True, slots=True)
+class RunChoices:
+    """What the search form offers: this project's experiments and the keys its runs use."""
+
+    experiments: list[tuple[int, str]]
+    metric_keys: list[str]
+    param_keys: list[str]
+
+    @property
+    def columns(self) -> list[str]:
+        return [METRIC_PREFIX + key for key in self.metric_keys] + [
+            PARAM_PREFIX + key for key in self.param_keys
+        ]
 
 
 @dataclass(slots=True)
 class RunList:
-    page: Page
+    page: Page | None
     rows: list[RunRow]
     metric: str
-    param_keys: list[str]
+    columns: list[Column]
+    ranked: bool
+    choices: RunChoices = field(default_factory=lambda: RunChoices([], [], []))
+
+    @property
+    def param_keys(self) -> list[str]:
+        return [column.key for column in self.columns if not column.metric]
 
 
-def project_runs(*, project: Project, page_number: object = 1) -> RunList:
-    """Every active run of the project in the ranking's order on the success metric (runs
-    without a rank last), one page at a time: three queries for any number of runs."""
+def run_choices(*, project: Project) -> RunChoices:
+    """Three queries: the experiments, and the distinct metric and param keys of the runs."""
+    runs = ranking.counted_runs(project)
+    experiments = Experiment.objects.filter(pk__in=runs.values("experiment_id")).order_by("name")
+    metric_keys = (
+        MetricSeries.objects.filter(run__in=runs)
+        .order_by("key")
+        .values_list("key", flat=True)
+        .distinct()[:PICKER_KEYS]
+    )
+    param_keys = (
+        Param.objects.filter(run__in=runs)
+        .order_by("key")
+        .values_list("key", flat=True)
+        .distinct()[:PICKER_KEYS]
+    )
+    return RunChoices(
+        experiments=list(experiments.values_list("pk", "name")),
+        metric_keys=list(metric_keys),
+        param_keys=list(param_keys),
+    )
+
+
+def _columns(names: Sequence[str]) -> list[Column]:
+    columns = []
+    for name in names:
+        if name.startswith(METRIC_PREFIX):
+            columns.append(Column(name, name.removeprefix(METRIC_PREFIX), metric=True))
+        elif name.startswith(PARAM_PREFIX):
+            columns.append(Column(name, name.removeprefix(PARAM_PREFIX), metric=False))
+    return columns
+
+
+def _latest(runs: Sequence[Run], keys: Sequence[str]) -> dict[tuple[int, str], float]:
+    if not keys:
+        return {}
+    rows = MetricSeries.objects.filter(run__in=[run.pk for run in runs], key__in=keys)
+    return {
+        (run_pk, key): math.nan if is_nan else value
+        for run_pk, key, value, is_nan in rows.values_list(
+            "run_id", "key", "latest_value", "latest_is_nan"
+        )
+    }
+
+
+def project_runs(
+    *,
+    project: Project,
+    query: RunQuery = RunQuery(),
+    page_number: object = 1,
+    choices: RunChoices | None = None,
+) -> RunList:
+    """The project's active runs that match ``query``, one page at a time: by default in
+    the ranking's order on the success metric (runs without a rank last), or in the order
+    of an MLflow clause. Four queries for any number of runs (the count, the page, its
+    params and its metrics' latest values). A filter or order that does not parse raises
+    the search's ``DomainError``; the form checks both first."""
     metric = project.success_metric
     runs = ranking.counted_runs(project).select_related("experiment")
-    if metric:
-        runs = ranking.runs_best_first(runs, project=project, key=metric)
-    else:
-        runs = ranking.newest_first(runs)
+    if query.experiment is not None:
+        runs = runs.filter(experiment_id=query.experiment)
+    if query.status:
+        runs = runs.filter(status=query.status)
+    ranked = not query.order
+    if query.filter or query.order:
+        runs = runs_matching(
+            runs, filter_string=query.filter, order_by=[query.order] if query.order else []
+        )
+    if ranked:
+        runs = (
+            ranking.runs_best_first(runs, project=project, key=metric)
+            if metric
+            else ranking.newest_first(runs)
+        )
     page = Paginator(runs, RUNS_PAGE_SIZE).get_page(page_number)
     listed = list(page.object_list)
     params = params_of(listed) if listed else {}
-    keys = figures.varying_params(list(params.values()), LEADERBOARD_PARAMS)
-    return RunList(
-        page=page,
-        rows=[
+    if query.columns:
+        columns = _columns(query.columns)
+    else:
+        varying = figures.varying_params(list(params.values()), LEADERBOARD_PARAMS)
+        columns = _columns(
+            ([METRIC_PREFIX + metric] if metric else []) + [PARAM_PREFIX + key for key in varying]
+        )
+    latest = _latest(listed, [column.key for column in columns if column.metric])
+    rows = []
+    for run in listed:
+        started, ended = ms(run.start_time), ms(run.end_time)
+        rows.append(
             RunRow(
                 run=run,
-                value=run.metric_value,
-                started=ms(run.start_time),
-                params=[params[run.pk].get(key, "") for key in keys],
+                started=started,
+                duration=ended - started if started and ended else None,
+                cells=[
+                    latest.get((run.pk, column.key))
+                    if column.metric
+                    else params[run.pk].get(column.key, "")
+                    for column in columns
+                ],
             )
-            for run in listed
-        ],
+        )
+    return RunList(
+        page=page,
+        rows=rows,
         metric=metric,
-        param_keys=keys,
+        columns=columns,
+        ranked=ranked,
+        choices=choices or RunChoices([], [], []),
     )

@@ -15,6 +15,12 @@ def plotly_styles() -> dict:
     return {"global_id": plotly.GLOBAL_STYLE_ID, "placeholder_ids": plotly.placeholder_ids()}
 
 
+@register.simple_tag
+def plotly_path() -> str:
+    """The static path of plotly.js, for ``{% static %}``."""
+    return plotly.STATIC_PATH
+
+
 @register.filter
 def message_parts(message) -> tuple[str, list[str]]:
     """A message's first line and its "- " item lines, so a refusal that lists unmet
@@ -43,9 +49,85 @@ def minutes(duration) -> int:
 
 
 @register.filter
+def duration(value) -> str:
+    """A ``timedelta`` as people say it: 42 s, 3 min 5 s, 2 h 10 min, 3 d 4 h."""
+    seconds = int(value.total_seconds())
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+@register.filter
+def index(sequence, position: int):
+    """``sequence[position]``, for tables whose cells line up with a list of columns."""
+    return sequence[position]
+
+
+@register.filter
+def get(mapping, key):
+    """``mapping[key]``, or ``None`` when it has no such key."""
+    return mapping.get(key)
+
+
+@register.filter
 def magnitude(value) -> float | None:
     """The absolute value, for sentences that say "below" or "above" in words."""
     return None if value is None else abs(value)
+
+
+@register.simple_tag(takes_context=True)
+def sort_header(context, key: str, label: str, current: str, extra_class: str = "") -> str:
+    """A column header that sorts the table by ``key`` (a second click the other way),
+    keeping the page's filters; ``aria-sort`` tells screen readers the current order."""
+    ascending = current == key
+    descending = current == f"-{key}"
+    query = context["request"].GET.copy()
+    query["sort"] = f"-{key}" if ascending else key
+    query.pop("page", None)
+    state = "ascending" if ascending else "descending" if descending else "none"
+    arrow = "▲" if ascending else "▼" if descending else ""
+    return format_html(
+        '<th scope="col" class="{}" aria-sort="{}"><a class="sort" href="?{}">{}'
+        '<span class="sort-arrow" aria-hidden="true">{}</span></a></th>',
+        extra_class,
+        state,
+        query.urlencode(),
+        label,
+        arrow,
+    )
+
+
+@register.simple_tag(takes_context=True)
+def order_header(context, name: str, label: str, current: str, extra_class: str = "") -> str:
+    """A run-list column header that orders by the MLflow clause ``name ASC`` (``DESC``
+    first for a metric, where the highest is the usual question), the other way on a
+    second click, keeping the search."""
+    ascending, descending = current == f"{name} ASC", current == f"{name} DESC"
+    first = "DESC" if name.startswith("metrics.") else "ASC"
+    then = {"ASC": "DESC", "DESC": "ASC"}[first]
+    query = context["request"].GET.copy()
+    query["order"] = (
+        f"{name} {then if (ascending or descending) and current.endswith(first) else first}"
+    )
+    query.pop("page", None)
+    state = "ascending" if ascending else "descending" if descending else "none"
+    arrow = "▲" if ascending else "▼" if descending else ""
+    return format_html(
+        '<th scope="col" class="{}" aria-sort="{}"><a class="sort" href="?{}">{}'
+        '<span class="sort-arrow" aria-hidden="true">{}</span></a></th>',
+        extra_class,
+        state,
+        query.urlencode(),
+        label,
+        arrow,
+    )
 
 
 @register.simple_tag
@@ -69,15 +151,17 @@ class _DataTable(template.Node):
         given = {name: value.resolve(context) for name, value in self.options.items()}
         if ("label" in given) == ("labelledby" in given):
             raise template.TemplateSyntaxError("datatable takes label or labelledby, not both")
+        # A table named by the heading of its section is a group, not a second landmark of
+        # the same name as the section around it.
         name = (
-            format_html('aria-label="{}"', given["label"])
+            format_html('role="region" aria-label="{}"', given["label"])
             if "label" in given
-            else format_html('aria-labelledby="{}"', given["labelledby"])
+            else format_html('role="group" aria-labelledby="{}"', given["labelledby"])
         )
         region = " ".join(["table-scroll", given.get("region", "")]).strip()
         table = " ".join(["data", given.get("class", "")]).strip()
         return format_html(
-            '<div class="{}" tabindex="0" role="region" {}><table class="{}">{}</table></div>',
+            '<div class="{}" tabindex="0" {}><table class="{}">{}</table></div>',
             region,
             name,
             table,

@@ -1,9 +1,13 @@
-/* Draw every Plotly figure of the page from the JSON the server embedded beside it. */
+/* Draw every Plotly figure of the page from the JSON the server embedded beside it.
+
+   plotly.js is large, so it is fetched only when the page holds a figure: the script
+   element that loads this file names it in its data-plotly attribute. */
 (function () {
   "use strict";
 
   var WEBGL_TRACES = ["parcoords"];
   var webgl = null;
+  var script = document.currentScript;
 
   /* Parallel coordinates exist only as WebGL in Plotly; some locked-down browsers turn it
      off. Asked once per page, with a context that is released at once. */
@@ -20,6 +24,11 @@
     return webgl;
   }
 
+  /* A touch screen has no hover to reveal the mode bar, which then covers the chart. */
+  function touchScreen() {
+    return window.matchMedia("(hover: none), (pointer: coarse)").matches;
+  }
+
   /* Axis titles of parallel coordinates would run into each other on a phone: tilt them. */
   function fit(figure, element) {
     if (element.clientWidth < 640) {
@@ -29,6 +38,9 @@
         }
       });
     }
+    if (touchScreen()) {
+      figure.config.displayModeBar = false;
+    }
   }
 
   function needsWebgl(figure) {
@@ -37,26 +49,64 @@
     });
   }
 
-  function draw(element) {
-    var source = document.getElementById(element.getAttribute("data-figure"));
-    if (!source) {
-      return;
-    }
+  function say(element, text) {
     var fallback = element.querySelector(".chart-fallback");
-    if (!window.Plotly) {
-      fallback.textContent = "The chart could not be drawn: its script did not load.";
-      return;
+    if (fallback) {
+      fallback.textContent = text;
     }
-    var figure = JSON.parse(source.textContent);
+  }
+
+  /* Draws ``figure`` into ``element``, replacing what it held (a fallback or a chart). */
+  function draw(element, figure) {
     if (needsWebgl(figure) && !hasWebgl()) {
-      fallback.textContent =
-        "This chart needs WebGL, which this browser has turned off; the table lists the same values.";
+      say(element,
+        "This chart needs WebGL, which this browser has turned off; the table lists the same values.");
       return;
     }
     fit(figure, element);
-    element.textContent = "";
-    window.Plotly.newPlot(element, figure.data, figure.layout, figure.config);
+    if (!element.classList.contains("js-plotly-plot")) {
+      element.textContent = "";
+    }
+    window.Plotly.react(element, figure.data, figure.layout, figure.config).then(function () {
+      describe(element);
+    });
   }
 
-  document.querySelectorAll("[data-figure]").forEach(draw);
+  /* The chart is one image to assistive technology, named by its summary (the table or
+     list beside it holds the values); the mode bar stays apart, a toolbar of buttons. */
+  function describe(element) {
+    element.querySelectorAll("svg.main-svg").forEach(function (svg, index) {
+      if (index === 0) {
+        svg.setAttribute("role", "img");
+        svg.setAttribute("aria-label", element.getAttribute("data-summary") || "Chart");
+      } else {
+        svg.setAttribute("aria-hidden", "true");
+      }
+    });
+  }
+
+  function drawEmbedded(element) {
+    var source = document.getElementById(element.getAttribute("data-figure"));
+    if (source) {
+      draw(element, JSON.parse(source.textContent));
+    }
+  }
+
+  var elements = document.querySelectorAll("[data-figure]");
+  if (!elements.length) {
+    return;
+  }
+  window.mlprojectsCharts = { draw: draw };
+  var plotly = document.createElement("script");
+  plotly.src = script.getAttribute("data-plotly");
+  plotly.onload = function () {
+    elements.forEach(drawEmbedded);
+    document.dispatchEvent(new CustomEvent("charts:ready"));
+  };
+  plotly.onerror = function () {
+    elements.forEach(function (element) {
+      say(element, "The chart could not be drawn: its script did not load.");
+    });
+  };
+  document.head.appendChild(plotly);
 })();

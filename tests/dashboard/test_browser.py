@@ -19,6 +19,7 @@ from django.urls import reverse
 from dashboard import figures
 from phases import services
 from tests.dashboard.conftest import PASSWORD, build_portfolio, complete
+from tests.factories import make_project
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -174,8 +175,8 @@ def test_sign_in_portfolio_and_project_charts(tab, manager, viewer):
     table = page.locator("table.projects")
     for project in projects:
         assert table.get_by_role("link", name=project.name).is_visible()
-    assert tab.drawn_traces("chart-funnel") == 2  # one funnel per lifecycle
-    assert tab.drawn_traces("chart-durations") >= 2
+    assert tab.drawn_traces("chart-per-phase") == 2  # a bar trace per lifecycle
+    assert tab.drawn_traces("chart-stays") == 2  # the days, and the planned diamonds
     assert tab.drawn_traces("chart-loops") == 1
     assert set(page.locator("#chart-loops .ytick text").all_text_contents()) == {
         "Productionization → Experimentation",
@@ -188,7 +189,7 @@ def test_sign_in_portfolio_and_project_charts(tab, manager, viewer):
     page.wait_for_url("**/?*lifecycle=mlops-lifecycle*")
     assert table.get_by_role("link", name="Support ticket routing").is_visible()
     assert table.get_by_role("link", name="Card fraud detection").count() == 0
-    assert tab.drawn_traces("chart-funnel") == 1
+    assert tab.drawn_traces("chart-per-phase") == 1
 
     page.goto(tab.base_url + reverse("dashboard:portfolio"))
     table.get_by_role("link", name="Card fraud detection").click()
@@ -315,6 +316,7 @@ def test_plotly_shows_user_text_literally(tab, manager):
             )
         ]
     )
+    make_project(owner=manager)  # a portfolio with charts, so the page loads plotly.js
     tab.sign_in("morgan")
     page = tab.page
     page.wait_for_function("() => window.Plotly !== undefined")

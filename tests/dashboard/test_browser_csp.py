@@ -64,15 +64,17 @@ def test_dashboard_pages_draw_their_charts_under_the_strict_policy(tab, manager,
 
     response = tab.open(reverse("dashboard:portfolio"))
     assert_strict(response)
-    assert tab.drawn_traces("chart-funnel") == 2
+    assert tab.drawn_traces("chart-per-phase") == 2
     # Plotly put its own rules into the site's style sheet instead of an inline one.
     rules = tab.page.evaluate(
         "id => document.getElementById(id).sheet.cssRules.length", plotly.GLOBAL_STYLE_ID
     )
     assert rules > 50
-    tab.page.hover("#chart-funnel")
+    tab.page.hover("#chart-per-phase")
     assert (
-        tab.page.eval_on_selector("#chart-funnel .modebar", "el => getComputedStyle(el).position")
+        tab.page.eval_on_selector(
+            "#chart-per-phase .modebar", "el => getComputedStyle(el).position"
+        )
         == "absolute"
     )
 

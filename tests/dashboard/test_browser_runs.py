@@ -110,18 +110,24 @@ def test_leaderboard_run_page_and_comparison(tab, manager, viewer, project):
     assert page.get_by_role("heading", level=1).text_content() == "Compare runs"
     assert tab.drawn_traces("chart-compare-curves") == 4
     dimensions = embedded(tab, "chart-params")["data"][0]["dimensions"]
-    assert parcoords_drawn(tab) == len(dimensions) == 4
+    assert parcoords_drawn(tab) == len(dimensions) == 5
     assert NASTY_PARAM in texts(tab, "#chart-params .tick text")
     # The only WebGL on the page: the three canvases of the parallel coordinates.
     assert page.locator("canvas").count() == 3
     tab.screenshot("runs-compare")
 
+    # Another metric redraws the charts in place: the page is not loaded again.
+    page.evaluate("() => { window.stillHere = true; }")
+    assert page.get_by_role("button", name="Show this metric").is_hidden()
     page.get_by_label("Metric", exact=True).select_option("loss")
-    page.get_by_role("button", name="Show this metric").click()
-    page.wait_for_url("**key=loss*")
+    page.wait_for_function("() => location.search.includes('key=loss')")
+    page.wait_for_function(
+        "() => document.querySelector('#chart-compare-curves .ytitle')?.textContent === 'loss'"
+    )
+    assert page.evaluate("() => window.stillHere") is True
     assert tab.drawn_traces("chart-compare-curves") == 4
-    assert texts(tab, "#chart-compare-curves .ytitle") == ["loss"]
-    assert parcoords_drawn(tab) == 4
+    assert page.locator(".chart-title [data-compare-key]").first.text_content() == "loss"
+    assert parcoords_drawn(tab) == 5
     assert nasty.run_id in page.url
     tab.screenshot("runs-compare-loss")
 
@@ -183,7 +189,7 @@ def test_comparison_on_a_phone(browser, live_server, manager, viewer, project):
         ids = ",".join(run.run_id for run in made)
         phone.open(reverse("dashboard:run-compare", args=[project.slug]) + f"?runs={ids}")
         assert phone.drawn_traces("chart-compare-curves") == 6
-        assert parcoords_drawn(phone) == 4
+        assert parcoords_drawn(phone) == 5
         overflow = phone.page.evaluate(
             "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )

@@ -150,7 +150,7 @@ def test_parallel_coordinates_axes_numeric_log_and_categorical():
     ]
     trace = figures.parallel_coordinates(runs, metric="val_auc")["data"][0]
     dims = {d["label"]: d for d in trace["dimensions"]}
-    assert list(dims) == ["depth", "lr (log)", "optimizer", "note", "val_auc"]
+    assert list(dims) == ["Run", "depth", "lr (log)", "optimizer", "note", "val_auc"]
     assert dims["depth"]["values"] == [3, 5, 4]
     assert dims["depth"]["tickvals"] == [3, 4, 5]
     assert dims["lr (log)"]["values"] == pytest.approx([-1, -3, -4])
@@ -178,7 +178,19 @@ def test_parallel_coordinates_caps_the_param_axes():
         run(str(i), float(i), **{f"p{j:02d}": str(i * j) for j in range(1, 30)}) for i in range(3)
     ]
     trace = figures.parallel_coordinates(runs, metric="m")["data"][0]
-    assert len(trace["dimensions"]) == figures.MAX_PARAM_AXES + 1
+    assert len(trace["dimensions"]) == figures.MAX_PARAM_AXES + 2  # the runs, the metric
+
+
+def test_parallel_coordinates_name_each_run_on_the_first_axis():
+    trace = figures.parallel_coordinates(
+        [run("<b>a</b>", 0.1, depth="3"), run("b" * 40, 0.2, depth="5"), run("c", None, depth="4")],
+        metric="m",
+    )["data"][0]
+    runs_axis = trace["dimensions"][0]
+    assert runs_axis["label"] == "Run"
+    assert runs_axis["values"] == runs_axis["tickvals"] == [0, 1]
+    # Tick labels are plain text to Plotly: shortened, never escaped.
+    assert runs_axis["ticktext"] == ["<b>a</b>", "b" * (figures.TICK_CHARS - 1) + "…"]
 
 
 def test_as_number():
@@ -193,6 +205,6 @@ def test_a_few_whole_numbers_are_their_own_ticks_and_fractions_are_not():
         [run("a", 0.1, depth="3", dropout="0.1"), run("b", 0.2, depth="5", dropout="0.25")],
         metric="m",
     )["data"][0]
-    depth, dropout, _ = trace["dimensions"]
+    _, depth, dropout, _ = trace["dimensions"]
     assert depth["tickvals"] == [3, 5]
     assert "tickvals" not in dropout

@@ -23,8 +23,12 @@ pytestmark = pytest.mark.django_db
 # Session and user (2), the project (1), then each page's own reads; see dashboard.selectors.
 # A page that draws series reads their chunks in one more query.
 PROJECT_MAX = 19  # the monitoring section reads the monitors once
-RUNS_MAX = 6
-RUN_MAX = 8 + 3  # the charts' series, their chunks, their rollups (see series.run_series)
+# Session, user, project; the search form's experiments, metric and param keys; the count,
+# the page, its params and its metrics' latest values.
+RUNS_MAX = 10
+# The run and its parts, four for its place in the ranking, then the charts' series, their
+# chunks and their rollups (see series.run_series).
+RUN_MAX = 8 + 4 + 3
 COMPARE_MAX = 8
 
 
@@ -93,6 +97,20 @@ def test_run_list_costs_the_same_with_3_and_30_runs(manager, viewer, project):
     assert many <= RUNS_MAX
 
 
+def test_a_searched_sorted_run_list_costs_the_same_with_3_and_30_runs(manager, viewer, project):
+    client = client_for(viewer)
+    searched = url(project, "runs") + (
+        "?filter=metrics.val_auc+>+0.1+and+params.optimizer+!=+'x'&status=FINISHED"
+        "&order=params.max_depth+DESC&cols=metrics.loss&cols=params.seed"
+    )
+    sweep(project, by=manager, n=3)
+    few = count(client, searched)
+    sweep(project, by=manager, n=27, experiment="more")
+    many = count(client, searched)
+    assert few == many
+    assert many <= RUNS_MAX
+
+
 def test_run_page_costs_the_same_with_12_and_30_metrics(manager, viewer, project, series_read):
     experiment = runs.experiment_create(project=project, name="wide", by=manager)
     twelve = log_run(
@@ -100,14 +118,15 @@ def test_run_page_costs_the_same_with_12_and_30_metrics(manager, viewer, project
         by=manager,
         name="twelve",
         params={f"p{i}": str(i) for i in range(5)},
-        metrics={f"m{i:02d}": [1.0, 2.0] for i in range(12)},
+        # val_auc, the success metric: the run has a place in the ranking to read too.
+        metrics={"val_auc": [0.5, 0.6]} | {f"m{i:02d}": [1.0, 2.0] for i in range(12)},
     )
     thirty = log_run(
         experiment,
         by=manager,
         name="thirty",
         params={f"p{i}": str(i) for i in range(50)},
-        metrics={f"m{i:02d}": [1.0, 2.0, 3.0] for i in range(30)},
+        metrics={"val_auc": [0.5, 0.7]} | {f"m{i:02d}": [1.0, 2.0, 3.0] for i in range(30)},
     )
     sweep(project, by=manager, n=30)
     client = client_for(viewer)

@@ -382,6 +382,108 @@ def test_run_list_pages_through_every_run_best_first(manager, viewer, project, m
     assert "Page 1 of 2" in first
 
 
+def listed(response) -> list[str]:
+    return re.findall(r'<th scope="row"><a href="[^"]*">(.*?)</a>', html_of(response))
+
+
+def test_run_list_searches_with_the_mlflow_grammar(manager, viewer, project):
+    sweep(project, by=manager, n=6)  # val_auc of trial i ends at 0.5 + i / 12 * 0.95...
+    other = runs.experiment_create(project=project, name="baselines", by=manager)
+    log_run(other, by=manager, name="lgbm", params={"model": "lgbm"}, metrics={"val_auc": [0.9]})
+    log_run(other, by=manager, name="linear", params={"model": "lr"}, metrics={"val_auc": [0.6]})
+    log_run(
+        other,
+        by=manager,
+        name="crashed lgbm",
+        params={"model": "lgbm"},
+        metrics={"val_auc": [0.95]},
+        status=RunStatus.FAILED,
+    )
+    client = client_for(viewer)
+    runs_url = url(project, "runs")
+
+    found = client.get(runs_url, {"filter": "metrics.val_auc > 0.8 and params.model = 'lgbm'"})
+    assert found.status_code == 200
+    assert listed(found) == ["lgbm", "crashed lgbm"], "a failed run matches but never ranks"
+    assert "2 runs match" in html_of(found)
+
+    assert listed(client.get(runs_url, {"filter": "attributes.status = 'FAILED'"})) == [
+        "crashed lgbm"
+    ]
+    assert listed(client.get(runs_url, {"status": "FAILED"})) == ["crashed lgbm"]
+    assert listed(
+        client.get(runs_url, {"experiment": other.pk, "filter": "params.model LIKE 'l%'"})
+    ) == ["lgbm", "linear", "crashed lgbm"]
+    none = client.get(runs_url, {"filter": "params.model = 'xgboost'"})
+    assert "No run matches this search" in html_of(none)
+
+
+def test_run_list_sorts_by_any_column_and_shows_the_columns_picked(manager, viewer, project):
+    sweep(project, by=manager, n=4)
+    client = client_for(viewer)
+    runs_url = url(project, "runs")
+
+    by_name = client.get(runs_url, {"order": "attributes.run_name ASC"})
+    assert listed(by_name) == ["trial-000", "trial-001", "trial-002", "trial-003"]
+    assert 'aria-sort="ascending"' in html_of(by_name)
+    assert listed(client.get(runs_url, {"order": "metrics.val_auc ASC"}))[0] == "trial-000"
+    assert listed(client.get(runs_url, {"order": "params.max_depth DESC"}))[0] == "trial-003"
+
+    picked = html_of(client.get(runs_url, {"cols": ["metrics.loss", "params.seed", "nope"]}))
+    header = picked[picked.index("<thead>") : picked.index("</thead>")]
+    assert ">loss<" in header and ">seed<" in header
+    assert ">val_auc<" not in header, "the columns picked replace the default ones"
+    assert ">Duration<" in header
+    assert "1 min" in picked  # each run of the sweep lasts a minute
+    assert (
+        'value="metrics.loss" checked' in picked
+        or 'checked value="metrics.loss"' in picked
+        or ('value="metrics.loss"' in picked and "checked" in picked)
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "metrics.val_auc >",
+        "metrics.val_auc > 'high'",
+        "params.model = 1",
+        "params.model = 'a' or params.model = 'b'",
+        "(metrics.a > 1)",
+        "nonsense.key = 'x'",
+        "attributes.password = 'x'",
+        "metrics.val_auc > 0.8 and",
+        "'; DROP TABLE experiments_run; --",
+        "params.model = 'a\x00b'",
+        "params.`model = 'x'",
+        "metrics.a IN ('x')",
+        "x" * 1001,
+        "tags.t = '" + "\u202e" * 3 + "'",
+        "<script>alert(1)</script>",
+    ],
+)
+def test_a_search_that_does_not_parse_is_a_400_that_says_why(manager, viewer, project, text):
+    sweep(project, by=manager, n=2)
+    text = text.encode().decode("unicode_escape") if "\\" in text else text
+    response = client_for(viewer).get(url(project, "runs"), {"filter": text})
+    page = response.content.decode()
+    if response.status_code == 200:
+        # Only a clause that is valid grammar may pass: a harmless search with no match.
+        assert "No run matches this search" in page or "<tbody>" in page
+        return
+    assert response.status_code == 400
+    assert 'data-testid="search-error"' in page
+    assert 'aria-invalid="true"' in page
+    assert "<script>alert(1)</script>" not in page
+
+
+@pytest.mark.parametrize("order", ["metrics.", "sideways", "metrics.a UP", "a, b", "datasets.name"])
+def test_an_order_that_does_not_parse_is_a_400_too(manager, viewer, project, order):
+    response = client_for(viewer).get(url(project, "runs"), {"order": order})
+    assert response.status_code == 400
+    assert 'data-testid="order-error"' in response.content.decode()
+
+
 # --- The run page ------------------------------------------------------------------------
 
 
@@ -409,6 +511,52 @@ def test_run_page_shows_params_tags_and_a_chart_per_metric(manager, viewer, proj
     assert auc["layout"]["shapes"][0]["y0"] == 0.85  # the success metric shows its target
 
 
+def test_run_page_puts_the_latest_values_first_and_a_single_value_as_a_number(
+    manager, viewer, project
+):
+    experiment = runs.experiment_create(project=project, name="main", by=manager)
+    run = log_run(
+        experiment,
+        by=manager,
+        name="final",
+        metrics={"test_auc": [0.91], "loss": [1.0, 0.5, 0.25]},
+    )
+    response = client_for(viewer).get(url(project, "run", run.run_id))
+    page = html_of(response)
+    assert page.index("Latest value of every metric") < page.index('data-figure="chart-metric-')
+    assert page.count('data-figure="chart-metric-') == 1, "one chart: loss"
+    singles = page[page.index('data-testid="single-values"') :]
+    assert "test_auc" in singles[: singles.index("</ul>")]
+    assert '<data value="0.91">0.91</data>' in singles
+    assert "one value" in page
+
+
+def test_run_page_shows_its_rank_and_the_runs_either_side(manager, viewer, project):
+    made = sweep(project, by=manager, n=5)  # trial-004 is the best on val_auc
+    failed = log_run(
+        made[0].experiment,
+        by=manager,
+        name="crashed",
+        metrics={"val_auc": [0.99]},
+        status=RunStatus.FAILED,
+    )
+    client = client_for(viewer)
+
+    middle = html_of(client.get(url(project, "run", made[2].run_id)))
+    assert re.search(r'data-testid="run-rank">3 of 5', middle)
+    assert f'href="{url(project, "run", made[3].run_id)}" rel="prev"' in middle
+    assert f'href="{url(project, "run", made[1].run_id)}" rel="next"' in middle
+
+    best = html_of(client.get(url(project, "run", made[4].run_id)))
+    assert re.search(r'data-testid="run-rank">1 of 5', best)
+    assert 'data-testid="run-previous"' not in best
+    last = html_of(client.get(url(project, "run", made[0].run_id)))
+    assert 'data-testid="run-next"' not in last
+
+    crashed = html_of(client.get(url(project, "run", failed.run_id)))
+    assert "a failed run never ranks" in crashed
+
+
 def test_run_page_draws_twelve_charts_at_a_time(manager, viewer, project):
     experiment = runs.experiment_create(project=project, name="many", by=manager)
     metrics = {f"m{i:02d}": [float(i), float(i + 1)] for i in range(15)}
@@ -417,7 +565,7 @@ def test_run_page_draws_twelve_charts_at_a_time(manager, viewer, project):
 
     first = html_of(client.get(url(project, "run", run.run_id)))
     assert first.count('data-figure="chart-metric-') == selectors.RUN_CHARTS
-    assert "Charts 1\u201312 of 15 metrics" in first
+    assert "Charts 1\u201312 of the metrics logged more than once" in first
     # Every metric is listed; those on the next page link there.
     assert first.count("Chart<span") == 15
     assert '?charts=2#metric-13"' in first
@@ -426,7 +574,7 @@ def test_run_page_draws_twelve_charts_at_a_time(manager, viewer, project):
     assert html_of(second).count('data-figure="chart-metric-') == 3
     assert figure(second, "chart-metric-13")["data"][0]["y"] == [12.0, 13.0]
     tampered = html_of(client.get(url(project, "run", run.run_id), {"charts": "x"}))
-    assert "Charts 1\u201312 of 15 metrics" in tampered
+    assert "Charts 1\u201312 of the metrics logged more than once" in tampered
 
 
 def test_a_deleted_run_still_opens_and_says_so(manager, viewer, project):
@@ -459,6 +607,7 @@ def test_compare_overlays_curves_and_draws_params_against_the_metric(manager, vi
     params = figure(response, "chart-params")["data"][0]
     assert params["type"] == "parcoords"
     assert [d["label"] for d in params["dimensions"]] == [
+        "Run",
         "learning_rate (log)",
         "max_depth",
         "optimizer",
@@ -506,3 +655,55 @@ def test_run_list_without_a_success_metric_is_newest_first(manager, viewer, proj
     names = re.findall(r'<th scope="row"><a href="[^"]*">(.*?)</a>', page)
     assert names == ["trial-002", "trial-001", "trial-000"]
     assert "newest first" in page
+
+
+# --- The portfolio's success-metric column -----------------------------------------------
+
+
+def test_portfolio_shows_the_phase_number_and_the_best_run_against_the_target(manager, project):
+    experiment = runs.experiment_create(project=project, name="churn", by=manager)
+    log_run(experiment, by=manager, name="good", metrics={"val_auc": [0.5, 0.9]})
+    log_run(experiment, by=manager, name="worse", metrics={"val_auc": [0.7]})
+    log_run(
+        experiment,
+        by=manager,
+        name="better but failed",
+        metrics={"val_auc": [0.99]},
+        status=RunStatus.FAILED,
+    )
+    html = client_for(manager).get(reverse("dashboard:portfolio")).content.decode()
+    assert "phase 1 of 4" in html
+    cell = html[html.index(f'data-testid="best-{project.slug}"') :]
+    cell = cell[: cell.index("</td>")]
+    assert '<data value="0.9">0.9</data>' in cell
+    assert "target 0.85" in cell and "tag-met" in cell
+    assert "0.99" not in cell, "a failed run has no rank"
+
+
+def test_compare_lists_every_metric_with_the_best_marked(manager, viewer, project):
+    made = sweep(project, by=manager, n=3)
+    picked = ",".join(run.run_id for run in made)
+    response = client_for(viewer).get(url(project, "run-compare"), {"runs": picked})
+    page = html_of(response)
+    header = page[page.index('aria-labelledby="compared-heading"') :]
+    header = header[: header.index("</thead>")]
+    assert ">loss<" in header and ">val_auc<" in header
+    assert "lower is better" in header and "higher is better" in header
+    best = re.findall(r'data-testid="best"><data value="([^"]+)"', page)
+    # The best val_auc (the last trial's, higher is better); every run ends on the same
+    # loss, which marks none of them.
+    assert len(best) == 1
+    assert float(best[0]) == max(r.metric_series.get(key="val_auc").latest_value for r in made)
+
+
+def test_compare_answers_the_charts_of_another_metric_as_json(manager, viewer, project):
+    made = sweep(project, by=manager, n=3)
+    picked = ",".join(run.run_id for run in made)
+    response = client_for(viewer).get(
+        url(project, "run-compare"), {"runs": picked, "key": "loss", "part": "figures"}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["key"] == "loss"
+    assert body["curves"]["layout"]["yaxis"]["title"]["text"] == "loss"
+    assert body["params"]["data"][0]["dimensions"][-1]["label"] == "loss"

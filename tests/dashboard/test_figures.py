@@ -3,8 +3,6 @@
 import datetime as dt
 import json
 
-import pytest
-
 from dashboard import figures
 
 
@@ -17,8 +15,8 @@ NOW = at(2026, 3, 1, 12, 0)
 
 def test_every_figure_is_json_and_uses_svg_traces_only():
     built = [
-        figures.phase_funnel([figures.LifecycleFunnel("ML", [("A", 2), ("B", 1)])]),
-        figures.time_in_phase([figures.PhaseDurations("ML", 1, "A", 10, [1.0, 2.0])]),
+        figures.projects_per_phase([figures.PhaseCount("ML", "A", 2)]),
+        figures.time_in_phase([figures.PhaseStay("P", "A", 12.0, 10)]),
         figures.loop_backs([figures.LoopBack("P", "B", "A", "why", NOW)]),
         figures.phase_timeline(
             [figures.PlannedPhase("A", dt.date(2026, 1, 1), dt.date(2026, 1, 31))],
@@ -31,81 +29,57 @@ def test_every_figure_is_json_and_uses_svg_traces_only():
         json.dumps(figure)
         assert set(figure) == {"data", "layout", "config"}
         assert figure["config"]["displaylogo"] is False
+        assert figure["config"]["showSendToCloud"] is False
+        assert figure["config"]["modeBarButtons"] == [["toImage", "zoom2d", "resetScale2d"]]
         for trace in figure["data"]:
             assert not trace["type"].endswith("gl"), "WebGL traces are limited per page"
 
 
-# --- Funnel -----------------------------------------------------------------------------
+# --- Projects per phase ----------------------------------------------------------------
 
 
-def test_funnel_one_subplot_per_lifecycle_in_phase_order():
-    figure = figures.phase_funnel(
+def test_projects_per_phase_is_one_scale_of_labelled_bars_grouped_by_lifecycle():
+    figure = figures.projects_per_phase(
         [
-            figures.LifecycleFunnel("ML development", [("Ideation", 3), ("Experiments", 0)]),
-            figures.LifecycleFunnel("MLOps", [("Scoping", 1), ("Data", 2), ("Modeling", 0)]),
+            figures.PhaseCount("ML development", "Ideation", 3),
+            figures.PhaseCount("ML development", "Experiments", 0),
+            figures.PhaseCount("MLOps", "Scoping", 1),
+            figures.PhaseCount("MLOps", "Data", 12),
         ]
     )
     first, second = figure["data"]
-    assert (first["type"], first["y"], first["x"]) == (
-        "funnel",
-        ["Ideation", "Experiments"],
-        [3, 0],
-    )
-    assert (second["xaxis"], second["yaxis"]) == ("x2", "y2")
-    assert second["y"] == ["Scoping", "Data", "Modeling"]
-    layout = figure["layout"]
-    top, bottom = layout["yaxis"]["domain"], layout["yaxis2"]["domain"]
-    assert 0 <= bottom[0] < bottom[1] <= top[0] < top[1] <= 1
-    assert [a["text"] for a in layout["annotations"]] == ["ML development", "MLOps"]
+    assert first["type"] == "bar" and first["orientation"] == "h"
+    assert first["y"] == [["ML development"] * 2, ["Ideation", "Experiments"]]
+    assert first["text"] == first["x"] == [3, 0]
+    assert second["y"][1] == ["Scoping", "Data"]
+    assert "xaxis2" not in figure["layout"], "one scale for every lifecycle"
+    assert "dtick" not in figure["layout"]["xaxis"], "a tick per project only for few"
 
 
-def test_funnel_skips_lifecycles_without_phases():
-    figure = figures.phase_funnel([figures.LifecycleFunnel("Empty", [])])
-    assert figure["data"] == []
+def test_user_text_in_portfolio_figures_is_escaped():
+    figure = figures.projects_per_phase([figures.PhaseCount("<b>L</b>", "<i>P</i>", 1)])
+    assert figure["data"][0]["y"] == [["&lt;b&gt;L&lt;/b&gt;"], ["&lt;i&gt;P&lt;/i&gt;"]]
+    stays = figures.time_in_phase([figures.PhaseStay("<a href=x>p</a>", "<b>", 1.0, None)])
+    assert stays["data"][0]["y"] == ["&lt;a href=x&gt;p&lt;/a&gt;"]
 
 
 # --- Time in phase ----------------------------------------------------------------------
 
 
-def test_box_stats_interpolate_like_plotly():
-    assert figures.box_stats([4.0]) == {
-        "lowerfence": 4.0,
-        "q1": 4.0,
-        "median": 4.0,
-        "q3": 4.0,
-        "upperfence": 4.0,
-        "mean": 4.0,
-    }
-    stats = figures.box_stats([10.0, 1.0, 3.0, 2.0, 4.0])
-    assert stats == {
-        "lowerfence": 1.0,
-        "q1": 2.0,
-        "median": 3.0,
-        "q3": 4.0,
-        "upperfence": 10.0,
-        "mean": 4.0,
-    }
-    assert figures.box_stats([1.0, 2.0])["median"] == pytest.approx(1.5)
-
-
-def test_time_in_phase_sends_quartiles_not_rows():
-    many = [float(n) for n in range(1000)]
+def test_time_in_phase_is_a_bar_per_project_marked_when_over_plan():
     figure = figures.time_in_phase(
         [
-            figures.PhaseDurations("MLOps", 2, "Data", 30, [5.0, 7.0]),
-            figures.PhaseDurations("MLOps", 1, "Scoping", 14, many),
-            figures.PhaseDurations("ML", 1, "Ideation", None, [1.0]),
-            figures.PhaseDurations("ML", 2, "Unvisited", 20, []),
+            figures.PhaseStay("Late", "Data", 45.4, 30),
+            figures.PhaseStay("On time", "Scoping", 3.0, 14),
+            figures.PhaseStay("Unplanned", "Ideation", 8.0, None),
         ]
     )
-    boxes = [t for t in figure["data"] if t["type"] == "box"]
-    assert [b["name"] for b in boxes] == ["ML", "MLOps"]
-    assert boxes[1]["y"] == ["Scoping", "Data"]
-    assert boxes[1]["median"] == [499.5, 6.0]
-    assert len(json.dumps(figure)) < 3000
-    planned = next(t for t in figure["data"] if t["name"] == "Planned")
-    assert list(zip(planned["y"], planned["x"], strict=True)) == [("Scoping", 14), ("Data", 30)]
-    assert figure["layout"]["yaxis"]["categoryarray"] == ["Ideation", "Scoping", "Data"]
+    bars, planned = figure["data"]
+    assert bars["y"] == ["Late", "On time", "Unplanned"]
+    assert bars["x"] == [45.4, 3.0, 8.0]
+    assert bars["text"] == ["45 d of 30", "3 d of 14", "8 d"]
+    assert bars["marker"]["color"] == [figures.ONGOING, figures.ACTUAL, figures.ACTUAL]
+    assert list(zip(planned["y"], planned["x"], strict=True)) == [("Late", 30), ("On time", 14)]
 
 
 # --- Loops back -------------------------------------------------------------------------

@@ -27,7 +27,7 @@ def test_a_datatable_can_be_named_by_its_heading_and_widen_its_region():
         x="<b>",
     )
     assert html == (
-        '<div class="table-scroll metric-table" tabindex="0" role="region" '
+        '<div class="table-scroll metric-table" tabindex="0" role="group" '
         'aria-labelledby="params-heading"><table class="data">&lt;b&gt;</table></div>'
     )
 
