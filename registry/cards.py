@@ -182,6 +182,15 @@ def _who(user) -> str:
     return _text(user.get_username()) if user is not None else "someone no longer here"
 
 
+def card_filename(version: ModelVersion) -> str:
+    """The Markdown download's file name: safe characters only, whatever the model's name."""
+    name = "".join(
+        c if c.isascii() and (c.isalnum() or c in "-_") else "-"
+        for c in version.registered_model.name
+    ).strip("-")
+    return f"model-card-{name[:80] or 'model'}-v{version.version}.md"
+
+
 def card_markdown(card: Card) -> str:
     version = card.version
     name = version.registered_model.name
