@@ -9,7 +9,6 @@ value of a key, else its run's; NaN and infinities are null.
 import math
 
 from django.core.validators import RegexValidator
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -56,7 +55,9 @@ class ProductionSerializer(serializers.Serializer):
 
 class RegisteredModelSerializer(JsonModelSerializer):
     project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     version_count = serializers.IntegerField(read_only=True, help_text="Versions it holds now.")
     production_alias = serializers.CharField(
         source="production_alias_name",
@@ -120,13 +121,20 @@ class ModelVersionSerializer(JsonModelSerializer):
     project = serializers.CharField(source="registered_model.project.slug", read_only=True)
     model_name = serializers.CharField(source="registered_model.name", read_only=True)
     run = serializers.SlugRelatedField(
-        slug_field="run_id", read_only=True, help_text="The MLflow run id it came from."
+        slug_field="run_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The MLflow run id it came from.",
     )
-    run_name = serializers.CharField(source="run.name", default=None, read_only=True)
+    run_name = serializers.CharField(
+        source="run.name", default=None, allow_null=True, read_only=True
+    )
     experiment = serializers.IntegerField(
         source="run.experiment_id", default=None, read_only=True, allow_null=True
     )
-    logged_model = serializers.SlugRelatedField(slug_field="model_id", read_only=True)
+    logged_model = serializers.SlugRelatedField(
+        slug_field="model_id", read_only=True, allow_null=True
+    )
     aliases = serializers.SerializerMethodField()
     production_alias = serializers.CharField(source="production_alias_name", read_only=True)
     in_production = serializers.SerializerMethodField(
@@ -135,7 +143,9 @@ class ModelVersionSerializer(JsonModelSerializer):
     in_production_since = serializers.SerializerMethodField()
     metrics = serializers.SerializerMethodField()
     tags = serializers.SerializerMethodField()
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = ModelVersion
@@ -186,7 +196,7 @@ class ModelVersionSerializer(JsonModelSerializer):
     def get_in_production(self, version) -> bool:
         return self._production(version) is not None
 
-    @extend_schema_field(OpenApiTypes.DATETIME)
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_in_production_since(self, version):
         found = self._production(version)
         return serializers.DateTimeField().to_representation(found.set_at) if found else None
@@ -308,7 +318,7 @@ class DeploymentEventSerializer(JsonModelSerializer):
     run = serializers.CharField(
         source="mlflow_run_id", read_only=True, help_text="The run's MLflow id, kept when it goes."
     )
-    by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     metrics = serializers.SerializerMethodField()
 
     class Meta:
