@@ -80,7 +80,7 @@ def version_values(
         xaxis={"type": "category", "gridcolor": GRID},
         yaxis={"title": {"text": _text(metric)}, "gridcolor": GRID, "zeroline": True},
         shapes=shapes,
-        margin={"l": 60, "r": 20, "t": 30, "b": 40},
+        margin={"l": 60, "r": 50, "t": 30, "b": 40},
         annotations=[
             {
                 "xref": "paper",
@@ -89,8 +89,8 @@ def version_values(
                 "yref": "y",
                 "text": "target",
                 "showarrow": False,
-                "xanchor": "right",
-                "yanchor": "bottom",
+                "xanchor": "left",
+                "yanchor": "middle",
                 "font": {"color": MUTED, "size": 11},
             }
         ]

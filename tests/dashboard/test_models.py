@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from dashboard import selectors, sharing
+from dashboard import figures, selectors, sharing
 from dashboard import services as dashboard_services
 from dashboard.selectors import VERSIONS_SHOWN
 from experiments import services as tracking
@@ -217,3 +217,23 @@ def test_the_version_page_costs_the_same_for_few_and_many_versions_and_moves(
     assert counts[0] == counts[1]
     with django_assert_num_queries(VERSION_PAGE_QUERIES):
         selectors.version_page(project=many, name="churn", number=2)
+
+
+def test_the_versions_chart_colours_by_the_target_and_keeps_text_literal():
+    figure = figures.version_values(
+        [
+            figures.VersionValue(1, 0.70, in_production=False, current=False),
+            figures.VersionValue(2, 0.80, in_production=True, current=True),
+            figures.VersionValue(3, None, in_production=False, current=False),
+        ],
+        metric="<b>auc</b>",
+        target=0.75,
+        maximize=True,
+        production_alias="champion",
+    )
+    (bars,) = figure["data"]
+    assert bars["marker"]["color"] == [figures.SHORT, figures.GOOD, "#9aa5b1"]
+    assert bars["y"] == [0.70, 0.80, 0]
+    assert bars["text"] == ["", "champion", ""]
+    assert bars["name"] == "&lt;b&gt;auc&lt;/b&gt;"
+    assert figure["layout"]["shapes"][0]["y0"] == 0.75
