@@ -375,11 +375,19 @@ class DatasetSerializer(serializers.Serializer):
 
 
 class TrialSerializer(serializers.Serializer):
+    """The sweep trial the version's run was, and the dataset the sweep searched on."""
+
     sweep = serializers.IntegerField()
     sweep_name = serializers.CharField()
     number = serializers.IntegerField()
     label = serializers.CharField()
-    dataset = serializers.CharField(allow_null=True)
+    params = serializers.DictField()
+    value = serializers.FloatField(allow_null=True, help_text="The trial's objective value.")
+    objective = serializers.CharField()
+    dataset = serializers.CharField()
+    dataset_source = serializers.CharField()
+    dataset_rows = serializers.IntegerField()
+    dataset_target = serializers.CharField()
 
 
 class AcceptedOutcomeSerializer(serializers.Serializer):
