@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard import views
+from dashboard import model_views, views
 
 app_name = "dashboard"
 
@@ -12,6 +12,21 @@ urlpatterns = [
     # Before the run page, whose id segment would otherwise take "compare".
     path("projects/<slug:slug>/runs/compare/", views.run_compare, name="run-compare"),
     path("projects/<slug:slug>/runs/<str:run_id>/", views.run_detail, name="run"),
+    path(
+        "projects/<slug:slug>/models/<str:name>/v<int:number>/",
+        model_views.model_version,
+        name="model-version",
+    ),
+    path(
+        "projects/<slug:slug>/models/<str:name>/v<int:number>/card.md",
+        model_views.model_card_markdown,
+        name="model-card-markdown",
+    ),
+    path(
+        "projects/<slug:slug>/models/<str:name>/v<int:number>/promote/",
+        model_views.model_version_promote,
+        name="model-version-promote",
+    ),
     path("projects/<slug:slug>/advance/", views.project_advance, name="project-advance"),
     path("projects/<slug:slug>/move-back/", views.project_move_back, name="project-move-back"),
     path(

@@ -19,7 +19,7 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
-from dashboard import figures, selectors
+from dashboard import figures, model_views, selectors
 from dashboard import services as dashboard_services
 from dashboard.forms import MoveBackForm, PortfolioFilterForm, RunSearchForm, SharedLinkForm
 from dashboard.models import SharedLink
@@ -112,6 +112,7 @@ def _status_context(
         experiment_charts=_experiment_charts(experiments),
     )
     context.update(_monitoring_context(project, can_act=shared is None))
+    context.update(model_views.models_context(project))
     if can_move:
         context["move_back_form"] = move_back_form or MoveBackForm(
             targets=phase_selectors.back_targets(project=project)

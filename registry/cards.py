@@ -17,7 +17,7 @@ A fixed number of queries, whatever the size of the project.
 import re
 from dataclasses import dataclass, field
 
-from experiments.models import Run, RunEvidence
+from experiments.models import Run, RunEvidence, Trial
 from phases.choices import MetricDirection, ReviewStatus
 from phases.models import Outcome, Phase
 from registry import selectors
@@ -65,10 +65,29 @@ class Card:
 
 
 def _trial_of(run: Run | None) -> dict | None:
-    """The sweep trial the run came from, for the lineage. Sweep trials are not part of
-    ``experiments`` yet; when they land (a trial's run, reached as ``run.trial``), this is
-    where the card reads the sweep's name and the trial's number."""
-    return None
+    """The sweep trial the run came from, for the lineage: the sweep, the trial's number,
+    params and value, and the sweep's dataset. The run is read with its trial, its sweep and
+    the dataset joined (``model_card``), so this costs no query."""
+    if run is None:
+        return None
+    try:
+        trial = run.trial
+    except Trial.DoesNotExist:
+        return None
+    sweep, dataset = trial.sweep, trial.sweep.dataset
+    return {
+        "sweep": sweep.pk,
+        "sweep_name": sweep.name,
+        "number": trial.number,
+        "label": f"{sweep.name}, trial {trial.number}",
+        "params": dict(trial.params),
+        "value": trial.value,
+        "objective": sweep.metrics[0] if sweep.metrics else "",
+        "dataset": dataset.name,
+        "dataset_source": dataset.builtin or dataset.source,
+        "dataset_rows": dataset.rows,
+        "dataset_target": dataset.target,
+    }
 
 
 def model_card(version: ModelVersion) -> Card:
@@ -83,7 +102,7 @@ def model_card(version: ModelVersion) -> Card:
     if version.run_id is not None:
         run = (
             Run.objects.filter(pk=version.run_id)
-            .select_related("experiment")
+            .select_related("experiment", "trial__sweep__dataset")
             .prefetch_related("params", "metric_series", "inputs")
             .get()
         )
@@ -182,6 +201,15 @@ def _who(user) -> str:
     return _text(user.get_username()) if user is not None else "someone no longer here"
 
 
+def card_filename(version: ModelVersion) -> str:
+    """The Markdown download's file name: safe characters only, whatever the model's name."""
+    name = "".join(
+        c if c.isascii() and (c.isalnum() or c in "-_") else "-"
+        for c in version.registered_model.name
+    ).strip("-")
+    return f"model-card-{name[:80] or 'model'}-v{version.version}.md"
+
+
 def card_markdown(card: Card) -> str:
     version = card.version
     name = version.registered_model.name
@@ -227,7 +255,14 @@ def card_markdown(card: Card) -> str:
         if version.logged_model is not None:
             lines.append(f"- Logged model: `{version.logged_model.model_id}`")
         trial = card.trial
-        lines.append(f"- Sweep trial: {_text(trial['label'])}" if trial else "- Sweep trial: none")
+        if trial:
+            lines.append(
+                f"- Sweep trial: {_text(trial['label'])} ({_text(trial['objective'])} "
+                f"{_number(trial['value'])}), on the dataset {_text(trial['dataset'])} "
+                f"({trial['dataset_rows']} rows, target {_text(trial['dataset_target'])})"
+            )
+        else:
+            lines.append("- Sweep trial: none")
         for title, values in (("Params", card.params), ("Metrics", card.version_metrics)):
             lines += ["", f"### {title}", ""]
             if not values:

@@ -14,8 +14,10 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Value,
     prefetch_related_objects,
 )
+from django.db.models.functions import Coalesce
 
 from experiments.choices import LifecycleStage
 from experiments.models import MetricSeries
@@ -32,6 +34,7 @@ from experiments.search import (
 )
 from experiments.selectors import Page, compare, keyed_clause
 from mlprojects.exceptions import DomainError
+from registry.choices import DEFAULT_PRODUCTION_ALIAS
 from registry.models import (
     LoggedModel,
     LoggedModelMetric,
@@ -41,6 +44,7 @@ from registry.models import (
     ModelVersionTag,
     RegisteredModel,
     RegisteredModelTag,
+    RegistrySettings,
     RunModelLink,
 )
 
@@ -85,6 +89,21 @@ def many_version_metrics(versions: Iterable[ModelVersion]) -> dict[int, dict[str
 
 def version_metrics(version: ModelVersion) -> dict[str, float | None]:
     return many_version_metrics([version])[version.pk]
+
+
+def production_alias_of(project_ref: str) -> Coalesce:
+    """The production alias of the project at ``project_ref`` (an ``OuterRef`` path), as an
+    annotation: a list of models or versions learns each one's alias in the same query."""
+    named = RegistrySettings.objects.filter(project=OuterRef(project_ref)).values(
+        "production_alias"
+    )[:1]
+    return Coalesce(Subquery(named), Value(DEFAULT_PRODUCTION_ALIAS))
+
+
+def with_production_alias(queryset: QuerySet, project_path: str) -> QuerySet:
+    """``queryset`` annotated with ``production_alias_name``, the alias of each row's
+    project (``project_path`` leads there: ``project`` for registered models)."""
+    return queryset.annotate(production_alias_name=production_alias_of(project_path))
 
 
 # --- Search -----------------------------------------------------------------------------

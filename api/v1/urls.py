@@ -7,6 +7,7 @@ from api.v1.errors import no_endpoint
 from api.v1.experiments import views as experiments
 from api.v1.monitoring import views as monitoring
 from api.v1.phases import views as phases
+from api.v1.registry import views as registry
 from api.v1.tokens import views as tokens
 
 router = DefaultRouter()
@@ -21,6 +22,9 @@ router.register("tokens", tokens.TokenViewSet, basename="token")
 router.register("experiments", experiments.ExperimentViewSet, basename="experiment")
 router.register("runs", experiments.RunViewSet, basename="run")
 router.register("metrics", experiments.MetricViewSet, basename="metric")
+router.register("registered-models", registry.RegisteredModelViewSet, basename="registered-model")
+router.register("model-versions", registry.ModelVersionViewSet, basename="model-version")
+router.register("deployment-events", registry.DeploymentEventViewSet, basename="deployment-event")
 router.register("deployments", monitoring.DeploymentViewSet, basename="deployment")
 router.register("monitors", monitoring.MonitorViewSet, basename="monitor")
 router.register("results", monitoring.ResultViewSet, basename="result")

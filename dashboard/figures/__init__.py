@@ -58,6 +58,7 @@ from dashboard.figures.portfolio import (
     time_in_phase,
 )
 from dashboard.figures.project import Move, PlannedPhase, Visit, phase_timeline
+from dashboard.figures.registry import VersionValue, version_values
 
 __all__ = [
     "ACTUAL",
@@ -93,6 +94,7 @@ __all__ = [
     "PlannedPhase",
     "Point",
     "RunParams",
+    "VersionValue",
     "Visit",
     "_text",
     "as_number",
@@ -106,4 +108,5 @@ __all__ = [
     "success_gauge",
     "time_in_phase",
     "varying_params",
+    "version_values",
 ]

@@ -1,8 +1,8 @@
 """Reads shaped for the dashboard's pages, each in a fixed number of queries: a module a page
 or section (``portfolio_page``, ``project``, ``links``, ``leaderboard``, ``runs``, ``run_page``,
-``compare``), with what they share in ``common``. A new section adds a module and its names
-here; experiment reads that are not about a page live in ``experiments``
-(``experiments.ranking``, ``experiments.selectors``).
+``compare``, ``monitoring``, ``models``), with what they share in ``common``. A new section
+adds a module and its names here; experiment reads that are not about a page live in
+``experiments`` (``experiments.ranking``, ``experiments.selectors``).
 
 Every read starts from :func:`phases.roles.visible_projects` / :func:`phases.roles.with_role`,
 so a page can only ever show what its caller may see. Query counts do not grow with the
@@ -31,6 +31,16 @@ from dashboard.selectors.leaderboard import (
     project_experiments,
 )
 from dashboard.selectors.links import SharedLinkRow, shared_link_from_token, shared_links
+from dashboard.selectors.models import (
+    MODELS_SHOWN,
+    VERSIONS_SHOWN,
+    ModelRow,
+    ProjectModels,
+    VersionPage,
+    VersionRow,
+    project_models,
+    version_page,
+)
 from dashboard.selectors.monitoring import (
     SERIES_WINDOWS,
     FeatureRow,
@@ -90,6 +100,7 @@ __all__ = [
     "LEADERBOARD_SIZE",
     "MAX_COMPARED",
     "MIN_CURVE_POINTS",
+    "MODELS_SHOWN",
     "PAGE_SIZE",
     "RECENT_LOOP_BACKS",
     "RUNS_PAGE_SIZE",
@@ -99,6 +110,7 @@ __all__ = [
     "SORTS",
     "STAY_PROJECTS",
     "SYSTEM_TAG_PREFIX",
+    "VERSIONS_SHOWN",
     "Column",
     "ComparedRun",
     "Comparison",
@@ -110,12 +122,14 @@ __all__ = [
     "Live",
     "LoopBackRow",
     "MetricRow",
+    "ModelRow",
     "MonitorRow",
     "PhaseWork",
     "Portfolio",
     "PortfolioFilters",
     "PortfolioRow",
     "ProjectExperiments",
+    "ProjectModels",
     "ProjectMonitoring",
     "ProjectStatus",
     "RunChart",
@@ -125,6 +139,8 @@ __all__ = [
     "RunQuery",
     "RunRow",
     "SharedLinkRow",
+    "VersionPage",
+    "VersionRow",
     "compare_runs",
     "display_name",
     "drift_chart_rows",
@@ -134,6 +150,7 @@ __all__ = [
     "project_experiments",
     "project_for",
     "project_live",
+    "project_models",
     "project_monitoring",
     "project_runs",
     "project_status",
@@ -142,4 +159,5 @@ __all__ = [
     "run_detail",
     "shared_link_from_token",
     "shared_links",
+    "version_page",
 ]

@@ -19,9 +19,10 @@ from monitoring.choices import MonitorKind
 from monitoring.models import Deployment, Monitor
 from phases.management.steps import Built
 from registry import services as registry
-from registry.models import DeploymentEvent, ModelAlias
+from registry.models import ModelVersion
 
 PROJECT = "grid-load-forecasting"
+MODEL = "grid-load"
 DAYS = 30
 ROWS_A_DAY = 1000  # enough for the distances to sit well below their thresholds
 HEAT_WAVE_DAYS = 7
@@ -56,26 +57,28 @@ def _deploy(project, owner, at: dt.datetime) -> Deployment:
     current = Deployment.objects.filter(project=project, ended_at__isnull=True).first()
     if current is not None:
         return current
-    experiment = experiments.experiment_create(project=project, name="load-forecast", by=owner)
-    run = experiments.run_create(experiment=experiment, by=owner, name="gbm-heat-features")
-    model = registry.registered_model_create(project=project, name="grid-load", by=owner)
-    version = registry.model_version_create(
-        registered_model=model,
-        by=owner,
-        source=f"runs:/{run.run_id}/model",
-        storage_location=f"mlflow-artifacts:/{experiment.pk}/{run.run_id}/artifacts/model",
-        run=run,
+    # The registry's demo step (before this one) registered the model and its versions;
+    # the newest goes to production. Without that step, a model and a run of its own.
+    version = (
+        ModelVersion.objects.filter(registered_model__project=project, registered_model__name=MODEL)
+        .order_by("-version")
+        .first()
     )
-    alias = registry.production_alias(project)
-    registry.alias_set(version=version, alias=alias, by=owner)
+    if version is None:
+        experiment = experiments.experiment_create(project=project, name="load-forecast", by=owner)
+        run = experiments.run_create(experiment=experiment, by=owner, name="gbm-heat-features")
+        model = registry.registered_model_create(project=project, name=MODEL, by=owner)
+        version = registry.model_version_create(
+            registered_model=model,
+            by=owner,
+            source=f"runs:/{run.run_id}/model",
+            storage_location=f"mlflow-artifacts:/{experiment.pk}/{run.run_id}/artifacts/model",
+            run=run,
+        )
     # Dated back like the portfolio's history: the deployment went live a month ago.
-    DeploymentEvent.objects.filter(project=project).update(created_at=at)
-    ModelAlias.objects.filter(registered_model=model).update(set_at=at)
-    deployment = Deployment.objects.get(project=project, ended_at__isnull=True)
-    Deployment.objects.filter(pk=deployment.pk).update(started_at=at)
+    registry.alias_set(version=version, alias=registry.production_alias(project), by=owner, now=at)
     Monitor.objects.filter(project=project).exclude(kind=MonitorKind.HEALTH).update(baseline_at=at)
-    deployment.refresh_from_db()
-    return deployment
+    return Deployment.objects.get(project=project, ended_at__isnull=True)
 
 
 def build(*, portfolio: Built, rng: random.Random) -> str:

@@ -8,6 +8,8 @@ model's row locked); the public services here are the project's alias setting an
 manager's word that a version's run is the evidence for an outcome.
 """
 
+import datetime as dt
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -57,6 +59,7 @@ def _record(
     by: User | None,
     version: ModelVersion | None,
     previous: ModelVersion | None,
+    at: dt.datetime | None = None,
 ) -> DeploymentEvent:
     run = version.run if version is not None else None
     event = DeploymentEvent.objects.create(
@@ -73,14 +76,19 @@ def _record(
         mlflow_run_id=run.run_id if run is not None else "",
         metrics=selectors.version_metrics(version) if version is not None else {},
         by=by,
-        created_at=now(),
+        created_at=at or now(),
     )
     hooks.production_alias_moved(event=event)
     return event
 
 
 def record_promotion(
-    *, version: ModelVersion, previous: ModelVersion | None, alias: str, by: User | None
+    *,
+    version: ModelVersion,
+    previous: ModelVersion | None,
+    alias: str,
+    by: User | None,
+    at: dt.datetime | None = None,
 ) -> DeploymentEvent:
     return _record(
         registered_model=version.registered_model,
@@ -89,6 +97,7 @@ def record_promotion(
         by=by,
         version=version,
         previous=previous,
+        at=at,
     )
 
 

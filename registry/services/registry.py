@@ -2,6 +2,7 @@
 aliases. Moving a project's production alias is a deployment, recorded by
 ``registry.services.deployments``, in the same transaction as the move."""
 
+import datetime as dt
 from collections.abc import Sequence
 
 from django.db import IntegrityError, transaction
@@ -300,9 +301,13 @@ def model_version_transition_stage(
 
 
 @transaction.atomic
-def alias_set(*, version: ModelVersion, alias: str, by: User | None) -> ModelAlias:
+def alias_set(
+    *, version: ModelVersion, alias: str, by: User | None, now: dt.datetime | None = None
+) -> ModelAlias:
     """Point ``alias`` at ``version``, wherever it pointed before. At the project's production
-    alias this is a deployment: recorded, with what was there before, and announced."""
+    alias this is a deployment: recorded, with what was there before, and announced.
+    ``now`` dates the move (a history replayed, as the demo does); it is the present
+    unless given."""
     validation.check_alias(alias)
     validation.check_alias_not_reserved(alias)
     registered_model = _locked(version.registered_model)
@@ -315,10 +320,12 @@ def alias_set(*, version: ModelVersion, alias: str, by: User | None) -> ModelAli
         found = ModelAlias(registered_model=registered_model, alias=alias)
     found.model_version = version
     found.set_by = by
-    found.set_at = deployments.now()
+    found.set_at = now or deployments.now()
     found.save()
     if alias == deployments.production_alias(registered_model.project):
-        deployments.record_promotion(version=version, previous=previous, alias=alias, by=by)
+        deployments.record_promotion(
+            version=version, previous=previous, alias=alias, by=by, at=found.set_at
+        )
     return found
 
 

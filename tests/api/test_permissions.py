@@ -40,6 +40,8 @@ from phases.models import (
     Task,
     Transition,
 )
+from registry import services as registry
+from registry.models import DeploymentEvent, ModelVersion, RegisteredModel
 from tests.api.conftest import ANONYMOUS, CALLERS, OUTSIDER, STAFF, World, bearer, routed_actions
 from tests.factories import UserFactory, make_project
 
@@ -250,6 +252,115 @@ MONITORING: dict[tuple[str, str], Rule] = {
 }
 
 
+def register(world: World) -> ModelVersion:
+    """A registered model of the project with one version, from the project's run."""
+    by, run = world.users[Role.MANAGER], world.run
+    model = registry.registered_model_create(project=world.project, name="churn", by=by)
+    return registry.model_version_create(
+        registered_model=model,
+        by=by,
+        source=f"runs:/{run.run_id}/model",
+        storage_location=f"{run.artifact_uri}/model",
+        run=run,
+    )
+
+
+def register_with_challenger(world: World) -> None:
+    registry.alias_set(version=register(world), alias="challenger", by=None)
+
+
+def register_and_promote(world: World) -> None:
+    version = register(world)
+    registry.alias_set(version=version, alias=registry.production_alias(world.project), by=None)
+
+
+def the_model(world: World, caller: str) -> RegisteredModel:
+    return RegisteredModel.objects.get(project=world.project)
+
+
+def the_version(world: World, caller: str) -> ModelVersion:
+    return ModelVersion.objects.get(registered_model__project=world.project)
+
+
+def the_event(world: World, caller: str) -> DeploymentEvent:
+    return DeploymentEvent.objects.get(project=world.project)
+
+
+REGISTRY: dict[tuple[str, str], Rule] = {
+    ("registered-model", "list"): Rule(
+        Role.VIEWER, 200, prepare=register, rows=of_project(RegisteredModel, "project")
+    ),
+    ("registered-model", "retrieve"): Rule(Role.VIEWER, 200, target=the_model, prepare=register),
+    ("registered-model", "create"): Rule(
+        Role.CONTRIBUTOR,
+        201,
+        body=lambda world: {"project": world.project.slug, "name": "churn-gbm"},
+        parent="project",
+    ),
+    ("registered-model", "partial_update"): Rule(
+        Role.CONTRIBUTOR,
+        200,
+        target=the_model,
+        prepare=register,
+        body=lambda world: {"description": "Scores renewals weekly."},
+    ),
+    ("registered-model", "destroy"): Rule(Role.MANAGER, 204, target=the_model, prepare=register),
+    ("registered-model", "remove_alias"): Rule(
+        Role.CONTRIBUTOR,
+        200,
+        target=the_model,
+        prepare=register_with_challenger,
+        body=lambda world: {"alias": "challenger"},
+    ),
+    ("model-version", "list"): Rule(
+        Role.VIEWER,
+        200,
+        prepare=register,
+        rows=of_project(ModelVersion, "registered_model__project"),
+    ),
+    ("model-version", "retrieve"): Rule(Role.VIEWER, 200, target=the_version, prepare=register),
+    ("model-version", "create"): Rule(
+        Role.CONTRIBUTOR,
+        201,
+        prepare=register,
+        body=lambda world: {
+            "registered_model": the_model(world, "").pk,
+            "run": world.run.run_id,
+        },
+        parent="registered_model",
+    ),
+    ("model-version", "partial_update"): Rule(
+        Role.CONTRIBUTOR,
+        200,
+        target=the_version,
+        prepare=register,
+        body=lambda world: {"description": "Trained on the spring cohort."},
+    ),
+    ("model-version", "destroy"): Rule(Role.CONTRIBUTOR, 204, target=the_version, prepare=register),
+    ("model-version", "alias"): Rule(
+        Role.CONTRIBUTOR,
+        200,
+        target=the_version,
+        prepare=register,
+        body=lambda world: {"alias": "challenger"},
+    ),
+    ("model-version", "promote"): Rule(Role.MANAGER, 200, target=the_version, prepare=register),
+    ("model-version", "card"): Rule(Role.VIEWER, 200, target=the_version, prepare=register),
+    ("model-version", "card_markdown"): Rule(
+        Role.VIEWER, 200, target=the_version, prepare=register
+    ),
+    ("deployment-event", "list"): Rule(
+        Role.VIEWER,
+        200,
+        prepare=register_and_promote,
+        rows=of_project(DeploymentEvent, "project"),
+    ),
+    ("deployment-event", "retrieve"): Rule(
+        Role.VIEWER, 200, target=the_event, prepare=register_and_promote
+    ),
+}
+
+
 MATRIX: dict[tuple[str, str], Rule] = {
     ("api-root", "root"): Rule(AUTHENTICATED, 200),
     ("lifecycle", "list"): Rule(
@@ -389,6 +500,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("token", "retrieve"): Rule(SESSION, 200, target=World.spare),
     ("token", "destroy"): Rule(SESSION, 204, target=World.spare),
     **MONITORING,
+    **REGISTRY,
 }
 
 
@@ -428,6 +540,7 @@ def snapshot() -> dict[str, list[dict]]:
     """Every row an API call could change (a token's last use aside)."""
     models = [*apps.get_app_config("phases").get_models()]
     models += apps.get_app_config("experiments").get_models()
+    models += apps.get_app_config("registry").get_models()
     models += apps.get_app_config("monitoring").get_models()
     rows = {
         model.__name__: list(model.objects.order_by("pk").values())
@@ -471,7 +584,8 @@ def test_permission_matrix(world, key, caller):
     response = call(world, caller, key)
 
     expected = verdict(rule, caller)
-    body = response.json() if response.content else None
+    is_json = response.get("Content-Type", "").startswith("application/json")
+    body = response.json() if response.content and is_json else None
     if expected == "unauthenticated":
         assert response.status_code == 401, body
         assert response["WWW-Authenticate"].startswith("Bearer")

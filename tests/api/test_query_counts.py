@@ -26,6 +26,7 @@ from phases.models import (
     TaskTemplate,
     TransitionRule,
 )
+from registry import services as registry
 from tests.api.conftest import bearer
 from tests.factories import UserFactory, make_project
 
@@ -76,6 +77,21 @@ def add_project(manager) -> None:
     run = experiments.run_create(experiment=experiment, by=manager)
     metrics = [experiments.MetricIn(key, 0.5, experiments.now_ms()) for key in ("loss", "auc")]
     experiments.log_batch(run=run, by=manager, metrics=metrics, params=[("lr", "0.1")])
+    # Two versions registered, one at the production alias with a tag, one with another.
+    model = registry.registered_model_create(
+        project=project, name="churn", by=manager, tags=[("team", "retention")]
+    )
+    for _ in range(2):
+        version = registry.model_version_create(
+            registered_model=model,
+            by=manager,
+            source=f"runs:/{run.run_id}/model",
+            storage_location=f"{run.artifact_uri}/model",
+            run=run,
+            tags=[("validated", "yes")],
+        )
+        registry.alias_set(version=version, alias="challenger", by=manager)
+    registry.alias_set(version=version, alias=registry.production_alias(project), by=manager)
     # In production, with a reference and a result of every monitor, and an open alert.
     deployment = monitoring.deployment_start(project=project, name="v1", by=manager)
     monitoring.reference_set(

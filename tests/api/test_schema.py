@@ -15,6 +15,7 @@ from experiments import services as experiments
 from monitoring import services as monitoring
 from phases import services
 from phases.choices import Role, TaskStatus
+from registry import services as registry
 from tests.api.conftest import bearer, routed_actions
 from tests.factories import UserFactory, make_project
 
@@ -231,6 +232,9 @@ UNSTATABLE = {
     "POST /api/v1/deployments/{id}/batches/": "the columns are the reference's, with row ids",
     "POST /api/v1/deployments/{id}/labels/": "the row ids are stored rows",
     "PATCH /api/v1/monitors/{id}/": "the config suits the monitor's kind",
+    "POST /api/v1/registered-models/": "the project exists; the name is free, no `/` or `:`",
+    "PATCH /api/v1/registered-models/{id}/": "the new name is free and has no `/` or `:`",
+    "POST /api/v1/model-versions/": "the run or logged model is one of the model's project",
     "POST /api/v1/alerts/{id}/silence/": "the time is in the future",
 }
 ACCEPTED = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
@@ -280,6 +284,15 @@ def manager_secret(fast_passwords) -> str:
     )
     for monitor in project.monitors.all():
         monitoring.monitor_run(monitor_id=monitor.pk)
+    model = registry.registered_model_create(project=project, name="churn", by=manager)
+    version = registry.model_version_create(
+        registered_model=model,
+        by=manager,
+        source=f"runs:/{run.run_id}/model",
+        storage_location=f"{run.artifact_uri}/model",
+        run=run,
+    )
+    registry.alias_set(version=version, alias="challenger", by=manager)
     token_create(user=manager, name="spare")
     _, secret = token_create(user=manager, name="schemathesis")
     return secret

@@ -1,0 +1,119 @@
+"""The models section of a project's page, and a registered version's page: its model card,
+the Markdown download of the card, and (for managers) deploying it by moving the project's
+production alias to it.
+
+Reads come from ``dashboard.selectors.models``, the chart from ``dashboard.figures``, the
+one write from ``registry.services``; who may do what is ``phases.roles``, as everywhere.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST, require_safe
+
+from dashboard import figures, selectors
+from mlprojects.exceptions import DomainError
+from phases.models import Project
+from phases.roles import Action, allows
+from registry import cards
+from registry import services as registry
+from registry.models import ModelVersion
+
+
+def models_context(project: Project) -> dict:
+    """The project page's models section: None when the project registered no model."""
+    return {"models": selectors.project_models(project=project)}
+
+
+def _project(request, slug: str, action: Action) -> Project:
+    project = selectors.project_for(user=request.user, slug=slug)
+    if project is None:
+        raise Http404("No such project.")
+    if not allows(project.caller_role, action):
+        raise PermissionDenied(f"Your role on {project} does not allow this.")
+    return project
+
+
+def _page(project: Project, name: str, number: int) -> selectors.VersionPage:
+    page = selectors.version_page(project=project, name=name, number=number)
+    if page is None:
+        raise Http404("No such version of a model of this project.")
+    return page
+
+
+def version_url(project: Project, version: ModelVersion) -> str:
+    return reverse(
+        "dashboard:model-version",
+        args=[project.slug, version.registered_model.name, version.version],
+    )
+
+
+@login_required
+@require_safe
+def model_version(request, slug: str, name: str, number: int):
+    project = _project(request, slug, Action.VIEW)
+    page = _page(project, name, number)
+    chart = figures.version_values(
+        [
+            figures.VersionValue(
+                number=row.number,
+                value=row.value,
+                in_production=row.in_production,
+                current=row.version.pk == page.card.version.pk,
+            )
+            for row in page.siblings
+        ],
+        metric=page.metric,
+        target=page.target,
+        maximize=page.maximize,
+        production_alias=page.card.production_alias,
+    )
+    return render(
+        request,
+        "dashboard/model_version.html",
+        {
+            "project": project,
+            "page": page,
+            "card": page.card,
+            "row": page.row,
+            "chart": chart if page.metric else None,
+            "can_promote": allows(project.caller_role, Action.MANAGE_MODELS),
+        },
+    )
+
+
+@login_required
+@require_safe
+def model_card_markdown(request, slug: str, name: str, number: int):
+    project = _project(request, slug, Action.VIEW)
+    card = _page(project, name, number).card
+    response = HttpResponse(cards.card_markdown(card), content_type="text/markdown; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{cards.card_filename(card.version)}"'
+    return response
+
+
+@login_required
+@require_POST
+def model_version_promote(request, slug: str, name: str, number: int):
+    """Deploy: the project's production alias moves to this version, a recorded event."""
+    project = _project(request, slug, Action.MANAGE_MODELS)
+    version = (
+        ModelVersion.objects.filter(
+            registered_model__project=project, registered_model__name=name, version=number
+        )
+        .select_related("registered_model")
+        .first()
+    )
+    if version is None:
+        raise Http404("No such version of a model of this project.")
+    alias = registry.production_alias(project)
+    try:
+        registry.alias_set(version=version, alias=alias, by=request.user)
+    except DomainError as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, f"{name} v{number} is now at “{alias}”: deployed.")
+    return redirect(version_url(project, version))
