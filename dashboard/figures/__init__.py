@@ -58,7 +58,7 @@ from dashboard.figures.portfolio import (
     phase_funnel,
     time_in_phase,
 )
-from dashboard.figures.project import Move, PlannedPhase, Visit, phase_timeline
+from dashboard.figures.project import Finish, Move, PlannedPhase, Visit, phase_timeline
 
 __all__ = [
     "ACTUAL",
@@ -87,6 +87,7 @@ __all__ = [
     "Curve",
     "FeatureScore",
     "Figure",
+    "Finish",
     "LifecycleFunnel",
     "LoopBack",
     "Move",
