@@ -224,7 +224,7 @@ def phase_timeline(
                     "yanchor": "bottom",
                     "font": {"color": MUTED, "size": 12},
                 },
-            }
+            },
         ],
     )
     return _figure(data, layout)
