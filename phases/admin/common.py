@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.widgets import AutocompleteSelect
-from django.db.models import Min, Model, QuerySet
+from django.db.models import Min, Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
@@ -277,14 +277,54 @@ class PersonChoiceField(forms.ModelChoiceField):
 
 class PersonSelect(AutocompleteSelect):
     """Django's autocomplete box, asking ``url`` (the project admin's people search, which
-    a manager may use without rights on the user admin) instead of the admin's own."""
+    a manager may use without rights on the user admin) instead of the admin's own.
+
+    The people already chosen on the page are read in one query for all its rows, not one
+    per row: every copy of the widget (one a row) shares ``known``."""
 
     def __init__(self, field, admin_site, *, url: str, **kwargs) -> None:
         super().__init__(field, admin_site, **kwargs)
         self.url = url
+        self.known: dict[str, object] = {}
+
+    def __deepcopy__(self, memo):
+        copy = super().__deepcopy__(memo)
+        copy.known = self.known
+        return copy
 
     def get_url(self) -> str:
         return self.url
+
+    def optgroups(self, name, value, attr=None):
+        chosen = [str(v) for v in value if str(v) not in self.choices.field.empty_values]
+        options = [] if self.is_required else [self.create_option(name, "", "", False, 0)]
+        if chosen and not set(chosen) <= self.known.keys():
+            # Everyone the page can show at once: the project's members, and the chosen.
+            wanted = Q(pk__in=chosen)
+            if self.preload is not None:
+                wanted |= Q(pk__in=self.preload)
+            people = self.choices.queryset.filter(wanted)
+            self.known.update({str(person.pk): person for person in people})
+        for index, pk in enumerate(chosen, start=len(options)):
+            person = self.known.get(pk)
+            if person is not None:
+                label = self.choices.field.label_from_instance(person)
+                options.append(self.create_option(name, pk, label, True, index))
+        return [(None, options, 0)]
+
+    preload: QuerySet | None = None
+
+
+class NameOnly(forms.Widget):
+    """A fixed person shown by name, in place of a disabled picker that would ask the
+    database for the name once a row."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def render(self, name, value, attrs=None, renderer=None) -> SafeString:
+        return format_html("<span>{}</span>", self.name)
 
 
 def scoped(queryset: QuerySet, request: HttpRequest, path: str) -> QuerySet:

@@ -19,6 +19,7 @@ from phases import services
 from phases.admin.common import (
     CurrentPhaseFilter,
     ManagedProjectsMixin,
+    NameOnly,
     PersonChoiceField,
     PersonSelect,
     ReadOnlyMixin,
@@ -76,6 +77,7 @@ class MembershipForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk is not None:
             self.fields["user"].disabled = True
+            self.fields["user"].widget = NameOnly(person_name(self.instance.user))
 
 
 PEOPLE_PAGE = 20
@@ -92,10 +94,14 @@ def _person_field(inline, db_field, request, kwargs, *, members_only: bool) -> f
     member added in the same save can be assigned; the task services refuse the rest."""
     match = request.resolver_match
     project_id = match.kwargs.get("object_id") if match else None
-    kwargs["queryset"] = get_user_model().objects.filter(is_active=True)
-    kwargs["widget"] = PersonSelect(
+    people = get_user_model().objects.filter(is_active=True)
+    kwargs["queryset"] = people
+    widget = PersonSelect(
         db_field, inline.admin_site, url=_people_url(project_id if members_only else None)
     )
+    if members_only and project_id and str(project_id).isdigit():
+        widget.preload = people.filter(memberships__project_id=int(project_id)).values("pk")
+    kwargs["widget"] = widget
     return db_field.formfield(form_class=PersonChoiceField, **kwargs)
 
 
@@ -124,7 +130,7 @@ class MembershipInline(_ProjectPartInline, nested_admin.NestedTabularInline):
     extra = 0
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("user")
+        return super().get_queryset(request).select_related("user", "project")
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "user":
@@ -182,7 +188,8 @@ class PhaseInline(_ProjectPartInline, nested_admin.NestedStackedInline):
     verbose_name_plural = "current phase"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(project__current_phase=F("pk"))
+        current = super().get_queryset(request).filter(project__current_phase=F("pk"))
+        return current.select_related("project")
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -205,6 +212,7 @@ class OtherPhaseInline(_ProjectPartInline, nested_admin.NestedTabularInline):
         return (
             super()
             .get_queryset(request)
+            .select_related("project")
             .exclude(project__current_phase=F("pk"))
             .annotate(
                 task_count=Count("tasks", distinct=True),
