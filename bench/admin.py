@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
 TARGET_P95_MS = 300.0
-PASSWORD = "bench-only-password"
+PASSWORD = "bench-only-password"  # noqa: S105 - the demo users of a throwaway database
 
 
 def log(message: str) -> None:
@@ -96,7 +96,8 @@ def setup_django(args: argparse.Namespace) -> None:
     call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     log("demo portfolio (manage.py demo_data --if-empty)")
-    call_command("demo_data", if_empty=True, force=True, verbosity=0, stdout=open(os.devnull, "w"))
+    with open(os.devnull, "w") as quiet:
+        call_command("demo_data", if_empty=True, force=True, verbosity=0, stdout=quiet)
 
 
 class _Elements(HTMLParser):
@@ -185,7 +186,10 @@ def measure(args: argparse.Namespace) -> list[Result]:
 
 
 def report(results: list[Result]) -> bool:
-    head = f"{'page':<34} {'as':<8} {'median':>8} {'p95':>8} {'p95/300':>8} {'queries':>8} {'KiB':>6} {'elements':>9}"
+    head = (
+        f"{'page':<34} {'as':<8} {'median':>8} {'p95':>8} {'p95/300':>8} {'queries':>8} "
+        f"{'KiB':>6} {'elements':>9}"
+    )
     print(head)
     print("-" * len(head))
     for r in results:
