@@ -368,7 +368,7 @@ def project_complete(*, project: Project, by: User | None, reason: str = "") -> 
 
 def _replan_from(project: Project, target: Phase, due_date: dt.date | None) -> None:
     """Give the reopened ``target`` a plan from today, and shift every later phase (and the
-    open tasks of all of them) by the same slip, so a loop back is not late on arrival."""
+    tasks of all of them) by the same slip, so a loop back is not late on arrival."""
     today = timezone.localdate()
     due = due_date or reopened_due(phase=target, today=today)
     if due < today:
@@ -386,7 +386,7 @@ def _replan_from(project: Project, target: Phase, due_date: dt.date | None) -> N
     if slip:
         Task.objects.filter(
             phase__project=project, phase__order__gte=target.order, due_date__isnull=False
-        ).exclude(status=TaskStatus.DONE).update(due_date=F("due_date") + slip)
+        ).update(due_date=F("due_date") + slip)
 
 
 @transaction.atomic

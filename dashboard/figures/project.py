@@ -86,14 +86,14 @@ def _marker(x: str, text: str, color: str, dash: str, position: str) -> dict:
 def _finish_markers(finish: Finish) -> list[dict]:
     """A line at the original finish and one at the forecast (or actual) finish."""
     if finish.completed:
-        return [_marker(_stamp(finish.completed), "completed", ACTUAL, "solid", "start")]
+        return [_marker(_stamp(finish.completed), "completed", ACTUAL, "solid", "end")]
     shapes = []
     if finish.original and finish.original != finish.forecast:
         end = finish.original + dt.timedelta(days=1)
-        shapes.append(_marker(_stamp(end), "original finish", MUTED, "dash", "start"))
+        shapes.append(_marker(_stamp(end), "original finish", MUTED, "dash", "end"))
     if finish.forecast:
         end = finish.forecast + dt.timedelta(days=1)
-        shapes.append(_marker(_stamp(end), "forecast finish", LOOP, "dash", "start"))
+        shapes.append(_marker(_stamp(end), "forecast finish", LOOP, "dash", "end"))
     return shapes
 
 

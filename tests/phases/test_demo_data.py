@@ -14,6 +14,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from phases.choices import Health, PhaseStatus, ReviewStatus, Role, TaskStatus, TransitionKind
@@ -29,6 +31,7 @@ from phases.models import (
     Task,
     Transition,
 )
+from phases.roles import managed_projects
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -115,6 +118,30 @@ def test_health_is_green_for_some_and_amber_or_red_for_others(loaded):
         assert bool(project.health_reasons) == (project.health != Health.GREEN), project
 
 
+def test_one_project_is_completed_and_a_loop_back_was_re_planned(loaded):
+    done = Project.objects.get(completed_at__isnull=False)
+    assert done.health == Health.GREEN and done.health_reasons == []
+    last = done.transitions.order_by("created_at").last()
+    assert last.kind == TransitionKind.COMPLETE and last.created_at == done.completed_at
+    assert done.current_phase.status == PhaseStatus.COMPLETED
+    fraud = Project.objects.get(slug="card-fraud-detection")
+    forecast = max(fraud.phases.values_list("due_date", flat=True))
+    assert fraud.planned_finish < forecast
+    assert fraud.current_phase.due_date > timezone.localdate()
+    labelled = Project.objects.exclude(success_metric_label="")
+    assert labelled.count() >= 3 and Project.objects.filter(success_metric_label="").exists()
+
+
+def test_the_demo_manager_manages_five_projects_and_opens_the_admin(loaded):
+    manager = get_user_model().objects.get(username="manager")
+    assert managed_projects(manager).count() == 5
+    client = Client()
+    client.force_login(manager)
+    assert client.get(reverse("admin:index")).status_code == 200
+    page = client.get(reverse("admin:phases_project_changelist"))
+    assert page.context["cl"].result_count == 5
+
+
 def test_work_is_assigned_reviewed_and_sometimes_stuck(loaded):
     started = Task.objects.filter(phase__started_at__isnull=False)
     assert started.exists() and not started.filter(assignee=None).exists()
@@ -138,7 +165,8 @@ def test_demo_users_match_their_names(loaded):
     assert users["admin"].is_superuser and users["admin"].is_staff
     for role in Role.values:
         user = users[role]
-        assert not user.is_staff and not user.is_superuser
+        # The manager opens the admin, for the projects they manage; nobody else does.
+        assert user.is_staff == (role == Role.MANAGER) and not user.is_superuser
         assert set(user.memberships.values_list("role", flat=True)) == {role}
     assert all(users[p.username].get_full_name() for p in demo.TEAM)
 
