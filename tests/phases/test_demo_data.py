@@ -89,8 +89,13 @@ def test_about_a_dozen_projects_cover_every_phase_of_both_lifecycles(loaded):
 
 
 def test_every_project_has_one_active_phase_and_points_at_it(loaded):
+    """Unless it is completed: then it points at the phase it finished in."""
     for project in Project.objects.all():
         active = list(project.phases.filter(status=PhaseStatus.ACTIVE))
+        if project.completed_at is not None:
+            assert active == [], project
+            assert project.current_phase.status == PhaseStatus.COMPLETED
+            continue
         assert len(active) == 1, project
         assert project.current_phase_id == active[0].pk
         assert project.transitions.last().to_phase_id == active[0].pk
@@ -181,7 +186,12 @@ def test_history_is_backdated_consistently(loaded):
         assert moves[0].kind == TransitionKind.START
         assert project.created_at == times[0]
         for phase in project.phases.all():
-            entries = [t.created_at for t in moves if t.to_phase_id == phase.pk]
+            # A completion stays in its phase: it ends the stay there, it starts none.
+            entries = [
+                t.created_at
+                for t in moves
+                if t.to_phase_id == phase.pk and t.kind != TransitionKind.COMPLETE
+            ]
             exits = [t.created_at for t in moves if t.from_phase_id == phase.pk]
             assert phase.started_at == (entries[-1] if entries else None), phase
             last_exit = exits[-1] if exits and exits[-1] > entries[-1] else None
