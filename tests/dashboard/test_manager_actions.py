@@ -215,6 +215,17 @@ def test_complete_from_the_last_phase_and_reopen_by_a_loop_back(project, manager
     assert project.current_phase == target
 
 
+def test_the_portfolio_shows_a_completed_project_as_completed(project, manager, viewer):
+    waive_monitors(project)
+    for _ in range(3):
+        advance(project, by=manager)
+    project.refresh_from_db()
+    complete(project.current_phase, by=manager)
+    services.project_complete(project=project, by=manager)
+    html = client_for(viewer).get(reverse("dashboard:portfolio")).content.decode()
+    assert 'data-testid="completed">Completed</span>' in html
+
+
 def test_completed_project_page_queries_are_bounded(project, manager):
     waive_monitors(project)
     for _ in range(3):
