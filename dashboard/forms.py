@@ -10,6 +10,7 @@ from experiments.choices import RunStatus
 from experiments.search import parse_filter, parse_order_by
 from mlprojects.exceptions import DomainError
 from phases.choices import Health
+from phases.selectors import reopened_due
 
 
 class PortfolioFilterForm(forms.Form):
@@ -124,12 +125,32 @@ class RunSearchForm(forms.Form):
 
 
 class PhaseChoiceField(forms.ModelChoiceField):
+    """A phase by name, with the due date a loop back gives it unless another is chosen."""
+
+    def __init__(self, *args, today: dt.date | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+
     def label_from_instance(self, obj) -> str:
-        return obj.name
+        if self.today is None:
+            return obj.name
+        due = reopened_due(phase=obj, today=self.today)
+        return f"{obj.name} (due {due.day} {due:%b %Y} unless you pick a date)"
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
 
 
 class MoveBackForm(forms.Form):
     to_phase = PhaseChoiceField(label="Move back to", queryset=None, empty_label=None)
+    due_date = forms.DateField(
+        label="New due date of the reopened phase",
+        required=False,
+        widget=DateInput,
+        help_text="Leave blank to give it as many days as it was planned to take, from today. "
+        "The later phases slip by as much.",
+    )
     reason = forms.CharField(
         label="Why",
         max_length=2000,
@@ -137,9 +158,19 @@ class MoveBackForm(forms.Form):
         help_text="Recorded in the history and shown to everyone who follows the project.",
     )
 
-    def __init__(self, *args, targets: QuerySet, **kwargs) -> None:
+    def __init__(self, *args, targets: QuerySet, today: dt.date | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["to_phase"].queryset = targets
+        self.fields["to_phase"].today = today
+
+
+class RejectOutcomeForm(forms.Form):
+    note = forms.CharField(
+        label="What is missing",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The team reads it on the outcome and in the gate.",
+    )
 
 
 class SharedLinkForm(forms.Form):

@@ -29,6 +29,17 @@ urlpatterns = [
     ),
     path("projects/<slug:slug>/advance/", views.project_advance, name="project-advance"),
     path("projects/<slug:slug>/move-back/", views.project_move_back, name="project-move-back"),
+    path("projects/<slug:slug>/complete/", views.project_complete, name="project-complete"),
+    path(
+        "projects/<slug:slug>/outcomes/<int:outcome_id>/accept/",
+        views.outcome_accept,
+        name="outcome-accept",
+    ),
+    path(
+        "projects/<slug:slug>/outcomes/<int:outcome_id>/reject/",
+        views.outcome_reject,
+        name="outcome-reject",
+    ),
     path(
         "projects/<slug:slug>/alerts/<int:alert_id>/acknowledge/",
         views.alert_acknowledge,

@@ -21,14 +21,20 @@ from django.views.decorators.http import require_POST, require_safe
 
 from dashboard import figures, model_views, selectors
 from dashboard import services as dashboard_services
-from dashboard.forms import MoveBackForm, PortfolioFilterForm, RunSearchForm, SharedLinkForm
+from dashboard.forms import (
+    MoveBackForm,
+    PortfolioFilterForm,
+    RejectOutcomeForm,
+    RunSearchForm,
+    SharedLinkForm,
+)
 from dashboard.models import SharedLink
 from mlprojects.exceptions import DomainError
 from monitoring import services as monitoring_services
 from monitoring.models import Alert
 from phases import selectors as phase_selectors
 from phases import services as phase_services
-from phases.models import Project
+from phases.models import Outcome, Project
 from phases.roles import Action, allows
 
 LIVE_INTERVAL_SECONDS = 20
@@ -93,10 +99,12 @@ def _status_context(
     live_url: str = "",
     move_back_form: MoveBackForm | None = None,
     share_form: SharedLinkForm | None = None,
+    rejecting: tuple[int, RejectOutcomeForm] | None = None,
 ) -> dict:
     """The status page's context; through a shared link it holds no action and no form."""
     can_move = shared is None and allows(project.caller_role, Action.MOVE_PHASES)
     can_share = shared is None and allows(project.caller_role, Action.MANAGE_MEMBERS)
+    can_review = shared is None and allows(project.caller_role, Action.REVIEW_OUTCOMES)
     live_url = live_url or reverse("dashboard:project-live", args=[project.slug])
     status = selectors.project_status(project=project)
     context = _live_context(project, can_move=can_move, live_url=live_url)
@@ -106,16 +114,24 @@ def _status_context(
         shared=shared,
         can_share=can_share,
         timeline=figures.phase_timeline(
-            status.planned, status.visits, status.moves, now=timezone.localtime()
+            status.planned,
+            status.visits,
+            status.moves,
+            now=timezone.localtime(),
+            finish=status.finish,
         ),
         experiments=experiments,
-        experiment_charts=_experiment_charts(experiments),
+        experiment_charts=_experiment_charts(experiments, label=project.metric_name),
+        can_review=can_review,
+        rejecting_id=rejecting[0] if rejecting else None,
+        reject_form=rejecting[1] if rejecting else RejectOutcomeForm(),
     )
     context.update(_monitoring_context(project, can_act=shared is None))
     context.update(model_views.models_context(project))
     if can_move:
         context["move_back_form"] = move_back_form or MoveBackForm(
-            targets=phase_selectors.back_targets(project=project)
+            targets=phase_selectors.back_targets(project=project).select_related("template"),
+            today=timezone.localdate(),
         )
     if can_share:
         context["share_form"] = share_form or SharedLinkForm()
@@ -146,20 +162,18 @@ def _monitoring_context(project: Project, *, can_act: bool) -> dict:
     }
 
 
-def _experiment_charts(experiments: selectors.ProjectExperiments) -> dict:
+def _experiment_charts(experiments: selectors.ProjectExperiments, *, label: str) -> dict:
     best = experiments.best
     return {
         "success": figures.success_gauge(
-            metric=experiments.metric,
+            metric=label,
             best=best.value,
             target=experiments.target,
             maximize=experiments.maximize,
         )
         if best
         else None,
-        "curves": figures.metric_curves(
-            experiments.curves, metric=experiments.metric, target=experiments.target
-        )
+        "curves": figures.metric_curves(experiments.curves, metric=label, target=experiments.target)
         if experiments.curves
         else None,
     }
@@ -196,20 +210,54 @@ def _back_to(project: Project, anchor: str = "") -> HttpResponse:
     return redirect(f"{url}#{anchor}" if anchor else url)
 
 
+def _say(request, level: int, text: str, *, section: str) -> None:
+    """A message shown in ``section`` of the status page, where the user acted, rather
+    than at the top of the page, out of view after the reload."""
+    messages.add_message(request, level, text, extra_tags=f"section-{section}")
+
+
+def _answer(request, project: Project, section: str, act) -> HttpResponse:
+    """Run ``act`` (a service call that returns what to say); a refusal is said instead,
+    in the same place, and the page reloads at that place."""
+    try:
+        said = act()
+    except DomainError as exc:
+        _say(request, messages.ERROR, exc.message, section=section)
+    else:
+        _say(request, messages.SUCCESS, said, section=section)
+    return _back_to(project, f"feedback-{section}")
+
+
+def _note(request) -> str:
+    return request.POST.get("reason", "")[:2000]
+
+
 @login_required
 @require_POST
 def project_advance(request, slug: str):
     project = _project(request, slug)
     _require(project, Action.MOVE_PHASES)
-    try:
+
+    def act() -> str:
         transition = phase_services.phase_advance(
-            project=project, by=request.user, reason=request.POST.get("reason", "")[:2000]
+            project=project, by=request.user, reason=_note(request)
         )
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"{project.name} moved on to {transition.to_phase.name}.")
-    return _back_to(project, "status")
+        return f"{project.name} moved on to {transition.to_phase.name}."
+
+    return _answer(request, project, "status", act)
+
+
+@login_required
+@require_POST
+def project_complete(request, slug: str):
+    project = _project(request, slug)
+    _require(project, Action.MOVE_PHASES)
+
+    def act() -> str:
+        phase_services.project_complete(project=project, by=request.user, reason=_note(request))
+        return f"{project.name} is completed. A loop back to an earlier phase reopens it."
+
+    return _answer(request, project, "status", act)
 
 
 @login_required
@@ -217,7 +265,11 @@ def project_advance(request, slug: str):
 def project_move_back(request, slug: str):
     project = _project(request, slug)
     _require(project, Action.MOVE_PHASES)
-    form = MoveBackForm(request.POST, targets=phase_selectors.back_targets(project=project))
+    form = MoveBackForm(
+        request.POST,
+        targets=phase_selectors.back_targets(project=project).select_related("template"),
+        today=timezone.localdate(),
+    )
     if not form.is_valid():
         context = _status_context(project, move_back_form=form)
         return render(request, "dashboard/project.html", context, status=400)
@@ -227,12 +279,61 @@ def project_move_back(request, slug: str):
             to_phase=form.cleaned_data["to_phase"],
             by=request.user,
             reason=form.cleaned_data["reason"],
+            due_date=form.cleaned_data["due_date"],
         )
     except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"{project.name} moved back to {transition.to_phase.name}.")
-    return _back_to(project, "status")
+        _say(request, messages.ERROR, exc.message, section="move-back")
+        return _back_to(project, "feedback-move-back")
+    reopened = transition.to_phase
+    _say(
+        request,
+        messages.SUCCESS,
+        f"{project.name} moved back to {reopened.name}, now due "
+        f"{reopened.due_date.day} {reopened.due_date:%b %Y}; the later phases moved with it.",
+        section="status",
+    )
+    return _back_to(project, "feedback-status")
+
+
+# --- Outcome reviews --------------------------------------------------------------------
+
+
+def _outcome(project: Project, outcome_id: int) -> Outcome:
+    return get_object_or_404(Outcome, pk=outcome_id, phase__project=project)
+
+
+@login_required
+@require_POST
+def outcome_accept(request, slug: str, outcome_id: int):
+    project = _project(request, slug)
+    _require(project, Action.REVIEW_OUTCOMES)
+    outcome = _outcome(project, outcome_id)
+
+    def act() -> str:
+        phase_services.outcome_accept(outcome=outcome, by=request.user)
+        return f"“{outcome.name}” is accepted."
+
+    return _answer(request, project, "work", act)
+
+
+@login_required
+@require_POST
+def outcome_reject(request, slug: str, outcome_id: int):
+    project = _project(request, slug)
+    _require(project, Action.REVIEW_OUTCOMES)
+    outcome = _outcome(project, outcome_id)
+    form = RejectOutcomeForm(request.POST)
+    if not form.is_valid():
+        context = _status_context(project, rejecting=(outcome.pk, form))
+        return render(request, "dashboard/project.html", context, status=400)
+
+    def act() -> str:
+        phase_services.outcome_reject(
+            outcome=outcome, by=request.user, note=form.cleaned_data["note"]
+        )
+        return f"“{outcome.name}” is rejected; the team sees your note in the gate."
+
+    return _answer(request, project, "work", act)
 
 
 # --- Alerts -----------------------------------------------------------------------------
@@ -246,13 +347,7 @@ def _alert_action(request, slug: str, alert_id: int, *, action: Action, act) -> 
     project = _project(request, slug)
     _require(project, action)
     alert = _alert(project, alert_id)
-    try:
-        said = act(alert)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, said)
-    return _back_to(project, "monitoring")
+    return _answer(request, project, "monitoring", lambda: act(alert))
 
 
 @login_required
@@ -417,18 +512,17 @@ def shared_link_create(request, slug: str):
     if not form.is_valid():
         context = _status_context(project, share_form=form)
         return render(request, "dashboard/project.html", context, status=400)
-    try:
+
+    def act() -> str:
         dashboard_services.shared_link_create(
             project=project,
             by=request.user,
             label=form.cleaned_data["label"],
             expires_at=form.expires_at(timezone.now()),
         )
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, "Shared link created: copy it from the list below.")
-    return _back_to(project, "sharing")
+        return "Shared link created: copy it from the list below."
+
+    return _answer(request, project, "sharing", act)
 
 
 @login_required
@@ -438,8 +532,13 @@ def shared_link_revoke(request, slug: str, link_id: int):
     _require(project, Action.MANAGE_MEMBERS)
     link = get_object_or_404(SharedLink, pk=link_id, project=project)
     dashboard_services.shared_link_revoke(link=link, by=request.user)
-    messages.success(request, "Shared link revoked: it no longer opens the page.")
-    return _back_to(project, "sharing")
+    _say(
+        request,
+        messages.SUCCESS,
+        "Shared link revoked: it no longer opens the page.",
+        section="sharing",
+    )
+    return _back_to(project, "feedback-sharing")
 
 
 def _shared(token: str) -> SharedLink:

@@ -61,6 +61,8 @@ class TransitionKind(models.TextChoices):
     START = "start", "Start"
     FORWARD = "forward", "Forward"
     BACK = "back", "Back"
+    # The last phase's gate held and the project finished; a loop back reopens it.
+    COMPLETE = "complete", "Complete"
 
 
 class EvidenceRule(models.TextChoices):

@@ -186,6 +186,12 @@ class Project(models.Model):
         blank=True,
         help_text="Metric key that decides success, as runs log it (for example val_f1).",
     )
+    success_metric_label = models.CharField(
+        max_length=120,
+        blank=True,
+        help_text="What people call the metric, shown on pages instead of the key "
+        "(for example “Fraud caught at 1% false positives”); runs keep logging the key.",
+    )
     success_target = models.FloatField(null=True, blank=True)
     success_direction = models.CharField(
         max_length=16, choices=MetricDirection.choices, default=MetricDirection.MAXIMIZE
@@ -195,6 +201,19 @@ class Project(models.Model):
     )
     health_reasons = models.JSONField(default=list, blank=True, editable=False)
     health_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    planned_finish = models.DateField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The end of the plan the project started with, kept to show the slip.",
+    )
+    completed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Set when the last phase's gate held and the project was completed; a "
+        "loop back clears it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -204,6 +223,11 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def metric_name(self) -> str:
+        """The success metric as people read it: its label, else its key."""
+        return self.success_metric_label or self.success_metric
 
 
 class Membership(models.Model):
@@ -332,6 +356,10 @@ class Transition(models.Model):
             models.CheckConstraint(
                 condition=~Q(kind=TransitionKind.BACK) | ~Q(reason=""),
                 name="transition_back_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=TransitionKind.COMPLETE) | Q(from_phase=F("to_phase")),
+                name="transition_complete_stays_in_its_phase",
             ),
             models.CheckConstraint(
                 condition=Q(kind=TransitionKind.START, from_phase__isnull=True)

@@ -2,9 +2,10 @@
 
 A viewer reads; a contributor also edits tasks, submits outcomes, logs data and registers
 models; a manager also moves phases, reviews outcomes, edits the project, manages members,
-moves the production alias and deletes registered models. Staff act as
-managers of every project, as they do in the admin. Someone who is not a member sees
-nothing of a project, not even that it exists.
+moves the production alias and deletes registered models. Superusers act as
+managers of every project, as they do in the admin; the staff flag only opens the admin,
+where a manager sees the projects they manage (``managed_projects``) and nothing else.
+Someone who is not a member sees nothing of a project, not even that it exists.
 """
 
 from enum import StrEnum
@@ -60,7 +61,7 @@ def with_role(queryset: QuerySet, user, *, project_path: str = "") -> QuerySet:
     project_ref = project_path or "pk"
     if user is None or not user.is_authenticated or not user.is_active:
         return queryset.none()
-    if user.is_staff:
+    if user.is_superuser:
         return queryset.annotate(caller_role=Value(Role.MANAGER.value))
     # No ordering: a membership is unique per project and user, and Membership's default
     # ordering would join the project and sort by its name in every row's subquery.
@@ -76,3 +77,13 @@ def with_role(queryset: QuerySet, user, *, project_path: str = "") -> QuerySet:
 
 def visible_projects(user) -> QuerySet[Project]:
     return with_role(Project.objects.all(), user)
+
+
+def managed_projects(user) -> QuerySet[Project]:
+    """The projects ``user`` manages (every project for a superuser): what the admin shows
+    them and lets them edit."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Project.objects.none()
+    if user.is_superuser:
+        return Project.objects.all()
+    return Project.objects.filter(memberships__user=user, memberships__role=Role.MANAGER)

@@ -1,5 +1,6 @@
 """Reads of the lifecycle domain, shaped for pages and endpoints and free of N+1 queries."""
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
@@ -49,6 +50,19 @@ def back_targets_of(*, projects: Iterable[Project]) -> dict[int, list[Phase]]:
     for phase in _reachable(back).order_by("project_id", "-order"):
         targets[phase.project_id].append(phase)
     return dict(targets)
+
+
+def planned_days(phase: Phase) -> int:
+    """How long ``phase`` was planned to last, in days (its template's length without a plan)."""
+    if phase.start_date and phase.due_date:
+        return (phase.due_date - phase.start_date).days + 1
+    return max(phase.template.expected_days, 1)
+
+
+def reopened_due(*, phase: Phase, today: dt.date) -> dt.date:
+    """The due date a loop back gives ``phase`` unless told otherwise: as many days from
+    ``today`` as it was planned to take."""
+    return today + dt.timedelta(days=planned_days(phase) - 1)
 
 
 def phase_gate(*, phase: Phase) -> gates.GateResult:

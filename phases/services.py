@@ -10,7 +10,7 @@ import datetime as dt
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import TextChoices
+from django.db.models import F, TextChoices
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -38,7 +38,7 @@ from phases.models import (
     TransitionRule,
     copied,
 )
-from phases.selectors import next_phase, phase_gate, projects_for_health
+from phases.selectors import next_phase, phase_gate, projects_for_health, reopened_due
 
 User = AbstractBaseUser
 
@@ -67,6 +67,7 @@ def project_create(
     slug: str = "",
     description: str = "",
     success_metric: str = "",
+    success_metric_label: str = "",
     success_target: float | None = None,
     success_direction: str = MetricDirection.MAXIMIZE,
     start_date: dt.date | None = None,
@@ -97,6 +98,7 @@ def project_create(
         owner=owner,
         lifecycle=lifecycle,
         success_metric=success_metric,
+        success_metric_label=success_metric_label.strip(),
         success_target=success_target,
         success_direction=success_direction,
     )
@@ -119,6 +121,8 @@ def project_create(
         tasks += [Task(phase=phase, due_date=due, **copied(t)) for t in template.tasks.all()]
         outcomes += [Outcome(phase=phase, **copied(o)) for o in template.outcomes.all()]
         start = due + dt.timedelta(days=1)
+    project.planned_finish = phases[-1].due_date
+    project.save(update_fields=["planned_finish"])
     Phase.objects.bulk_create(phases)
     Task.objects.bulk_create(tasks)
     Outcome.objects.bulk_create(outcomes)
@@ -132,7 +136,14 @@ def project_create(
 
 
 PROJECT_FIELDS = frozenset(
-    {"name", "description", "success_metric", "success_target", "success_direction"}
+    {
+        "name",
+        "description",
+        "success_metric",
+        "success_metric_label",
+        "success_target",
+        "success_direction",
+    }
 )
 
 
@@ -141,6 +152,8 @@ def project_update(*, project: Project, by: User | None, **fields) -> Project:
     """Change a project's plain fields; its phase moves only through the transition services."""
     _only(fields, PROJECT_FIELDS)
     _not_blank(fields, "name")
+    if "success_metric_label" in fields:
+        fields["success_metric_label"] = fields["success_metric_label"].strip()
     if fields.get("success_direction", MetricDirection.MAXIMIZE) not in MetricDirection.values:
         raise DomainError.invalid("success_direction", "must be maximize or minimize")
     return _assign(project, fields)
@@ -256,18 +269,28 @@ def _target(project: Project, phase: Phase | None) -> Phase | None:
 
 
 class GateNotMet(DomainError):
-    """Refusal to leave a phase forward, carrying the gate that said no."""
+    """Refusal to leave a phase forward (or to complete the project from its last phase),
+    carrying the gate that said no."""
 
-    def __init__(self, gate: GateResult, target: Phase) -> None:
+    def __init__(self, gate: GateResult, target: Phase | None) -> None:
         unmet = gate.unmet
         lines = "\n".join(f"- {c.message}" for c in unmet)
         count = "1 criterion is" if len(unmet) == 1 else f"{len(unmet)} criteria are"
-        self.headline = f"{gate.phase.name} cannot move on to {target.name} yet; {count} unmet:"
+        step = f"move on to {target.name}" if target else "complete the project"
+        self.headline = f"{gate.phase.name} cannot {step} yet; {count} unmet:"
         super().__init__(
             "gate_not_met", f"{self.headline}\n{lines}", details=[c.as_dict() for c in unmet]
         )
         self.gate = gate
         self.target = target
+
+
+def _not_completed(project: Project, current: Phase) -> None:
+    if project.completed_at is not None:
+        raise DomainError(
+            "project_completed",
+            f"{project} is completed; loop back to an earlier phase to reopen it.",
+        )
 
 
 @transaction.atomic
@@ -279,13 +302,15 @@ def phase_advance(
     Without ``to_phase`` the project moves to the nearest phase the lifecycle allows.
     """
     project, current = _lock(project)
+    _not_completed(project, current)
     target = _target(project, to_phase)
     if target is None:
         target = next_phase(project=project)
         if target is None:
             raise DomainError(
                 "no_next_phase",
-                f"{current.name} is the last phase of {project}; there is nothing to advance to.",
+                f"{current.name} is the last phase of {project}; there is nothing to advance "
+                "to. Complete the project when its gate holds.",
             )
     if target.order <= current.order:
         raise DomainError(
@@ -305,14 +330,81 @@ def phase_advance(
 
 
 @transaction.atomic
+def project_complete(*, project: Project, by: User | None, reason: str = "") -> Transition:
+    """Finish a project at the last phase of its lifecycle, when that phase's gate holds.
+
+    Recorded like a move (a ``complete`` transition that stays in the phase), so the history
+    shows who finished it and why; a loop back reopens it. A completed project raises no
+    health alarm.
+    """
+    project, current = _lock(project)
+    _not_completed(project, current)
+    ahead = next_phase(project=project)
+    if ahead is not None:
+        raise DomainError(
+            "not_last_phase",
+            f"{current.name} is not the last phase of {project}: advance to {ahead.name} first.",
+        )
+    gate = phase_gate(phase=current)
+    if not gate.met:
+        raise GateNotMet(gate, None)
+    now = timezone.now()
+    current.status = PhaseStatus.COMPLETED
+    current.ended_at = now
+    current.save(update_fields=["status", "ended_at"])
+    project.completed_at = now
+    project.save(update_fields=["completed_at", "updated_at"])
+    transition = Transition.objects.create(
+        project=project,
+        kind=TransitionKind.COMPLETE,
+        from_phase=current,
+        to_phase=current,
+        by=by,
+        reason=reason.strip(),
+    )
+    project_health_refresh(project_ids=[project.pk])
+    return transition
+
+
+def _replan_from(project: Project, target: Phase, due_date: dt.date | None) -> None:
+    """Give the reopened ``target`` a plan from today, and shift every later phase (and the
+    tasks of all of them) by the same slip, so a loop back is not late on arrival."""
+    today = timezone.localdate()
+    due = due_date or reopened_due(phase=target, today=today)
+    if due < today:
+        raise DomainError.invalid(
+            "due_date", f"must not be before today ({today:%Y-%m-%d}), when {target.name} reopens"
+        )
+    slip = dt.timedelta(days=(due - target.due_date).days if target.due_date else 0)
+    target.start_date, target.due_date = today, due
+    target.save(update_fields=["start_date", "due_date"])
+    later = list(project.phases.filter(order__gt=target.order))
+    for phase in later:
+        phase.start_date = phase.start_date + slip if phase.start_date else None
+        phase.due_date = phase.due_date + slip if phase.due_date else None
+    Phase.objects.bulk_update(later, ["start_date", "due_date"])
+    if slip:
+        Task.objects.filter(
+            phase__project=project, phase__order__gte=target.order, due_date__isnull=False
+        ).update(due_date=F("due_date") + slip)
+
+
+@transaction.atomic
 def phase_move_back(
-    *, project: Project, to_phase: Phase, by: User | None, reason: str
+    *,
+    project: Project,
+    to_phase: Phase,
+    by: User | None,
+    reason: str,
+    due_date: dt.date | None = None,
 ) -> Transition:
     """Loop back to an earlier phase along an allowed edge; always possible, never silent.
 
     The target phase is reopened, every phase after it returns to planned, and the outcomes
     of all of them go back to pending review: what was accepted before the loop must be
-    judged again on the new work.
+    judged again on the new work. The target is re-planned from today to ``due_date``
+    (by default as long as it was planned to last) and the later phases slip as much; a
+    completed project reopens.
     """
     reason = reason.strip()
     if not reason:
@@ -329,7 +421,7 @@ def phase_move_back(
     now = timezone.now()
     later = list(project.phases.filter(order__gt=target.order).exclude(status=PhaseStatus.PLANNED))
     for phase in later:
-        if phase.pk == current.pk:
+        if phase.pk == current.pk and phase.ended_at is None:
             phase.ended_at = now
         phase.status = PhaseStatus.PLANNED
     Phase.objects.bulk_update(later, ["status", "ended_at"])
@@ -341,6 +433,10 @@ def phase_move_back(
         review_status=ReviewStatus.PENDING,
         review_note=f"Reopened when {project} moved back to {target.name}: {reason}",
     )
+    _replan_from(project, target, due_date)
+    if project.completed_at is not None:
+        project.completed_at = None
+        project.save(update_fields=["completed_at", "updated_at"])
     return _move(project, current, target, kind=TransitionKind.BACK, by=by, reason=reason)
 
 
@@ -559,7 +655,8 @@ def project_health_refresh(*, project_ids: list[int] | None = None) -> int:
     now = timezone.now()
     checked, changed = [], 0
     for project in projects_for_health(project_ids=project_ids):
-        phase = project.current_phase
+        # A completed project has nothing left to be late or blocked on.
+        phase = project.current_phase if project.completed_at is None else None
         result = health.assess(
             phase,
             tasks=phase.tasks.all() if phase else (),

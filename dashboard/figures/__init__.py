@@ -57,7 +57,7 @@ from dashboard.figures.portfolio import (
     projects_per_phase,
     time_in_phase,
 )
-from dashboard.figures.project import Move, PlannedPhase, Visit, phase_timeline
+from dashboard.figures.project import Finish, Move, PlannedPhase, Visit, phase_timeline
 from dashboard.figures.registry import VersionValue, version_values
 
 __all__ = [
@@ -87,6 +87,7 @@ __all__ = [
     "Curve",
     "FeatureScore",
     "Figure",
+    "Finish",
     "LoopBack",
     "Move",
     "PhaseCount",

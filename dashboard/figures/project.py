@@ -48,6 +48,55 @@ class Move:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """When the project was first planned to end, when its plan says now, and when it did."""
+
+    original: dt.date | None = None
+    forecast: dt.date | None = None
+    completed: dt.datetime | None = None
+
+    @property
+    def slip_days(self) -> int:
+        if self.original and self.forecast:
+            return (self.forecast - self.original).days
+        return 0
+
+
+def _marker(x: str, text: str, color: str, dash: str, position: str) -> dict:
+    return {
+        "type": "line",
+        "xref": "x",
+        "yref": "paper",
+        "x0": x,
+        "x1": x,
+        "y0": 0,
+        "y1": 1,
+        "line": {"color": color, "width": 1.5, "dash": dash},
+        "label": {
+            "text": text,
+            "textposition": position,
+            "textangle": 0,
+            "yanchor": "bottom" if position == "end" else "top",
+            "font": {"color": color, "size": 12},
+        },
+    }
+
+
+def _finish_markers(finish: Finish) -> list[dict]:
+    """A line at the original finish and one at the forecast (or actual) finish."""
+    if finish.completed:
+        return [_marker(_stamp(finish.completed), "completed", ACTUAL, "solid", "end")]
+    shapes = []
+    if finish.original and finish.original != finish.forecast:
+        end = finish.original + dt.timedelta(days=1)
+        shapes.append(_marker(_stamp(end), "original finish", MUTED, "dash", "end"))
+    if finish.forecast:
+        end = finish.forecast + dt.timedelta(days=1)
+        shapes.append(_marker(_stamp(end), "forecast finish", LOOP, "dash", "end"))
+    return shapes
+
+
 def _bars(name: str, color: str, width: float, rows: list[tuple[str, str, float, str]]) -> dict:
     return {
         "type": "bar",
@@ -77,11 +126,14 @@ def phase_timeline(
     moves: Sequence[Move],
     *,
     now: dt.datetime,
+    finish: Finish | None = None,
 ) -> Figure:
     """A Gantt chart: the planned dates of each phase behind the actual stays in it.
 
     A phase visited twice (after a loop back) has two actual bars; each loop back is an
     arrow between the two phases at the moment it happened, with its reason on hover.
+    Dashed lines mark the finish the project was first planned for and the one its plan
+    forecasts now, so a loop back's slip shows at a glance.
     """
     names = [_text(phase.name) for phase in phases]
     planned = [
@@ -155,6 +207,7 @@ def phase_timeline(
         },
         annotations=annotations,
         shapes=[
+            *_finish_markers(finish or Finish()),
             {
                 "type": "line",
                 "xref": "x",
@@ -171,7 +224,7 @@ def phase_timeline(
                     "yanchor": "bottom",
                     "font": {"color": MUTED, "size": 12},
                 },
-            }
+            },
         ],
     )
     return _figure(data, layout)

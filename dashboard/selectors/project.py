@@ -44,15 +44,21 @@ class Live:
     gate: GateResult | None
     criteria: list[CriterionRow]
     next_phase: str | None
+    completed_by: str = ""
 
     @property
     def met_count(self) -> int:
         return sum(c.met for c in self.criteria)
 
     @property
+    def completed(self) -> bool:
+        return self.project.completed_at is not None
+
+    @property
     def state(self) -> str:
         """Changes whenever the project moves, so the page knows its timeline is stale."""
-        return str(self.project.current_phase_id or "")
+        done = "-completed" if self.completed else ""
+        return f"{self.project.current_phase_id or ''}{done}"
 
 
 def _days_since(moment: dt.datetime | None) -> int | None:
@@ -65,8 +71,28 @@ def _next_name(project: Project) -> str | None:
     return found.name if found else None
 
 
+def _completed_by(project: Project) -> str:
+    last = (
+        project.transitions.filter(kind=TransitionKind.COMPLETE)
+        .select_related("by")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    return display_name(last.by) if last else "—"
+
+
 def project_live(*, project: Project) -> Live:
     phase = project.current_phase
+    if project.completed_at is not None:
+        return Live(
+            project=project,
+            phase=phase,
+            days_in_phase=None,
+            gate=None,
+            criteria=[],
+            next_phase=None,
+            completed_by=_completed_by(project),
+        )
     gate = phase_gate(phase=phase) if phase else None
     evidence = {}
     if gate is not None and any(c.kind == "outcome" for c in gate.criteria):
@@ -125,6 +151,7 @@ class ProjectStatus:
     planned: list[figures.PlannedPhase]
     visits: list[figures.Visit]
     moves: list[figures.Move]
+    finish: figures.Finish
 
 
 def project_status(*, project: Project) -> ProjectStatus:
@@ -154,6 +181,8 @@ def project_status(*, project: Project) -> ProjectStatus:
         )
     visits = []
     for here, after in zip(transitions, [*transitions[1:], None], strict=True):
+        if here.kind == TransitionKind.COMPLETE:
+            continue  # It ends the stay in the last phase and starts none.
         visits.append(
             figures.Visit(
                 phase=here.to_phase.name,
@@ -178,4 +207,9 @@ def project_status(*, project: Project) -> ProjectStatus:
             for t in transitions
             if t.kind == TransitionKind.BACK
         ],
+        finish=figures.Finish(
+            original=project.planned_finish,
+            forecast=max((p.due_date for p in phases if p.due_date), default=None),
+            completed=timezone.localtime(project.completed_at) if project.completed_at else None,
+        ),
     )

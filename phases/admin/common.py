@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterable
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db.models import Min
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.db.models import Min, Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
@@ -15,7 +16,8 @@ from django.utils.safestring import SafeString
 
 from mlprojects.exceptions import DomainError
 from phases import services
-from phases.models import Phase, Transition
+from phases.models import Phase, Project, Transition
+from phases.roles import managed_projects
 
 admin.site.site_header = "mlprojects administration"
 admin.site.site_title = "mlprojects administration"
@@ -115,7 +117,8 @@ class _PhaseNameFilter(admin.SimpleListFilter):
     field_path = ""
 
     def lookups(self, request, model_admin):
-        names = Phase.objects.values("name").annotate(first=Min("order")).order_by("first", "name")
+        names = Phase.objects.filter(project__in=managed_ids(request))
+        names = names.values("name").annotate(first=Min("order")).order_by("first", "name")
         return [(row["name"], row["name"]) for row in names]
 
     def queryset(self, request, queryset):
@@ -182,3 +185,150 @@ class TransitionColumns:
     @admin.display(description="to", ordering="to_phase__order")
     def to_name(self, transition: Transition) -> str:
         return transition.to_phase.name
+
+
+# --- Who sees what: a manager sees the projects they manage -------------------------------
+
+
+def managed_ids(request: HttpRequest) -> frozenset[int]:
+    """The ids of the projects the caller manages (all, for a superuser), read once a request."""
+    found = getattr(request, "_managed_project_ids", None)
+    if found is None:
+        found = frozenset(managed_projects(request.user).values_list("pk", flat=True))
+        request._managed_project_ids = found
+    return found
+
+
+def _project_id(obj: Model | None) -> int | None:
+    """The project ``obj`` belongs to: a project, or anything with ``project_id`` or a phase."""
+    if obj is None:
+        return None
+    if isinstance(obj, Project):
+        return obj.pk
+    if hasattr(obj, "project_id"):
+        return obj.project_id
+    return obj.phase.project_id
+
+
+def manages(request: HttpRequest, obj: Model | None = None) -> bool:
+    """Whether the caller may manage ``obj``'s project in the admin (any project without one).
+
+    The superuser manages everything, as Django's own permissions say; anyone else with the
+    staff flag manages the projects where they have the manager role, and nothing else, so
+    the admin obeys ``phases.roles`` as the API and the dashboard do.
+    """
+    user = request.user
+    if not (user.is_active and user.is_staff):
+        return False
+    if user.is_superuser:
+        return True
+    project_id = _project_id(obj)
+    ids = managed_ids(request)
+    return bool(ids) if project_id is None else project_id in ids
+
+
+class ManagedProjectsMixin:
+    """For the admin of a project, or of rows that belong to one: the list holds the
+    projects the caller manages, and each object may be seen and changed only by one of
+    its managers. ``project_path`` leads from the model to its project (empty for projects).
+    Deleting stays a superuser's, as Django's permissions decide it."""
+
+    project_path = ""
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        lookup = f"{self.project_path}__in" if self.project_path else "pk__in"
+        return queryset.filter(**{lookup: managed_ids(request)})
+
+    def has_module_permission(self, request) -> bool:
+        return manages(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return manages(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if request.user.is_superuser:
+            return super().has_change_permission(request, obj)
+        return manages(request, obj)
+
+    def has_add_permission(self, request, *args) -> bool:
+        if request.user.is_superuser:
+            return super().has_add_permission(request, *args)
+        return manages(request, *args[:1])
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if request.user.is_superuser:
+            return super().has_delete_permission(request, obj)
+        return False
+
+
+def person_name(user) -> str:
+    """How the admin names a person: their full name, with the username to tell two apart."""
+    full = user.get_full_name()
+    return f"{full} ({user.get_username()})" if full else user.get_username()
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return person_name(obj)
+
+
+class PersonSelect(AutocompleteSelect):
+    """Django's autocomplete box, asking ``url`` (the project admin's people search, which
+    a manager may use without rights on the user admin) instead of the admin's own.
+
+    The people already chosen on the page are read in one query for all its rows, not one
+    per row: every copy of the widget (one a row) shares ``known``."""
+
+    def __init__(self, field, admin_site, *, url: str, **kwargs) -> None:
+        super().__init__(field, admin_site, **kwargs)
+        self.url = url
+        self.known: dict[str, object] = {}
+
+    def __deepcopy__(self, memo):
+        copy = super().__deepcopy__(memo)
+        copy.known = self.known
+        return copy
+
+    def get_url(self) -> str:
+        return self.url
+
+    def optgroups(self, name, value, attr=None):
+        chosen = [str(v) for v in value if str(v) not in self.choices.field.empty_values]
+        options = [] if self.is_required else [self.create_option(name, "", "", False, 0)]
+        if chosen and not set(chosen) <= self.known.keys():
+            # Everyone the page can show at once: the project's members, and the chosen.
+            wanted = Q(pk__in=chosen)
+            if self.preload is not None:
+                wanted |= Q(pk__in=self.preload)
+            people = self.choices.queryset.filter(wanted)
+            self.known.update({str(person.pk): person for person in people})
+        for index, pk in enumerate(chosen, start=len(options)):
+            person = self.known.get(pk)
+            if person is not None:
+                label = self.choices.field.label_from_instance(person)
+                options.append(self.create_option(name, pk, label, True, index))
+        return [(None, options, 0)]
+
+    preload: QuerySet | None = None
+
+
+class NameOnly(forms.Widget):
+    """A fixed person shown by name, in place of a disabled picker that would ask the
+    database for the name once a row."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def render(self, name, value, attrs=None, renderer=None) -> SafeString:
+        return format_html("<span>{}</span>", self.name)
+
+
+def scoped(queryset: QuerySet, request: HttpRequest, path: str) -> QuerySet:
+    """``queryset`` limited to rows of the projects the caller manages."""
+    if request.user.is_superuser:
+        return queryset
+    return queryset.filter(**{f"{path}__in": managed_ids(request)})

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from phases.admin.common import ReadOnlyMixin, TransitionColumns
+from phases.admin.common import ManagedProjectsMixin, ReadOnlyMixin, TransitionColumns
 from phases.models import Transition
 
 
@@ -13,8 +13,11 @@ class MovedByFilter(admin.RelatedOnlyFieldListFilter):
 
 
 @admin.register(Transition)
-class TransitionAdmin(ReadOnlyMixin, TransitionColumns, admin.ModelAdmin):
-    """The audit trail: rows are written by the transition services and never edited."""
+class TransitionAdmin(ReadOnlyMixin, ManagedProjectsMixin, TransitionColumns, admin.ModelAdmin):
+    """The audit trail: rows are written by the transition services and never edited; a
+    manager reads the history of the projects they manage."""
+
+    project_path = "project"
 
     list_display = ["project", "kind", "from_name", "to_name", "by", "created_at", "reason"]
     list_filter = [

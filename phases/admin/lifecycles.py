@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.db import models
 from django.db.models import Count
 
+from phases.admin.common import manages
 from phases.models import (
     LifecycleTemplate,
     OutcomeTemplate,
@@ -87,6 +88,14 @@ class LifecycleTemplateAdmin(nested_admin.NestedModelAdmin):
     @admin.display(description="projects", ordering="project_count")
     def project_count(self, lifecycle: LifecycleTemplate) -> int:
         return lifecycle.project_count
+
+    def has_module_permission(self, request) -> bool:
+        return super().has_module_permission(request) or manages(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        """Managers read the lifecycles their projects follow; changing what every new
+        project starts from takes Django's permissions (the superuser has them)."""
+        return super().has_view_permission(request, obj) or manages(request)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         """Built-in lifecycles come from the seed documents; they may be edited, not deleted."""

@@ -10,6 +10,7 @@ from django.utils.safestring import SafeString
 
 from phases import services
 from phases.admin.common import (
+    ManagedProjectsMixin,
     OutcomePhaseFilter,
     _action_page,
     _changes,
@@ -29,8 +30,11 @@ class RejectForm(forms.Form):
 
 
 @admin.register(Outcome)
-class OutcomeAdmin(_ServiceWritesAdmin):
-    """Outcomes are created with their phase; here they are reviewed and their evidence kept."""
+class OutcomeAdmin(ManagedProjectsMixin, _ServiceWritesAdmin):
+    """Outcomes are created with their phase; here they are reviewed and their evidence kept,
+    by the managers of their project."""
+
+    project_path = "phase__project"
 
     list_display = [
         "name",

@@ -4,10 +4,13 @@ import nested_admin
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminDateWidget
-from django.db.models import Exists, OuterRef, QuerySet
-from django.http import HttpResponseRedirect
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.http import HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import slugify
@@ -15,6 +18,10 @@ from django.utils.text import slugify
 from phases import services
 from phases.admin.common import (
     CurrentPhaseFilter,
+    ManagedProjectsMixin,
+    NameOnly,
+    PersonChoiceField,
+    PersonSelect,
     ReadOnlyMixin,
     TransitionColumns,
     _action_page,
@@ -23,7 +30,10 @@ from phases.admin.common import (
     _moved,
     _ServiceWritesAdmin,
     _write_rows,
+    manages,
+    person_name,
 )
+from phases.choices import ReviewStatus, TaskStatus
 from phases.models import (
     LifecycleTemplate,
     Membership,
@@ -67,35 +77,89 @@ class MembershipForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk is not None:
             self.fields["user"].disabled = True
+            self.fields["user"].widget = NameOnly(person_name(self.instance.user))
 
 
-class MembershipInline(nested_admin.NestedTabularInline):
+PEOPLE_PAGE = 20
+
+
+def _people_url(project_id: object = None) -> str:
+    url = reverse("admin:phases_project_people")
+    return f"{url}?project={project_id}" if project_id else url
+
+
+def _person_field(inline, db_field, request, kwargs, *, members_only: bool) -> forms.Field:
+    """A person picker that searches as one types and names people by their full name;
+    for assignees it offers the project's members. The form accepts anyone active, so a
+    member added in the same save can be assigned; the task services refuse the rest."""
+    match = request.resolver_match
+    project_id = match.kwargs.get("object_id") if match else None
+    people = get_user_model().objects.filter(is_active=True)
+    kwargs["queryset"] = people
+    widget = PersonSelect(
+        db_field, inline.admin_site, url=_people_url(project_id if members_only else None)
+    )
+    if members_only and project_id and str(project_id).isdigit():
+        widget.preload = people.filter(memberships__project_id=int(project_id)).values("pk")
+    kwargs["widget"] = widget
+    return db_field.formfield(form_class=PersonChoiceField, **kwargs)
+
+
+class _ProjectPartInline:
+    """An inline of a project's page: whoever manages the project edits it, as on the
+    project itself (nested inlines are asked about their phase)."""
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return manages(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return manages(request, obj)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return manages(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self.can_delete and manages(request, obj)
+
+
+class MembershipInline(_ProjectPartInline, nested_admin.NestedTabularInline):
     model = Membership
     form = MembershipForm
     fields = ["user", "role", "created_at"]
     readonly_fields = ["created_at"]
-    autocomplete_fields = ["user"]
     extra = 0
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("user")
+        return super().get_queryset(request).select_related("user", "project")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            return _person_field(self, db_field, request, kwargs, members_only=False)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class TaskInline(nested_admin.NestedTabularInline):
+class TaskInline(_ProjectPartInline, nested_admin.NestedTabularInline):
     """Tasks are never deleted here: no service removes one, and a deleted required task
     would open a gate silently; a task that is no longer needed is marked not required."""
 
     model = Task
     fields = ["title", "assignee", "status", "priority", "required", "due_date"]
-    autocomplete_fields = ["assignee"]
     can_delete = False
     extra = 0
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("assignee")
 
-class OutcomeInline(nested_admin.NestedTabularInline):
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "assignee":
+            return _person_field(self, db_field, request, kwargs, members_only=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class OutcomeInline(_ProjectPartInline, nested_admin.NestedTabularInline):
     model = Outcome
-    fields = ["name", "kind", "required", "evidence_url", "review_status", "reviewer"]
-    readonly_fields = ["review_status", "reviewer"]
+    fields = ["name", "kind", "required", "evidence_url", "review_status", "reviewer_name"]
+    readonly_fields = ["review_status", "reviewer_name"]
     show_change_link = True
     can_delete = False
     extra = 0
@@ -103,32 +167,104 @@ class OutcomeInline(nested_admin.NestedTabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("reviewer")
 
+    @admin.display(description="reviewer")
+    def reviewer_name(self, outcome: Outcome) -> str:
+        return person_name(outcome.reviewer) if outcome.reviewer_id else "—"
 
-class PhaseInline(nested_admin.NestedTabularInline):
-    """Phases come from the lifecycle template when the project is created and move only
+
+class PhaseInline(_ProjectPartInline, nested_admin.NestedStackedInline):
+    """The current phase, with its tasks and outcomes: where a manager works day to day.
+
+    Phases come from the lifecycle template when the project is created and move only
     through transitions, so only their planned dates are edited here."""
 
     model = Phase
-    fields = ["name", "status", "start_date", "due_date", "started_at", "ended_at"]
+    fields = [("name", "status"), ("start_date", "due_date"), ("started_at", "ended_at")]
     readonly_fields = ["name", "status", "started_at", "ended_at"]
     inlines = [TaskInline, OutcomeInline]
     can_delete = False
     extra = 0
+    verbose_name = "current phase"
+    verbose_name_plural = "current phase"
+
+    def get_queryset(self, request):
+        current = super().get_queryset(request).filter(project__current_phase=F("pk"))
+        return current.select_related("project")
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
 
-class TransitionInline(ReadOnlyMixin, TransitionColumns, nested_admin.NestedTabularInline):
+class OtherPhaseInline(_ProjectPartInline, nested_admin.NestedTabularInline):
+    """The other phases, folded: their planned dates, and their work in numbers. Their
+    tasks and outcomes are edited when the project is in them (the status page lists them)."""
+
+    model = Phase
+    fields = ["name", "status", "start_date", "due_date", "work"]
+    readonly_fields = ["name", "status", "work"]
+    can_delete = False
+    extra = 0
+    classes = ["collapse"]
+    verbose_name = "other phase"
+    verbose_name_plural = "other phases"
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("project")
+            .exclude(project__current_phase=F("pk"))
+            .annotate(
+                task_count=Count("tasks", distinct=True),
+                tasks_done=Count("tasks", filter=Q(tasks__status=TaskStatus.DONE), distinct=True),
+                outcome_count=Count("outcomes", distinct=True),
+                accepted=Count(
+                    "outcomes",
+                    filter=Q(outcomes__review_status=ReviewStatus.ACCEPTED),
+                    distinct=True,
+                ),
+            )
+        )
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="work")
+    def work(self, phase: Phase) -> str:
+        if phase.pk is None:
+            return "—"
+        return (
+            f"{phase.tasks_done} of {phase.task_count} tasks done, "
+            f"{phase.accepted} of {phase.outcome_count} outcomes accepted"
+        )
+
+
+class TransitionInline(
+    _ProjectPartInline, ReadOnlyMixin, TransitionColumns, nested_admin.NestedTabularInline
+):
     model = Transition
-    fields = ["created_at", "kind", "from_name", "to_name", "by", "reason"]
+    fields = ["created_at", "kind", "from_name", "to_name", "by_name", "reason"]
     readonly_fields = fields
     can_delete = False
     extra = 0
+    classes = ["collapse"]
     verbose_name_plural = "transition history"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("from_phase", "to_phase", "by")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="by")
+    def by_name(self, transition: Transition) -> str:
+        return person_name(transition.by) if transition.by_id else "—"
 
 
 class MoveBackForm(forms.Form):
@@ -144,6 +280,13 @@ class MoveBackForm(forms.Form):
                 choices=[(phase.pk, phase.name) for phase in phases],
                 help_text=f"Now in {project.current_phase.name}.",
             )
+            self.fields[f"due_{project.pk}"] = forms.DateField(
+                label=f"{project}: new due date",
+                required=False,
+                widget=AdminDateWidget,
+                help_text="Blank: the reopened phase gets as many days as it was planned to "
+                "take, from today; the later phases slip as much.",
+            )
         self.fields["reason"] = forms.CharField(
             widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
             help_text="Recorded with every move; reopened outcomes carry it in their note.",
@@ -151,14 +294,16 @@ class MoveBackForm(forms.Form):
 
 
 @admin.register(Project)
-class ProjectAdmin(_ServiceWritesAdmin, nested_admin.NestedModelAdmin):
+class ProjectAdmin(ManagedProjectsMixin, _ServiceWritesAdmin, nested_admin.NestedModelAdmin):
+    """A superuser sees every project; a manager with the staff flag, the ones they manage."""
+
     list_display = [
         "name",
         "lifecycle",
         "current_phase_name",
         "health_badge",
         "health_why",
-        "owner",
+        "owner_name",
     ]
     list_filter = [
         CurrentPhaseFilter,
@@ -167,26 +312,33 @@ class ProjectAdmin(_ServiceWritesAdmin, nested_admin.NestedModelAdmin):
         "lifecycle",
     ]
     list_select_related = ["lifecycle", "current_phase", "owner"]
-    search_fields = ["name", "slug", "description", "owner__username"]
-    autocomplete_fields = ["owner"]
-    actions = ["advance", "move_back", "refresh_health"]
-    inlines = [MembershipInline, PhaseInline, TransitionInline]
+    search_fields = ["name", "slug", "description", "owner__username", "owner__last_name"]
+    actions = ["advance", "move_back", "complete", "refresh_health"]
+    inlines = [MembershipInline, PhaseInline, OtherPhaseInline, TransitionInline]
 
     class Media:
         css = {"all": ["css/admin.css"]}
 
+    success_fields = [
+        "success_metric",
+        "success_metric_label",
+        "success_target",
+        "success_direction",
+    ]
     add_fieldsets = (
         (None, {"fields": ["name", "slug", "description", "owner", "lifecycle", "start_date"]}),
-        ("Success", {"fields": ["success_metric", "success_target", "success_direction"]}),
+        ("Success", {"fields": success_fields}),
     )
     fieldsets = (
-        (None, {"fields": ["name", "slug", "description", "owner", "lifecycle"]}),
-        ("Success", {"fields": ["success_metric", "success_target", "success_direction"]}),
+        (None, {"fields": ["name", "slug", "description", "owner_name", "lifecycle"]}),
+        ("Success", {"fields": success_fields}),
         (
             "Progress",
             {
                 "fields": [
                     "current_phase_name",
+                    "completed_at",
+                    "planned_finish",
                     "gate_checklist",
                     "health_badge",
                     "health_reasons_list",
@@ -198,9 +350,11 @@ class ProjectAdmin(_ServiceWritesAdmin, nested_admin.NestedModelAdmin):
     )
     readonly_fields = [
         "slug",
-        "owner",
+        "owner_name",
         "lifecycle",
         "current_phase_name",
+        "completed_at",
+        "planned_finish",
         "gate_checklist",
         "health_badge",
         "health_reasons_list",
@@ -213,7 +367,14 @@ class ProjectAdmin(_ServiceWritesAdmin, nested_admin.NestedModelAdmin):
 
     @admin.display(description="current phase", ordering="current_phase__order")
     def current_phase_name(self, project: Project) -> str:
-        return project.current_phase.name if project.current_phase else "—"
+        if project.current_phase is None:
+            return "—"
+        done = " (completed)" if project.completed_at else ""
+        return f"{project.current_phase.name}{done}"
+
+    @admin.display(description="owner", ordering="owner__last_name")
+    def owner_name(self, project: Project) -> str:
+        return person_name(project.owner)
 
     @admin.display(description="health", ordering="health")
     def health_badge(self, project: Project) -> SafeString:
@@ -255,7 +416,50 @@ class ProjectAdmin(_ServiceWritesAdmin, nested_admin.NestedModelAdmin):
     # --- Add and change pages ---
 
     def get_fieldsets(self, request, obj=None):
-        return self.add_fieldsets if obj is None else super().get_fieldsets(request, obj)
+        if obj is not None:
+            return super().get_fieldsets(request, obj)
+        if request.user.is_superuser:
+            return self.add_fieldsets
+        # A manager's new project is their own: they cannot hand it to someone else.
+        first, success = self.add_fieldsets
+        fields = [name for name in first[1]["fields"] if name != "owner"]
+        return ((None, {"fields": fields}), success)
+
+    def get_urls(self):
+        people = path(
+            "people/",
+            self.admin_site.admin_view(self.people_view),
+            name="phases_project_people",
+        )
+        return [people, *super().get_urls()]
+
+    def people_view(self, request):
+        """The people pickers' search, in the answer Django's autocomplete expects: the
+        members of ``project`` (one the caller manages), or anyone active without it."""
+        project_id = request.GET.get("project", "")
+        if not manages(request) or (project_id and not project_id.isdigit()):
+            raise PermissionDenied
+        people = get_user_model().objects.filter(is_active=True)
+        if project_id:
+            if not manages(request, Project(pk=int(project_id))):
+                raise PermissionDenied
+            people = people.filter(memberships__project_id=int(project_id))
+        term = request.GET.get("term", "").strip()
+        for word in term.split()[:4]:
+            people = people.filter(
+                Q(username__icontains=word)
+                | Q(first_name__icontains=word)
+                | Q(last_name__icontains=word)
+            )
+        page = Paginator(people.order_by("first_name", "last_name", "pk"), PEOPLE_PAGE).get_page(
+            request.GET.get("page")
+        )
+        return JsonResponse(
+            {
+                "results": [{"id": str(p.pk), "text": person_name(p)} for p in page],
+                "pagination": {"more": page.has_next()},
+            }
+        )
 
     def get_readonly_fields(self, request, obj=None):
         return () if obj is None else super().get_readonly_fields(request, obj)
@@ -273,6 +477,8 @@ class ProjectAdmin(_ServiceWritesAdmin, nested_admin.NestedModelAdmin):
         return {"owner": request.user.pk, **super().get_changeform_initial_data(request)}
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "owner":
+            return _person_field(self, db_field, request, kwargs, members_only=False)
         if db_field.name == "lifecycle":
             kwargs["queryset"] = LifecycleTemplate.objects.filter(
                 Exists(PhaseTemplate.objects.filter(lifecycle=OuterRef("pk")))
@@ -288,11 +494,12 @@ class ProjectAdmin(_ServiceWritesAdmin, nested_admin.NestedModelAdmin):
         project = services.project_create(
             lifecycle=data["lifecycle"],
             name=data["name"],
-            owner=data["owner"],
+            owner=data.get("owner") or request.user,
             by=request.user,
             slug=data["slug"],
             description=data["description"],
             success_metric=data["success_metric"],
+            success_metric_label=data["success_metric_label"],
             success_target=data["success_target"],
             success_direction=data["success_direction"],
             start_date=data["start_date"],
@@ -397,11 +604,22 @@ class ProjectAdmin(_ServiceWritesAdmin, nested_admin.NestedModelAdmin):
                 to_phase=to_phase,
                 by=request.user,
                 reason=form.cleaned_data["reason"],
+                due_date=form.cleaned_data[f"due_{project.pk}"],
             )
-            return _moved(project, transition, "back ")
+            return _moved(project, transition, "back ") + (
+                f" {to_phase.name} is now due {transition.to_phase.due_date:%Y-%m-%d}."
+            )
 
         _each(self, request, movable, move)
         return None
+
+    @admin.action(description="Complete the project (at its last phase)", permissions=["change"])
+    def complete(self, request, queryset: QuerySet[Project]) -> None:
+        def finish(project: Project) -> str:
+            services.project_complete(project=project, by=request.user)
+            return f"“{project}” is completed."
+
+        _each(self, request, queryset, finish)
 
     @admin.action(description="Recompute health", permissions=["change"])
     def refresh_health(self, request, queryset: QuerySet[Project]) -> None:

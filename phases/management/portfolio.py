@@ -31,6 +31,8 @@ class Person:
     last_name: str
     about: str
     superuser: bool = False
+    # Opens the admin, where they see the projects they manage.
+    staff: bool = False
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,14 @@ class MoveBack:
     to: str
     days: int
     reason: str
+
+
+@dataclass(frozen=True)
+class Complete:
+    """The last phase's work was done and its outcomes accepted; the project finished."""
+
+    days: int
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -85,7 +95,10 @@ class ProjectSpec:
     direction: str
     started_days_ago: int
     due_in_days: int
-    history: tuple[Advance | MoveBack, ...] = ()
+    history: tuple[Advance | MoveBack | Complete, ...] = ()
+    metric_label: str = ""
+    # Distinctive parts of outcome names the sponsor agreed to do without (not required).
+    waived: tuple[str, ...] = ()
     tasks: tuple[TaskNow, ...] = ()
     outcomes: tuple[OutcomeNow, ...] = ()
 
@@ -93,7 +106,7 @@ class ProjectSpec:
 # The four accounts people log in with, one per way of using the app.
 LOGIN_USERS = (
     Person("admin", "Avery", "Admin", "project management office", superuser=True),
-    Person("manager", "Morgan", "Hayes", "ML programme manager"),
+    Person("manager", "Morgan", "Hayes", "ML programme manager", staff=True),
     Person("contributor", "Chris", "Doyle", "ML engineer"),
     Person("viewer", "Valerie", "Stone", "business sponsor"),
 )
@@ -127,6 +140,7 @@ PORTFOLIO = (
         },
         metric="val_auc",
         target=0.85,
+        metric_label="Churners ranked above stayers (ROC AUC)",
         direction=HIGHER,
         started_days_ago=12,
         due_in_days=9,
@@ -151,6 +165,7 @@ PORTFOLIO = (
             "viewer": VIEWER,
         },
         metric="val_wape",
+        metric_label="Forecast error across items (WAPE)",
         target=0.18,
         direction=LOWER,
         started_days_ago=70,
@@ -183,6 +198,7 @@ PORTFOLIO = (
             "kenji.watanabe": VIEWER,
         },
         metric="val_pr_auc",
+        metric_label="Fraud caught per false alarm (PR AUC)",
         target=0.60,
         direction=HIGHER,
         started_days_ago=235,
@@ -257,6 +273,7 @@ PORTFOLIO = (
             "viewer": VIEWER,
         },
         metric="val_mae_minutes",
+        metric_label="Average ETA error, minutes",
         target=4.5,
         direction=LOWER,
         started_days_ago=157,
@@ -463,6 +480,7 @@ PORTFOLIO = (
             "viewer": VIEWER,
         },
         metric="val_mape",
+        metric_label="Hourly load forecast error (MAPE)",
         target=0.05,
         direction=LOWER,
         started_days_ago=136,
@@ -477,5 +495,37 @@ PORTFOLIO = (
             TaskNow("Monitor", DONE, "diego.alvarez"),
         ),
         outcomes=(OutcomeNow("production", ReviewStatus.ACCEPTED),),
+    ),
+    ProjectSpec(
+        name="Email send-time optimisation",
+        slug="email-send-time-optimisation",
+        lifecycle=ML_DEVELOPMENT,
+        description="Send each marketing email at the hour its recipient most often opens "
+        "mail, instead of 9:00 for everyone. Finished: in the A/B test on every newsletter, "
+        "opens rose 11%; the marketing platform's own dashboards watch it now.",
+        owner="marco.bianchi",
+        team={
+            "sofia.novak": CONTRIBUTOR,
+            "contributor": CONTRIBUTOR,
+            "viewer": VIEWER,
+            "kenji.watanabe": VIEWER,
+        },
+        metric="val_open_rate_lift",
+        metric_label="Open-rate lift over 9:00 sends",
+        target=0.08,
+        direction=HIGHER,
+        started_days_ago=190,
+        due_in_days=0,
+        waived=("Every monitor ok",),
+        history=(
+            Advance(14, "Scope agreed with marketing: newsletters first, never transactional."),
+            Advance(45, "Per-recipient hour-of-open model: +12% opens on held-out sends."),
+            Advance(38, "Scoring job and send scheduler validated on 5% of newsletters."),
+            Complete(
+                60,
+                "Four weeks of A/B test on every newsletter: +11% opens, no rise in "
+                "unsubscribes. Handed over to the marketing platform team.",
+            ),
+        ),
     ),
 )

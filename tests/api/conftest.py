@@ -115,7 +115,7 @@ def world(db, fresh_throttles, fast_passwords) -> World:
     users["extra"] = UserFactory(username="extra")
     services.membership_set(project=project, user=users["extra"], role=Role.VIEWER)
     users[OUTSIDER] = UserFactory(username="outsider")
-    users[STAFF] = UserFactory(username="staff", is_staff=True)
+    users[STAFF] = UserFactory(username="staff", is_staff=True, is_superuser=True)
     other = make_project(owner=UserFactory(username="stranger"), name="Someone else's")
     for each in (project, other):
         experiment = experiments.experiment_create(project=each, name="baseline", by=manager)

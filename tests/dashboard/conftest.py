@@ -71,7 +71,7 @@ def outsider():
 
 @pytest.fixture
 def staff():
-    return UserFactory(username="avery", is_staff=True)
+    return UserFactory(username="avery", is_staff=True, is_superuser=True)
 
 
 @pytest.fixture

@@ -372,7 +372,7 @@ def test_manager_advances_when_the_gate_is_met(manager, project):
     assert 'name="csrfmiddlewaretoken"' in page
     response = client.post(project_url(project, "project-advance"), {"reason": "Doc signed."})
     assert response.status_code == 302
-    assert response["Location"] == project_url(project) + "#status"
+    assert response["Location"] == project_url(project) + "#feedback-status"
     project.refresh_from_db()
     assert project.current_phase.name == "Experimentation"
     transition = project.transitions.latest("created_at")
@@ -404,7 +404,7 @@ def test_advance_from_the_last_phase_is_a_message(manager, project):
         advance(project, by=manager)
     client = client_for(manager)
     html = client.get(project_url(project)).content.decode()
-    assert "Productionization is the last phase of the lifecycle." in html
+    assert "Complete the project</button>" in html
     assert "Advance to" not in html
     response = client.post(project_url(project, "project-advance"), follow=True)
     assert response.status_code == 200
@@ -435,8 +435,8 @@ def test_move_back_form_offers_the_allowed_targets_and_records_why(manager, proj
     html = client.get(project_url(project)).content.decode()
     form = html[html.index('id="move-back"') :]
     form = form[: form.index("</form>")]
-    assert ">Experimentation</option>" in form
-    assert ">Ideation and planning</option>" not in form
+    assert ">Experimentation (due " in form
+    assert ">Ideation and planning" not in form
 
     target = project.phases.get(name="Experimentation")
     response = client.post(

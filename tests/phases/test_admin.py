@@ -295,26 +295,34 @@ def test_inline_task_status_goes_through_the_service(pm, manager):
 
 def test_inline_edit_refused_by_the_service_saves_nothing_and_says_why(pm, manager):
     project = make_project(owner=manager)
-    done = Phase.objects.get(pk=project.current_phase_id)
-    complete_gate(project, manager)
-    services.phase_advance(project=project, by=manager)
-    task = done.tasks.first()
-    title = task.title
+    owner_row = project.memberships.get(user=manager)
     url = change_url(project)
     data = browser_form(pm.get(url), "project_form")
-    prefix = inline_prefix(data, "tasks", task.pk)
-    data[f"{prefix}-status"] = TaskStatus.BLOCKED
-    data[f"{prefix}-title"] = "Renamed"
+    prefix = inline_prefix(data, "memberships", owner_row.pk)
+    data[f"{prefix}-role"] = Role.VIEWER
     data["description"] = "Changed alongside"
 
     response = pm.post(url, data, follow=True)
 
     page = response.content.decode()
     assert "Nothing was saved." in page
-    assert escape(f"{done.name} is completed; move the project back to it") in page
-    task.refresh_from_db()
-    assert (task.status, task.title) == (TaskStatus.DONE, title)
+    assert escape("the project's owner is always a manager") in page
+    owner_row.refresh_from_db()
+    assert owner_row.role == Role.MANAGER
     assert fresh(project).description == ""
+
+
+def test_only_the_current_phase_has_task_and_outcome_rows(pm, manager):
+    """The other phases fold into one row each: their work is edited when it is current."""
+    project = make_project(owner=manager)
+    done = Phase.objects.get(pk=project.current_phase_id)
+    complete_gate(project, manager)
+    services.phase_advance(project=project, by=manager)
+    data = browser_form(pm.get(change_url(project)), "project_form")
+    current = fresh(project).current_phase
+    assert inline_prefix(data, "tasks", current.tasks.first().pk)
+    with pytest.raises(AssertionError):
+        inline_prefix(data, "tasks", done.tasks.first().pk)
 
 
 def test_plain_project_fields_are_saved_through_the_service(pm, manager):

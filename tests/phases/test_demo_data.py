@@ -14,6 +14,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from phases.choices import Health, PhaseStatus, ReviewStatus, Role, TaskStatus, TransitionKind
@@ -29,6 +31,7 @@ from phases.models import (
     Task,
     Transition,
 )
+from phases.roles import managed_projects
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -86,8 +89,13 @@ def test_about_a_dozen_projects_cover_every_phase_of_both_lifecycles(loaded):
 
 
 def test_every_project_has_one_active_phase_and_points_at_it(loaded):
+    """Unless it is completed: then it points at the phase it finished in."""
     for project in Project.objects.all():
         active = list(project.phases.filter(status=PhaseStatus.ACTIVE))
+        if project.completed_at is not None:
+            assert active == [], project
+            assert project.current_phase.status == PhaseStatus.COMPLETED
+            continue
         assert len(active) == 1, project
         assert project.current_phase_id == active[0].pk
         assert project.transitions.last().to_phase_id == active[0].pk
@@ -115,6 +123,30 @@ def test_health_is_green_for_some_and_amber_or_red_for_others(loaded):
         assert bool(project.health_reasons) == (project.health != Health.GREEN), project
 
 
+def test_one_project_is_completed_and_a_loop_back_was_re_planned(loaded):
+    done = Project.objects.get(completed_at__isnull=False)
+    assert done.health == Health.GREEN and done.health_reasons == []
+    last = done.transitions.order_by("created_at").last()
+    assert last.kind == TransitionKind.COMPLETE and last.created_at == done.completed_at
+    assert done.current_phase.status == PhaseStatus.COMPLETED
+    fraud = Project.objects.get(slug="card-fraud-detection")
+    forecast = max(fraud.phases.values_list("due_date", flat=True))
+    assert fraud.planned_finish < forecast
+    assert fraud.current_phase.due_date > timezone.localdate()
+    labelled = Project.objects.exclude(success_metric_label="")
+    assert labelled.count() >= 3 and Project.objects.filter(success_metric_label="").exists()
+
+
+def test_the_demo_manager_manages_five_projects_and_opens_the_admin(loaded):
+    manager = get_user_model().objects.get(username="manager")
+    assert managed_projects(manager).count() == 5
+    client = Client()
+    client.force_login(manager)
+    assert client.get(reverse("admin:index")).status_code == 200
+    page = client.get(reverse("admin:phases_project_changelist"))
+    assert page.context["cl"].result_count == 5
+
+
 def test_work_is_assigned_reviewed_and_sometimes_stuck(loaded):
     started = Task.objects.filter(phase__started_at__isnull=False)
     assert started.exists() and not started.filter(assignee=None).exists()
@@ -138,7 +170,8 @@ def test_demo_users_match_their_names(loaded):
     assert users["admin"].is_superuser and users["admin"].is_staff
     for role in Role.values:
         user = users[role]
-        assert not user.is_staff and not user.is_superuser
+        # The manager opens the admin, for the projects they manage; nobody else does.
+        assert user.is_staff == (role == Role.MANAGER) and not user.is_superuser
         assert set(user.memberships.values_list("role", flat=True)) == {role}
     assert all(users[p.username].get_full_name() for p in demo.TEAM)
 
@@ -153,7 +186,12 @@ def test_history_is_backdated_consistently(loaded):
         assert moves[0].kind == TransitionKind.START
         assert project.created_at == times[0]
         for phase in project.phases.all():
-            entries = [t.created_at for t in moves if t.to_phase_id == phase.pk]
+            # A completion stays in its phase: it ends the stay there, it starts none.
+            entries = [
+                t.created_at
+                for t in moves
+                if t.to_phase_id == phase.pk and t.kind != TransitionKind.COMPLETE
+            ]
             exits = [t.created_at for t in moves if t.from_phase_id == phase.pk]
             assert phase.started_at == (entries[-1] if entries else None), phase
             last_exit = exits[-1] if exits and exits[-1] > entries[-1] else None

@@ -125,17 +125,26 @@ class ProjectSerializer(JsonModelSerializer):
             "lifecycle",
             "current_phase",
             "success_metric",
+            "success_metric_label",
             "success_target",
             "success_direction",
             "health",
             "health_reasons",
             "health_checked_at",
+            "planned_finish",
+            "completed_at",
             "your_role",
             "start_date",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["health", "health_reasons", "health_checked_at"]
+        read_only_fields = [
+            "health",
+            "health_reasons",
+            "health_checked_at",
+            "planned_finish",
+            "completed_at",
+        ]
         extra_kwargs = {"slug": {"required": False}}
 
 

@@ -32,7 +32,7 @@ from django.utils.text import slugify
 
 from mlprojects.exceptions import DomainError
 from phases import services
-from phases.choices import Health, PhaseStatus, ReviewStatus, Role, TaskStatus
+from phases.choices import Health, PhaseStatus, ReviewStatus, Role, TaskStatus, TransitionKind
 from phases.management import portfolio as demo
 from phases.management import steps
 from phases.models import (
@@ -128,7 +128,7 @@ def _users(password: str) -> tuple[dict[str, Model], list[str]]:
                 "first_name": person.first_name,
                 "last_name": person.last_name,
                 "email": f"{person.username}@example.com",
-                "is_staff": person.superuser,
+                "is_staff": person.superuser or person.staff,
                 "is_superuser": person.superuser,
                 "password": hashed,
             },
@@ -163,7 +163,7 @@ def _credentials(password: str | None, *, users: dict[str, Model], kept: list[st
         roles[row["user__username"]][row["role"]] = row["n"]
     lines = [
         "mlprojects demo users (written by `manage.py demo_data`; keep this file private)",
-        f"Log in at {LOGIN_URL} (dashboard) or {ADMIN_URL} (admin, for the admin user)",
+        f"Log in at {LOGIN_URL} (dashboard) or {ADMIN_URL} (admin, for admin and manager)",
         f"{_LOGIN_LABEL}{password or f'the value of {ENV_VAR}'}",
         "",
     ]
@@ -176,6 +176,8 @@ def _credentials(password: str | None, *, users: dict[str, Model], kept: list[st
                 f"{Role(role).label.lower()} in {n} project{'s' if n > 1 else ''}"
                 for role, n in sorted(roles[person.username].items())
             )
+        if person.staff and not user.is_superuser:
+            rights += "; in the admin too, for the projects they manage"
         lines.append(f"  {person.username:<12} {person.about}: {rights or 'no projects'}")
     lines.append("")
     lines.append("Team members, same password: " + ", ".join(p.username for p in demo.TEAM))
@@ -239,12 +241,17 @@ class _Replay:
             owner=self.owner,
             by=self.owner,
             success_metric=spec.metric,
+            success_metric_label=spec.metric_label,
             success_target=spec.target,
             success_direction=spec.direction,
             start_date=timezone.localdate(started),
         )
         for username, role in spec.team.items():
             services.membership_set(project=project, user=self.users[username], role=role)
+        outcomes = list(Outcome.objects.filter(phase__project=project))
+        for part in spec.waived:
+            waived = self._pick(outcomes, part, project.current_phase)
+            services.outcome_update(outcome=waived, by=self.owner, required=False)
         self.history.append((project.transitions.get(), started))
 
         entered = started
@@ -254,10 +261,15 @@ class _Replay:
             left = entered + dt.timedelta(days=step.days)
             phase = self._active(project)
             self._finish_tasks(phase, entered, left)
-            if isinstance(step, demo.Advance):
+            if isinstance(step, demo.Advance | demo.Complete):
                 for outcome in phase.outcomes.exclude(review_status=ReviewStatus.ACCEPTED):
                     self._review(outcome, ReviewStatus.ACCEPTED, phase, entered, left)
+            if isinstance(step, demo.Advance):
                 transition = services.phase_advance(
+                    project=project, by=self.owner, reason=step.reason
+                )
+            elif isinstance(step, demo.Complete):
+                transition = services.project_complete(
                     project=project, by=self.owner, reason=step.reason
                 )
             else:
@@ -267,14 +279,17 @@ class _Replay:
                     by=self.owner,
                     reason=step.reason,
                 )
+                self._replanned_on(project, transition.to_phase, left)
             self.history.append((transition, left))
             entered = left
         if entered >= self.now:
             raise self._error("the history takes longer than started_days_ago")
 
-        phase = self._active(project)
-        self._work_today(phase, entered)
-        self._replan(project, phase, entered)
+        project.refresh_from_db()
+        if project.completed_at is None:
+            phase = self._active(project)
+            self._work_today(phase, entered)
+            self._replan(project, phase, entered)
         self._move_clock_back(project, started)
         return project
 
@@ -396,16 +411,35 @@ class _Replay:
                 if task.due_date != task_due:
                     services.task_update(task=task, by=self.owner, due_date=task_due)
 
+    def _replanned_on(self, project: Project, reopened: Phase, moved: dt.datetime) -> None:
+        """The loop back re-planned the phases from today; move that plan to the day of the
+        move, as if the manager had answered the move-back form then."""
+        shift = dt.timedelta(days=(self.today - timezone.localdate(moved)).days)
+        for phase in project.phases.filter(order__gte=reopened.order):
+            if phase.start_date and phase.due_date:
+                services.phase_update(
+                    phase=phase,
+                    by=self.owner,
+                    start_date=phase.start_date - shift,
+                    due_date=phase.due_date - shift,
+                )
+
     def _move_clock_back(self, project: Project, started: dt.datetime) -> None:
         Project.objects.filter(pk=project.pk).update(created_at=started)
         Membership.objects.filter(project=project).update(created_at=started)
         Task.objects.filter(phase__project=project).update(created_at=started, updated_at=started)
         entered, left = {}, {}
+        completed = None
         for transition, at in self.history:
             transition.created_at = at
-            entered[transition.to_phase_id] = at
+            if transition.kind == TransitionKind.COMPLETE:
+                completed = at
+            else:
+                entered[transition.to_phase_id] = at
             if transition.from_phase_id:
                 left[transition.from_phase_id] = at
+        if completed is not None:
+            Project.objects.filter(pk=project.pk).update(completed_at=completed)
         Transition.objects.bulk_update([t for t, _ in self.history], ["created_at"])
         # What the services would have stamped: the last entry, and the last exit if the
         # phase was left after it.

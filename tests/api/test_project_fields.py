@@ -1,0 +1,36 @@
+"""The project resource carries what the status page shows: the success metric's label for
+people (the key stays what runs log), the first plan's finish and the completion."""
+
+import pytest
+from django.urls import reverse
+
+from phases.choices import Role
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_manager_labels_the_metric_and_everyone_reads_it(world):
+    url = reverse("v1:project-detail", kwargs={"slug": world.project.slug})
+    changed = world.client(Role.MANAGER).patch(
+        url, {"success_metric_label": "  Churners ranked first "}, format="json"
+    )
+    assert changed.status_code == 200, changed.content
+    body = world.client(Role.VIEWER).get(url).json()
+    assert body["success_metric"] == "val_auc"
+    assert body["success_metric_label"] == "Churners ranked first"
+    assert body["completed_at"] is None
+    assert (
+        body["planned_finish"] == world.project.phases.order_by("order").last().due_date.isoformat()
+    )
+    refused = world.client(Role.VIEWER).patch(url, {"success_metric_label": "x"}, format="json")
+    assert refused.status_code == 403
+
+
+def test_the_planned_finish_and_completion_are_read_only(world):
+    url = reverse("v1:project-detail", kwargs={"slug": world.project.slug})
+    response = world.client(Role.MANAGER).patch(
+        url, {"completed_at": "2020-01-01T00:00:00Z", "planned_finish": "2020-01-01"}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json()["completed_at"] is None
+    assert response.json()["planned_finish"] != "2020-01-01"
