@@ -12,6 +12,7 @@ from django.db.models import Count
 
 from experiments import services
 from experiments.models import (
+    Dataset,
     Experiment,
     ExperimentTag,
     MetricSeries,
@@ -19,6 +20,9 @@ from experiments.models import (
     Run,
     RunEvidence,
     RunTag,
+    Sweep,
+    Trial,
+    TrialQuota,
 )
 from phases.admin.common import ReadOnlyMixin
 
@@ -112,3 +116,46 @@ class RunEvidenceAdmin(admin.ModelAdmin):
             run=obj.run, outcome=obj.outcome, by=request.user, note=obj.note
         )
         obj.pk = linked.pk
+
+
+# --- Sweeps: written by their services and the workers; managers read them here, and set a
+# project's cap on running trials.
+
+
+@admin.register(Dataset)
+class DatasetAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["name", "project", "source", "builtin", "target", "task", "rows"]
+    list_filter = ["source", "task"]
+    search_fields = ["name", "project__name"]
+    list_select_related = ["project"]
+
+
+class TrialInline(ReadOnlyMixin, admin.TabularInline):
+    model = Trial
+    fields = ["number", "status", "params", "value", "attempts", "error", "run"]
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(Sweep)
+class SweepAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["name", "project", "status", "strategy", "max_trials", "created_at"]
+    list_filter = ["status", "strategy", "task"]
+    search_fields = ["name", "project__name"]
+    list_select_related = ["project"]
+    inlines = [TrialInline]
+
+
+@admin.register(Trial)
+class TrialAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["__str__", "sweep", "status", "value", "attempts", "lease_owner"]
+    list_filter = ["status"]
+    list_select_related = ["sweep"]
+    search_fields = ["sweep__name"]
+
+
+@admin.register(TrialQuota)
+class TrialQuotaAdmin(admin.ModelAdmin):
+    list_display = ["project", "max_concurrent"]
+    list_select_related = ["project"]
+    raw_id_fields = ["project"]

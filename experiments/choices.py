@@ -33,3 +33,52 @@ class ViewType(models.TextChoices):
             ViewType.DELETED_ONLY: (LifecycleStage.DELETED,),
             ViewType.ALL: (LifecycleStage.ACTIVE, LifecycleStage.DELETED),
         }[self]
+
+
+# --- Sweeps -----------------------------------------------------------------------------
+
+
+class Task(models.TextChoices):
+    CLASSIFICATION = "classification", "Classification"
+    REGRESSION = "regression", "Regression"
+
+
+class DatasetSource(models.TextChoices):
+    BUILTIN = "builtin", "Built into scikit-learn"
+    UPLOAD = "upload", "Uploaded CSV"
+
+
+class Strategy(models.TextChoices):
+    GRID = "grid", "Grid"
+    RANDOM = "random", "Random"
+    TPE = "tpe", "TPE (model-based)"
+
+
+class Pruner(models.TextChoices):
+    NONE = "none", "None"
+    MEDIAN = "median", "Median"
+    SUCCESSIVE_HALVING = "successive_halving", "Successive halving"
+
+
+class SweepStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    CANCELLING = "cancelling", "Cancelling"
+    CANCELLED = "cancelled", "Cancelled"
+    FINISHED = "finished", "Finished"
+    FAILED = "failed", "Failed"
+
+
+class TrialStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    PRUNED = "pruned", "Pruned"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# A trial in one of these states is done: nothing runs it again unless a person asks
+# (retry the failed ones, resume the cancelled ones).
+TRIAL_DONE = (TrialStatus.SUCCEEDED, TrialStatus.PRUNED, TrialStatus.FAILED, TrialStatus.CANCELLED)
+SWEEP_ACTIVE = (SweepStatus.QUEUED, SweepStatus.RUNNING, SweepStatus.CANCELLING)

@@ -8,10 +8,21 @@ integers in milliseconds since the epoch, as MLflow sends and expects them.
 
 import uuid
 
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import Q
 
-from experiments.choices import LifecycleStage, RunStatus
+from experiments.choices import (
+    DatasetSource,
+    LifecycleStage,
+    Pruner,
+    RunStatus,
+    Strategy,
+    SweepStatus,
+    Task,
+    TrialStatus,
+)
 from mlprojects.db import optional_user
 
 MAX_KEY_LENGTH = 250
@@ -251,3 +262,167 @@ class RunEvidence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run} → {self.outcome}"
+
+
+# --- Sweeps (experiment jobs) -----------------------------------------------------------
+
+
+def dataset_storage() -> FileSystemStorage:
+    """Uploaded datasets live under ``EXPERIMENTS_DATASET_ROOT`` (the var dir by default),
+    read at call time so that tests and deployments can point it elsewhere."""
+    return FileSystemStorage(location=settings.EXPERIMENTS_DATASET_ROOT)
+
+
+def dataset_path(dataset: "Dataset", filename: str) -> str:
+    return f"{dataset.project_id}/{uuid.uuid4().hex}.csv"
+
+
+class Dataset(models.Model):
+    """A table a sweep trains on: one of scikit-learn's own, or a CSV a contributor uploaded.
+    Never changed once made, so trials may cache what they read."""
+
+    project = models.ForeignKey("phases.Project", on_delete=models.CASCADE, related_name="datasets")
+    name = models.CharField(max_length=200)
+    source = models.CharField(max_length=16, choices=DatasetSource.choices)
+    builtin = models.CharField(max_length=32, blank=True)
+    file = models.FileField(upload_to=dataset_path, storage=dataset_storage, blank=True)
+    target = models.CharField(max_length=200)
+    task = models.CharField(
+        max_length=16, choices=Task.choices, help_text="What the target suggests; a hint."
+    )
+    columns = models.JSONField(
+        default=dict, help_text='Feature columns: name -> "numeric" or "categorical".'
+    )
+    rows = models.PositiveIntegerField()
+    created_by = optional_user()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="dataset_name_unique"),
+            models.CheckConstraint(
+                condition=(Q(source=DatasetSource.BUILTIN) & ~Q(builtin=""))
+                | (Q(source=DatasetSource.UPLOAD) & Q(builtin="")),
+                name="dataset_source_matches",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TrialQuota(models.Model):
+    """How many trials of one project may run at once, over all its sweeps."""
+
+    project = models.OneToOneField(
+        "phases.Project", on_delete=models.CASCADE, related_name="trial_quota"
+    )
+    max_concurrent = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(max_concurrent__gte=1), name="trial_quota_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id}: {self.max_concurrent}"
+
+
+class Sweep(models.Model):
+    """A search over estimator families and their hyperparameters; its trials are the
+    ledger (``Trial``) and each trial that ran is a run of ``experiment``."""
+
+    project = models.ForeignKey("phases.Project", on_delete=models.CASCADE, related_name="sweeps")
+    experiment = models.OneToOneField(Experiment, on_delete=models.PROTECT, related_name="sweep")
+    name = models.CharField(max_length=200)
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="sweeps")
+    task = models.CharField(max_length=16, choices=Task.choices)
+    target = models.CharField(max_length=200)
+    families = models.JSONField(default=list)
+    space = models.JSONField(
+        default=dict, help_text="family -> param -> {type, low, high, choices}"
+    )
+    strategy = models.CharField(max_length=16, choices=Strategy.choices)
+    pruner = models.CharField(max_length=24, choices=Pruner.choices, default=Pruner.NONE)
+    max_trials = models.PositiveIntegerField()
+    max_seconds = models.PositiveIntegerField(null=True, blank=True)
+    folds = models.PositiveSmallIntegerField()
+    metrics = models.JSONField(default=list, help_text="The first is the objective.")
+    direction = models.CharField(max_length=16, help_text="The objective's: maximize, minimize.")
+    seed = models.BigIntegerField()
+    max_concurrent = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(
+        max_length=16, choices=SweepStatus.choices, default=SweepStatus.QUEUED
+    )
+    best_trial = models.ForeignKey(
+        "Trial", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_by = optional_user()
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="sweep_name_unique"),
+            models.CheckConstraint(condition=Q(folds__gte=2), name="sweep_folds_at_least_two"),
+        ]
+        indexes = [models.Index(fields=["project", "status"], name="sweep_project_status")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Trial(models.Model):
+    """One point of a sweep: a ledger row claimed by one worker at a time under a lease.
+
+    ``number`` is unique in the sweep; ``grid_point`` (grid sweeps) too, so no point of a
+    grid can be run twice. The run is written in the transaction that finishes the trial.
+    """
+
+    sweep = models.ForeignKey(Sweep, on_delete=models.CASCADE, related_name="trials")
+    number = models.PositiveIntegerField()
+    grid_point = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(
+        max_length=16, choices=TrialStatus.choices, default=TrialStatus.QUEUED
+    )
+    params = models.JSONField(default=dict, blank=True)
+    sampler_attrs = models.JSONField(
+        default=dict, blank=True, help_text="Optuna's system attributes of the trial."
+    )
+    intermediate = models.JSONField(
+        default=list, blank=True, help_text="The objective's running mean after each fold."
+    )
+    run = models.OneToOneField(
+        Run, on_delete=models.SET_NULL, null=True, blank=True, related_name="trial"
+    )
+    value = models.FloatField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    lease_owner = models.CharField(max_length=200, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["sweep", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["sweep", "number"], name="trial_number_unique"),
+            models.UniqueConstraint(
+                fields=["sweep", "grid_point"],
+                condition=Q(grid_point__isnull=False),
+                name="trial_grid_point_unique",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=TrialStatus.RUNNING)
+                | (~Q(lease_owner="") & Q(lease_expires_at__isnull=False)),
+                name="trial_running_holds_lease",
+            ),
+        ]
+        indexes = [models.Index(fields=["sweep", "status"], name="trial_sweep_status")]
+
+    def __str__(self) -> str:
+        return f"{self.sweep_id}#{self.number}"

@@ -371,3 +371,15 @@ def _history_page(
             return points
         else:
             end = grow(end, limit + 1 - len(points))
+
+
+# --- Sweeps (experiment jobs), read in ``experiments.sweeps`` ----------------------------
+
+from experiments.sweeps import selectors as _sweeps  # noqa: E402 (after what it builds on)
+
+sweep_best_so_far = _sweeps.sweep_best_so_far
+sweep_importances = _sweeps.sweep_importances
+sweep_progress = _sweeps.sweep_progress
+sweep_spec_from_run = _sweeps.sweep_spec_from_run
+sweep_trials = _sweeps.sweep_trials
+sweeps_of_project = _sweeps.sweeps_of_project

@@ -528,3 +528,17 @@ def run_evidence_link(
         run=run, outcome=outcome, defaults={"note": note.strip(), "linked_by": by}
     )
     return evidence
+
+
+# --- Sweeps (experiment jobs), written in ``experiments.sweeps`` ---------------------------
+
+from experiments.sweeps import services as _sweeps  # noqa: E402 (after what it builds on)
+
+dataset_create = _sweeps.dataset_create
+experimentation_outcome = _sweeps.experimentation_outcome
+sweep_best_as_evidence = _sweeps.sweep_best_as_evidence
+sweep_cancel = _sweeps.sweep_cancel
+sweep_create = _sweeps.sweep_create
+sweep_resume = _sweeps.sweep_resume
+sweep_retry_failed = _sweeps.sweep_retry_failed
+trial_quota_set = _sweeps.trial_quota_set

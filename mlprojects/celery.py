@@ -26,5 +26,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_routes = {
     "phases.*": {"queue": Queue.SCHEDULED.value},
     "monitoring.*": {"queue": Queue.SCHEDULED.value},
+    # Sweep trials, fanned out to every worker that consumes the experiments queue.
+    "experiments.*": {"queue": Queue.EXPERIMENTS.value},
 }
 app.autodiscover_tasks()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 from mlprojects.celery import Queue
 
@@ -319,6 +320,40 @@ CELERY_TASK_DEFAULT_QUEUE = Queue.DEFAULT.value
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Experiment jobs (sweeps) -----------------------------------------------------------
+# The longest one trial may run (seconds); past it the trial is recorded as failed.
+EXPERIMENTS_TRIAL_TIME_LIMIT = env.int("EXPERIMENTS_TRIAL_TIME_LIMIT", default=30 * 60)
+# A worker holds the lease of the trial it runs for this long and renews it every third of
+# it; a redelivered trial whose lease expired is taken over (its first owner is gone).
+EXPERIMENTS_TRIAL_LEASE_SECONDS = env.int("EXPERIMENTS_TRIAL_LEASE_SECONDS", default=60)
+# Claims of one trial (expired leases included) before it is recorded as failed.
+EXPERIMENTS_TRIAL_MAX_ATTEMPTS = env.int("EXPERIMENTS_TRIAL_MAX_ATTEMPTS", default=3)
+# Retries of a transient error (the database or the broker away), with exponential backoff.
+EXPERIMENTS_TRIAL_MAX_RETRIES = env.int("EXPERIMENTS_TRIAL_MAX_RETRIES", default=5)
+# Trials of one sweep waiting in the queue at once: sweeps started together interleave
+# instead of one waiting behind the other's thousand trials.
+EXPERIMENTS_SWEEP_WINDOW = env.int("EXPERIMENTS_SWEEP_WINDOW", default=16)
+# Trials of one project running at once, over all its sweeps, unless the project sets its
+# own (TrialQuota); 0 means no cap.
+EXPERIMENTS_PROJECT_MAX_CONCURRENT = env.int("EXPERIMENTS_PROJECT_MAX_CONCURRENT", default=0)
+EXPERIMENTS_MAX_TRIALS = env.int("EXPERIMENTS_MAX_TRIALS", default=1000)
+# Uploaded CSV datasets: where they are kept, and the largest accepted.
+EXPERIMENTS_DATASET_ROOT = Path(
+    env.str("EXPERIMENTS_DATASET_ROOT", default=str(VAR_DIR / "datasets"))
+)
+EXPERIMENTS_MAX_DATASET_BYTES = env.int("EXPERIMENTS_MAX_DATASET_BYTES", default=20 * 2**20)
+# Redis redelivers a message nobody acknowledged after this many seconds (1 hour by
+# default): it must exceed the longest trial, or a healthy trial would be handed to a
+# second worker mid-run (the ledger would keep it from running twice, at a cost).
+CELERY_BROKER_VISIBILITY_TIMEOUT = env.int(
+    "CELERY_BROKER_VISIBILITY_TIMEOUT", default=EXPERIMENTS_TRIAL_TIME_LIMIT + 3600
+)
+if CELERY_BROKER_VISIBILITY_TIMEOUT <= EXPERIMENTS_TRIAL_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "CELERY_BROKER_VISIBILITY_TIMEOUT must exceed EXPERIMENTS_TRIAL_TIME_LIMIT"
+    )
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
 
 # --- Logging ----------------------------------------------------------------------------
 LOGGING = {

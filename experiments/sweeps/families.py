@@ -1,0 +1,223 @@
+"""The allowlist of estimator families a sweep may search, per task, with the hyperparameters
+each may vary, their kinds and bounds, and the space a sweep gets when it names none.
+
+A space maps a param to ``{"type": "int" | "float" | "log_float" | "categorical", "low",
+"high", "choices"}``. The bounds here are what scikit-learn accepts and what a trial can fit
+in reasonable time; a space outside them is refused at creation, naming the param.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from experiments.choices import Task
+
+INT, FLOAT, LOG_FLOAT, CATEGORICAL = "int", "float", "log_float", "categorical"
+NUMBER_TYPES = (FLOAT, LOG_FLOAT)
+PARAM_TYPES = (INT, FLOAT, LOG_FLOAT, CATEGORICAL)
+
+
+@dataclass(frozen=True)
+class ParamRule:
+    types: tuple[str, ...]
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class Family:
+    key: str
+    label: str
+    build: Callable[..., Any]
+    params: dict[str, ParamRule]
+    default_space: dict[str, dict]
+    # Constructor arguments every trial passes (a seed, probabilities where a metric needs them).
+    fixed: dict[str, Any] = field(default_factory=dict)
+    seeded: bool = False
+
+
+def _sk(path: str) -> Callable[..., Any]:
+    """The estimator class, imported on first use: scikit-learn is heavy to import, and only
+    workers and validation of a family's params need it."""
+
+    def build(**params):
+        module, _, name = path.rpartition(".")
+        return getattr(__import__(module, fromlist=[name]), name)(**params)
+
+    build.__qualname__ = path
+    return build
+
+
+_C = ParamRule(NUMBER_TYPES, 1e-6, 1e6)
+_FOREST = {
+    "n_estimators": ParamRule((INT,), 1, 2000),
+    "max_depth": ParamRule((INT,), 1, 100),
+    "min_samples_leaf": ParamRule((INT,), 1, 100),
+    "max_features": ParamRule((CATEGORICAL,), choices=("sqrt", "log2", None)),
+}
+_FOREST_SPACE = {
+    "n_estimators": {"type": INT, "low": 20, "high": 200},
+    "max_depth": {"type": INT, "low": 2, "high": 16},
+    "min_samples_leaf": {"type": INT, "low": 1, "high": 10},
+}
+_BOOSTING = {
+    "learning_rate": ParamRule(NUMBER_TYPES, 1e-4, 1.0),
+    "max_iter": ParamRule((INT,), 5, 2000),
+    "max_leaf_nodes": ParamRule((INT,), 2, 256),
+    "min_samples_leaf": ParamRule((INT,), 1, 200),
+    "l2_regularization": ParamRule(NUMBER_TYPES, 1e-8, 100.0),
+}
+_BOOSTING_SPACE = {
+    "learning_rate": {"type": LOG_FLOAT, "low": 0.01, "high": 0.5},
+    "max_iter": {"type": INT, "low": 20, "high": 200},
+    "max_leaf_nodes": {"type": INT, "low": 8, "high": 64},
+}
+_SVM = {
+    "C": ParamRule(NUMBER_TYPES, 1e-4, 1e4),
+    "kernel": ParamRule((CATEGORICAL,), choices=("rbf", "linear", "poly", "sigmoid")),
+    "gamma": ParamRule((CATEGORICAL,), choices=("scale", "auto")),
+}
+_SVM_SPACE = {
+    "C": {"type": LOG_FLOAT, "low": 0.01, "high": 100.0},
+    "kernel": {"type": CATEGORICAL, "choices": ["rbf", "linear"]},
+}
+_KNN = {
+    "n_neighbors": ParamRule((INT,), 1, 200),
+    "weights": ParamRule((CATEGORICAL,), choices=("uniform", "distance")),
+    "p": ParamRule((INT,), 1, 2),
+}
+_KNN_SPACE = {
+    "n_neighbors": {"type": INT, "low": 1, "high": 30},
+    "weights": {"type": CATEGORICAL, "choices": ["uniform", "distance"]},
+}
+
+FAMILIES: dict[str, dict[str, Family]] = {
+    Task.CLASSIFICATION: {
+        "logistic": Family(
+            "logistic",
+            "Logistic regression",
+            _sk("sklearn.linear_model.LogisticRegression"),
+            {
+                "C": _C,
+                "max_iter": ParamRule((INT,), 50, 10000),
+                "class_weight": ParamRule((CATEGORICAL,), choices=(None, "balanced")),
+            },
+            {"C": {"type": LOG_FLOAT, "low": 0.001, "high": 100.0}},
+            fixed={"max_iter": 1000},
+        ),
+        "random_forest": Family(
+            "random_forest",
+            "Random forest",
+            _sk("sklearn.ensemble.RandomForestClassifier"),
+            _FOREST,
+            _FOREST_SPACE,
+            seeded=True,
+        ),
+        "hist_gradient_boosting": Family(
+            "hist_gradient_boosting",
+            "Gradient boosting (histogram)",
+            _sk("sklearn.ensemble.HistGradientBoostingClassifier"),
+            _BOOSTING,
+            _BOOSTING_SPACE,
+            seeded=True,
+        ),
+        "svm": Family("svm", "SVM", _sk("sklearn.svm.SVC"), _SVM, _SVM_SPACE, seeded=True),
+        "knn": Family(
+            "knn",
+            "k-nearest neighbours",
+            _sk("sklearn.neighbors.KNeighborsClassifier"),
+            _KNN,
+            _KNN_SPACE,
+        ),
+    },
+    Task.REGRESSION: {
+        "ridge": Family(
+            "ridge",
+            "Ridge regression",
+            _sk("sklearn.linear_model.Ridge"),
+            {
+                "alpha": ParamRule(NUMBER_TYPES, 1e-8, 1e6),
+                "fit_intercept": ParamRule((CATEGORICAL,), choices=(True, False)),
+            },
+            {"alpha": {"type": LOG_FLOAT, "low": 0.001, "high": 100.0}},
+        ),
+        "random_forest": Family(
+            "random_forest",
+            "Random forest",
+            _sk("sklearn.ensemble.RandomForestRegressor"),
+            _FOREST,
+            _FOREST_SPACE,
+            seeded=True,
+        ),
+        "hist_gradient_boosting": Family(
+            "hist_gradient_boosting",
+            "Gradient boosting (histogram)",
+            _sk("sklearn.ensemble.HistGradientBoostingRegressor"),
+            _BOOSTING,
+            _BOOSTING_SPACE,
+            seeded=True,
+        ),
+        "svm": Family(
+            "svm",
+            "SVM",
+            _sk("sklearn.svm.SVR"),
+            dict(_SVM),
+            _SVM_SPACE,
+        ),
+        "knn": Family(
+            "knn",
+            "k-nearest neighbours",
+            _sk("sklearn.neighbors.KNeighborsRegressor"),
+            _KNN,
+            _KNN_SPACE,
+        ),
+    },
+}
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A score a trial computes on each held-out fold: scikit-learn's scorer, and the sign
+    that turns the scorer's value (always "greater is better") into the metric's own."""
+
+    key: str
+    scorer: str
+    direction: str
+    sign: float = 1.0
+    needs_proba: bool = False
+
+
+MAXIMIZE, MINIMIZE = "maximize", "minimize"
+
+METRICS: dict[str, dict[str, Metric]] = {
+    Task.CLASSIFICATION: {
+        "accuracy": Metric("accuracy", "accuracy", MAXIMIZE),
+        "balanced_accuracy": Metric("balanced_accuracy", "balanced_accuracy", MAXIMIZE),
+        "f1": Metric("f1", "f1_macro", MAXIMIZE),
+        "precision": Metric("precision", "precision_macro", MAXIMIZE),
+        "recall": Metric("recall", "recall_macro", MAXIMIZE),
+        "auc": Metric("auc", "roc_auc_ovr", MAXIMIZE, needs_proba=True),
+        "log_loss": Metric("log_loss", "neg_log_loss", MINIMIZE, -1.0, needs_proba=True),
+    },
+    Task.REGRESSION: {
+        "r2": Metric("r2", "r2", MAXIMIZE),
+        "rmse": Metric("rmse", "neg_root_mean_squared_error", MINIMIZE, -1.0),
+        "mae": Metric("mae", "neg_mean_absolute_error", MINIMIZE, -1.0),
+        "mse": Metric("mse", "neg_mean_squared_error", MINIMIZE, -1.0),
+    },
+}
+# Other spellings of the same metric; "val_" in front of any name is also accepted (the
+# scores are cross-validated, so a project's "val_auc" is this "auc").
+METRIC_ALIASES = {"roc_auc": "auc", "f1_macro": "f1", "neg_log_loss": "log_loss"}
+DEFAULT_METRICS = {Task.CLASSIFICATION: ["accuracy"], Task.REGRESSION: ["rmse"]}
+
+
+def metric(task: str, key: str) -> Metric | None:
+    """The metric logged as ``key`` for ``task``, or None when it does not fit the task."""
+    name = key.removeprefix("val_")
+    name = METRIC_ALIASES.get(name, name)
+    found = METRICS.get(task, {}).get(name)
+    if found is None:
+        return None
+    return Metric(key, found.scorer, found.direction, found.sign, found.needs_proba)

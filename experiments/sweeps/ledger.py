@@ -1,0 +1,467 @@
+"""The ledger that runs each trial exactly once, whatever the broker delivers.
+
+A trial is a row with a number unique in its sweep and a status. The task of a trial:
+
+1. **claims** it in one transaction, under the sweep's row lock (which also serialises
+   Optuna's asks and the cancel): a done trial is left alone; a running one whose lease is
+   live belongs to a worker that is still alive, so this delivery comes back when the lease
+   would have expired; an expired lease means the owner died, and the trial is taken over
+   (``attempts`` counts the claims; past ``EXPERIMENTS_TRIAL_MAX_ATTEMPTS`` it is recorded
+   as failed with the reason). The claim asks Optuna for the params when the row has none.
+2. **works** outside any transaction, a heartbeat thread renewing the lease, and after
+   each fold checks in (``checkpoint``): a cancel, a lost lease or the pruner stop it there.
+3. **finishes** it in one transaction that writes the run (params, per-fold scores as
+   steps, means, fit time, the estimator's params as tags) and the trial's result together,
+   and only if it still holds the lease: a process killed before the commit leaves no run,
+   one killed after leaves a finished trial that a redelivery skips.
+
+A sweep keeps at most ``EXPERIMENTS_SWEEP_WINDOW`` of its trials in the queue, and each
+trial that ends enqueues the next: sweeps started together interleave on the workers.
+"""
+
+import contextlib
+import datetime as dt
+import os
+import socket
+import threading
+import traceback
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from experiments.choices import TRIAL_DONE, RunStatus, Strategy, SweepStatus, TrialStatus
+from experiments.models import Sweep, Trial, TrialQuota
+from experiments.sweeps import sampling
+from experiments.sweeps.execution import Outcome
+from phases.models import Project
+
+TRIAL_TASK = "experiments.trial_run"
+
+
+def new_owner(task_id: str | None = None) -> str:
+    """Who holds a lease: this host and process, and this one execution of the task."""
+    return f"{socket.gethostname()}:{os.getpid()}:{task_id or '-'}:{uuid.uuid4().hex[:8]}"
+
+
+def lease_seconds() -> int:
+    return settings.EXPERIMENTS_TRIAL_LEASE_SECONDS
+
+
+# --- Dispatch ---------------------------------------------------------------------------
+
+
+def _window(sweep: Sweep) -> int:
+    window = settings.EXPERIMENTS_SWEEP_WINDOW
+    if sweep.max_concurrent:
+        window = min(window, sweep.max_concurrent)
+    return max(1, window)
+
+
+def dispatch(sweep: Sweep) -> int:
+    """Put the sweep's next queued trials in the queue, up to its window; inside the
+    caller's transaction (the sweep locked), sent once it commits. How many were sent."""
+    if sweep.status not in (SweepStatus.QUEUED, SweepStatus.RUNNING):
+        return 0
+    trials = Trial.objects.filter(sweep=sweep)
+    outstanding = trials.filter(
+        Q(status=TrialStatus.RUNNING) | Q(status=TrialStatus.QUEUED, enqueued_at__isnull=False)
+    ).count()
+    free = _window(sweep) - outstanding
+    if free <= 0:
+        return 0
+    ids = list(
+        trials.filter(status=TrialStatus.QUEUED, enqueued_at__isnull=True)
+        .order_by("number")
+        .values_list("pk", flat=True)[:free]
+    )
+    Trial.objects.filter(pk__in=ids).update(enqueued_at=timezone.now())
+    if ids:
+        transaction.on_commit(lambda: send(ids))
+    return len(ids)
+
+
+def send(ids, *, countdown: float | None = None) -> None:
+    from experiments.tasks import trial_run
+
+    for trial_id in ids:
+        trial_run.apply_async((trial_id,), countdown=countdown)
+
+
+# --- Claim ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claimed:
+    trial: Trial
+    sweep: Sweep
+
+
+@dataclass(frozen=True)
+class Later:
+    """Not now: come back in ``seconds`` (the lease of a live owner, the project's cap)."""
+
+    seconds: float
+
+
+def _locked_sweep(sweep_id: int) -> Sweep:
+    return Sweep.objects.select_for_update().select_related("dataset").get(pk=sweep_id)
+
+
+def _project_cap(sweep: Sweep) -> int:
+    quota = TrialQuota.objects.filter(project_id=sweep.project_id).first()
+    return quota.max_concurrent if quota else settings.EXPERIMENTS_PROJECT_MAX_CONCURRENT
+
+
+@transaction.atomic
+def claim(trial_id: int, *, owner: str) -> Claimed | Later | None:
+    """Take the trial for ``owner``, or say why not (None: nothing to do)."""
+    sweep_id = Trial.objects.filter(pk=trial_id).values_list("sweep_id", flat=True).first()
+    if sweep_id is None:
+        return None
+    sweep = _locked_sweep(sweep_id)
+    trial = Trial.objects.select_for_update().get(pk=trial_id)
+    now = timezone.now()
+    if trial.status in TRIAL_DONE:
+        return None
+    if sweep.status in (SweepStatus.CANCELLING, SweepStatus.CANCELLED):
+        _end(trial, TrialStatus.CANCELLED, "the sweep was cancelled before the trial started")
+        settle(sweep)
+        return None
+    if trial.status == TrialStatus.RUNNING:
+        if trial.lease_expires_at > now:
+            wait = (trial.lease_expires_at - now).total_seconds() + 1
+            return Later(wait)
+        if trial.attempts >= settings.EXPERIMENTS_TRIAL_MAX_ATTEMPTS:
+            _end(
+                trial,
+                TrialStatus.FAILED,
+                f"its worker was lost {trial.attempts} time(s) (lease held by "
+                f"{trial.lease_owner} expired); gave up after "
+                f"{settings.EXPERIMENTS_TRIAL_MAX_ATTEMPTS} attempts",
+            )
+            settle(sweep)
+            dispatch(sweep)
+            return None
+    spent = sweep.started_at and (now - sweep.started_at).total_seconds()
+    if sweep.max_seconds and spent and spent >= sweep.max_seconds:
+        _budget_spent(sweep)
+        return None
+    cap = _project_cap(sweep)
+    if cap:
+        Project.objects.select_for_update().only("pk").get(pk=sweep.project_id)
+        running = (
+            Trial.objects.filter(sweep__project_id=sweep.project_id, status=TrialStatus.RUNNING)
+            .exclude(pk=trial.pk)
+            .count()
+        )
+        if running >= cap:
+            return Later(max(1.0, lease_seconds() / 10))
+    if not trial.params:
+        if sweep.strategy == Strategy.GRID:
+            _end(trial, TrialStatus.FAILED, "a grid trial has no point")  # never: set at creation
+            settle(sweep)
+            return None
+        history = Trial.objects.filter(sweep=sweep).exclude(params={}).exclude(pk=trial.pk)
+        trial.params, trial.sampler_attrs = sampling.ask(sweep, list(history), number=trial.number)
+    trial.status = TrialStatus.RUNNING
+    trial.lease_owner = owner
+    trial.lease_expires_at = now + dt.timedelta(seconds=lease_seconds())
+    trial.attempts += 1
+    trial.started_at = now
+    trial.intermediate = []
+    trial.save()
+    if sweep.status == SweepStatus.QUEUED:
+        sweep.status = SweepStatus.RUNNING
+        sweep.started_at = now
+        sweep.save(update_fields=["status", "started_at"])
+    return Claimed(trial=trial, sweep=sweep)
+
+
+def _budget_spent(sweep: Sweep) -> None:
+    Trial.objects.filter(sweep=sweep, status=TrialStatus.QUEUED).update(
+        status=TrialStatus.CANCELLED,
+        error=f"the sweep's wall-time budget of {sweep.max_seconds} s was spent",
+        finished_at=timezone.now(),
+    )
+    settle(sweep)
+
+
+def _end(trial: Trial, status: str, error: str = "") -> None:
+    trial.status = status
+    trial.error = error
+    trial.lease_owner = ""
+    trial.lease_expires_at = None
+    trial.finished_at = timezone.now()
+    trial.save()
+
+
+# --- While it works ---------------------------------------------------------------------
+
+
+class Heartbeat:
+    """Renews the lease every third of it from a thread of its own (with its own database
+    connection) while the folds run, so a long fold never loses a live worker's trial."""
+
+    def __init__(self, trial_id: int, owner: str) -> None:
+        self.trial_id, self.owner = trial_id, owner
+        self.stopped = threading.Event()
+        self.lost = threading.Event()
+        self.thread = threading.Thread(target=self._beat, daemon=True, name="trial-lease")
+
+    def __enter__(self) -> "Heartbeat":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=10)
+
+    def _beat(self) -> None:
+        try:
+            while not self.stopped.wait(max(0.5, lease_seconds() / 3)):
+                with contextlib.suppress(Exception):
+                    if not renew(self.trial_id, self.owner):
+                        self.lost.set()
+                        return
+        finally:
+            connection.close()
+
+
+def renew(trial_id: int, owner: str) -> bool:
+    until = timezone.now() + dt.timedelta(seconds=lease_seconds())
+    return bool(
+        Trial.objects.filter(pk=trial_id, lease_owner=owner, status=TrialStatus.RUNNING).update(
+            lease_expires_at=until
+        )
+    )
+
+
+def checkpoint(trial: Trial, sweep: Sweep, *, owner: str, intermediate: list[float]) -> str | None:
+    """After a fold: why the trial must stop here (``"cancelled"``, ``"lease"``,
+    ``"pruned"``), or None to go on. Records the fold's running mean on the trial."""
+    status = Sweep.objects.filter(pk=sweep.pk).values_list("status", flat=True).first()
+    if status in (SweepStatus.CANCELLING, SweepStatus.CANCELLED, None):
+        return "cancelled"
+    prune, attrs = False, trial.sampler_attrs
+    if sweep.pruner != "none":
+        finished = Trial.objects.filter(
+            sweep=sweep, status__in=(TrialStatus.SUCCEEDED, TrialStatus.PRUNED)
+        ).exclude(params={})
+        prune, attrs = sampling.should_prune(sweep, list(finished), trial, intermediate)
+    until = timezone.now() + dt.timedelta(seconds=lease_seconds())
+    held = Trial.objects.filter(pk=trial.pk, lease_owner=owner, status=TrialStatus.RUNNING).update(
+        intermediate=intermediate, sampler_attrs=attrs, lease_expires_at=until
+    )
+    trial.intermediate, trial.sampler_attrs = intermediate, attrs
+    if not held:
+        return "lease"
+    return "pruned" if prune else None
+
+
+# --- Finish -----------------------------------------------------------------------------
+
+
+def _held(trial_id: int, owner: str) -> tuple[Sweep, Trial] | None:
+    sweep_id = Trial.objects.filter(pk=trial_id).values_list("sweep_id", flat=True).first()
+    sweep = _locked_sweep(sweep_id)
+    trial = Trial.objects.select_for_update().get(pk=trial_id)
+    if trial.status != TrialStatus.RUNNING or trial.lease_owner != owner:
+        return None
+    return sweep, trial
+
+
+@transaction.atomic
+def finish(trial_id: int, *, owner: str, outcome: Outcome, pruned: bool = False) -> bool:
+    """Write the trial's run and result in one transaction; False if the lease was lost
+    (another worker took the trial over: its result is the one that counts)."""
+    held = _held(trial_id, owner)
+    if held is None:
+        return False
+    sweep, trial = held
+    run = _log_run(sweep, trial, outcome, pruned=pruned)
+    objective = sweep.metrics[0]
+    trial.run = run
+    trial.value = None if pruned else outcome.mean(objective)
+    _end(trial, TrialStatus.PRUNED if pruned else TrialStatus.SUCCEEDED)
+    settle(sweep)
+    dispatch(sweep)
+    return True
+
+
+@transaction.atomic
+def stop(trial_id: int, *, owner: str, status: str, error: str = "") -> bool:
+    """End a trial without a run: cancelled mid-way, or failed with ``error``."""
+    held = _held(trial_id, owner)
+    if held is None:
+        return False
+    sweep, trial = held
+    _end(trial, status, error)
+    settle(sweep)
+    dispatch(sweep)
+    return True
+
+
+@transaction.atomic
+def release(trial_id: int, *, owner: str) -> None:
+    """Give the trial back to the queue after a transient error; the retry claims it anew."""
+    Trial.objects.filter(pk=trial_id, lease_owner=owner, status=TrialStatus.RUNNING).update(
+        status=TrialStatus.QUEUED, lease_owner="", lease_expires_at=None, attempts=F("attempts") - 1
+    )
+
+
+def settle(sweep: Sweep) -> None:
+    """Under the sweep's lock: once no trial is queued or running, the sweep is done
+    (finished, or cancelled if a cancel was asked, or failed if every trial failed) and
+    names its best trial."""
+    counts = dict(
+        Trial.objects.filter(sweep=sweep)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+    best = best_trial(sweep)
+    sweep.best_trial = best
+    fields = ["best_trial"]
+    if not counts.get(TrialStatus.QUEUED) and not counts.get(TrialStatus.RUNNING):
+        if sweep.status in (SweepStatus.CANCELLING, SweepStatus.CANCELLED):
+            sweep.status = SweepStatus.CANCELLED
+        elif counts and set(counts) == {TrialStatus.FAILED}:
+            sweep.status = SweepStatus.FAILED
+        else:
+            sweep.status = SweepStatus.FINISHED
+        sweep.finished_at = timezone.now()
+        fields += ["status", "finished_at"]
+    sweep.save(update_fields=fields)
+
+
+def best_trial(sweep: Sweep) -> Trial | None:
+    order = "-value" if sweep.direction == "maximize" else "value"
+    return (
+        Trial.objects.filter(sweep=sweep, status=TrialStatus.SUCCEEDED, value__isnull=False)
+        .order_by(order, "number")
+        .first()
+    )
+
+
+def _ms(moment: dt.datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _log_run(sweep: Sweep, trial: Trial, outcome: Outcome, *, pruned: bool):
+    """The trial as a run of the sweep's experiment, through the tracking services."""
+    from experiments import services as tracking
+
+    now = timezone.now()
+    stamp = _ms(now)
+    run = tracking.run_create(
+        experiment=sweep.experiment,
+        by=sweep.created_by,
+        name=f"{sweep.name} #{trial.number}",
+        start_time=_ms(trial.started_at),
+        tags=[
+            ("sweep.id", str(sweep.pk)),
+            ("sweep.trial", str(trial.number)),
+            ("sweep.family", str(trial.params.get(sampling.FAMILY, ""))),
+            ("mlflow.source.type", "JOB"),
+        ],
+    )
+    metrics = []
+    for key, scores in outcome.scores.items():
+        metrics += [tracking.MetricIn(f"{key}_fold", s, stamp, i) for i, s in enumerate(scores)]
+        if not pruned:
+            metrics.append(tracking.MetricIn(key, outcome.mean(key), stamp, 0))
+    metrics += [
+        tracking.MetricIn("fit_time_fold", t, stamp, i) for i, t in enumerate(outcome.fit_times)
+    ]
+    if outcome.fit_times:
+        metrics.append(
+            tracking.MetricIn("fit_time", sum(outcome.fit_times) / len(outcome.fit_times), stamp, 0)
+        )
+    params = [(key, _text(value)) for key, value in sorted(trial.params.items())]
+    tags = [(f"estimator.{key}", value) for key, value in sorted(outcome.estimator_params.items())]
+    tracking.log_batch(run=run, by=sweep.created_by, metrics=metrics, params=params, tags=tags)
+    tracking.run_update(
+        run=run,
+        by=sweep.created_by,
+        status=RunStatus.KILLED if pruned else RunStatus.FINISHED,
+        end_time=stamp,
+    )
+    return run
+
+
+def _text(value) -> str:
+    if isinstance(value, float):
+        return repr(value)
+    return "None" if value is None else str(value)
+
+
+# --- The whole task ---------------------------------------------------------------------
+
+
+def run_trial(trial_id: int, *, owner: str) -> Later | None:
+    """Claim, work and finish one trial; what the Celery task calls."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from experiments.sweeps.execution import Stop, cross_validate
+
+    claimed = claim(trial_id, owner=owner)
+    if not isinstance(claimed, Claimed):
+        return claimed
+    trial, sweep = claimed.trial, claimed.sweep
+    means: list[float] = []
+
+    def after_fold(fold: int, mean: float) -> None:
+        means.append(mean)
+        if heartbeat.lost.is_set():
+            raise Stop("lease")
+        reason = checkpoint(trial, sweep, owner=owner, intermediate=list(means))
+        if reason is not None and not (reason == "pruned" and fold == sweep.folds - 1):
+            raise Stop(reason)
+
+    try:
+        with Heartbeat(trial.pk, owner) as heartbeat:
+            outcome = cross_validate(sweep, trial.params, after_fold=after_fold)
+    except Stop as stopped:
+        if stopped.reason == "cancelled":
+            stop(trial.pk, owner=owner, status=TrialStatus.CANCELLED, error="cancelled mid-run")
+        elif stopped.reason == "pruned":
+            finish(trial.pk, owner=owner, outcome=stopped.outcome, pruned=True)
+        return None
+    except SoftTimeLimitExceeded:
+        limit = settings.EXPERIMENTS_TRIAL_TIME_LIMIT
+        stop(
+            trial.pk,
+            owner=owner,
+            status=TrialStatus.FAILED,
+            error=f"over the time limit of {limit} s",
+        )
+        return None
+    except TRANSIENT:
+        with contextlib.suppress(*TRANSIENT):
+            close_old_connections()
+            release(trial.pk, owner=owner)
+        raise
+    except Exception as error:
+        stop(trial.pk, owner=owner, status=TrialStatus.FAILED, error=_error_text(error))
+        return None
+    finish(trial.pk, owner=owner, outcome=outcome)
+    return None
+
+
+def _error_text(error: BaseException) -> str:
+    lines = traceback.format_exception_only(type(error), error)
+    return "".join(lines).strip()[:4000]
+
+
+def _transient():
+    from django.db import InterfaceError, OperationalError
+    from kombu.exceptions import OperationalError as BrokerError
+
+    return (OperationalError, InterfaceError, BrokerError)
+
+
+TRANSIENT = _transient()

@@ -1,0 +1,327 @@
+"""Sweeps through their services: validation that creates nothing, trials run by the ledger
+as runs of the sweep's experiment, control (cancel, resume, retry) and the evidence."""
+
+import itertools
+
+import pytest
+
+from experiments import selectors, services
+from experiments.choices import RunStatus, SweepStatus, TrialStatus
+from experiments.models import Dataset, Experiment, Param, Run, RunEvidence, Sweep, Trial
+from experiments.sweeps import ledger
+from mlprojects.exceptions import DomainError
+from tests.experiments.sweeps.conftest import run_all, spec
+
+
+def refused(call, field: str, words: str = "") -> DomainError:
+    before = (Sweep.objects.count(), Trial.objects.count(), Experiment.objects.count())
+    with pytest.raises(DomainError) as caught:
+        call()
+    assert field in caught.value.fields, caught.value.fields
+    assert words in " ".join(caught.value.fields[field]), caught.value.fields
+    assert (Sweep.objects.count(), Trial.objects.count(), Experiment.objects.count()) == before
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "words"),
+    [
+        ({"families": ["xgboost"]}, "families", "not a classification family"),
+        ({"families": ["ridge"]}, "families", "not a classification family"),
+        ({"families": []}, "families", "at least one"),
+        ({"space": {}}, "space", "must not be empty"),
+        ({"space": {"knn": {}}}, "space.knn", "must not be empty"),
+        ({"space": {"knn": {"depth": {"type": "int", "low": 1, "high": 3}}}}, "space.knn.depth",
+         "no such hyperparameter"),
+        ({"space": {"knn": {"n_neighbors": {"type": "int", "low": 5, "high": 2}}}},
+         "space.knn.n_neighbors", "low must be below high"),
+        ({"space": {"knn": {"weights": {"type": "categorical", "choices": ["far"]}}}},
+         "space.knn.weights.choices", "not allowed"),
+        ({"metrics": ["rmse"]}, "metrics", "not a classification metric"),
+        ({"strategy": "annealing"}, "strategy", "must be one of"),
+        ({"folds": 1}, "folds", "between 2 and 20"),
+        ({"max_trials": None}, "max_trials", "trial count"),
+        ({"name": " "}, "name", "blank"),
+        ({"dataset": 999999}, "dataset", "no dataset"),
+        ({"colour": "red"}, "colour", "not a field"),
+    ],
+)  # fmt: skip
+def test_a_bad_spec_is_refused_naming_the_field_and_nothing_is_created(
+    project, user, iris, overrides, field, words
+):
+    refused(lambda: services.sweep_create(project=project, user=user, **spec(iris, **overrides)),
+            field, words)  # fmt: skip
+
+
+def test_a_sweep_is_created_with_its_experiment_and_queued_trials(project, user, iris):
+    sweep = services.sweep_create(project=project, user=user, **spec(iris, metrics=None))
+    assert sweep.status == SweepStatus.QUEUED
+    assert sweep.experiment.name == "sweep: knn on iris"
+    assert sweep.metrics == ["val_accuracy", "accuracy"]  # the project's success metric first
+    assert sweep.direction == "maximize"
+    assert list(sweep.trials.values_list("number", "status")) == [
+        (n, TrialStatus.QUEUED) for n in range(4)
+    ]
+    refused(lambda: services.sweep_create(project=project, user=user, **spec(iris)), "name")
+
+
+def test_trials_run_as_runs_of_the_sweep_and_the_sweep_names_its_best(project, user, iris):
+    sweep = services.sweep_create(
+        project=project, user=user, **spec(iris, metrics=["accuracy", "f1"])
+    )
+    run_all(sweep)
+    sweep.refresh_from_db()
+    assert sweep.status == SweepStatus.FINISHED and sweep.finished_at
+    trials = list(sweep.trials.select_related("run"))
+    assert {t.status for t in trials} == {TrialStatus.SUCCEEDED}
+    best = max(trials, key=lambda t: (t.value, -t.number))
+    assert sweep.best_trial == best
+    run = best.run
+    assert run.experiment == sweep.experiment and run.status == RunStatus.FINISHED
+    params = dict(Param.objects.filter(run=run).values_list("key", "value"))
+    assert params == {"family": "knn", "n_neighbors": str(best.params["n_neighbors"])}
+    series = {s.key: s for s in run.metric_series.all()}
+    assert set(series) == {
+        "accuracy",
+        "accuracy_fold",
+        "f1",
+        "f1_fold",
+        "fit_time",
+        "fit_time_fold",
+    }
+    assert series["accuracy"].latest_value == pytest.approx(best.value)
+    assert series["accuracy_fold"].point_count == 2
+    tags = dict(run.tags.values_list("key", "value"))
+    assert tags["estimator.n_neighbors"] == str(best.params["n_neighbors"])
+    assert tags["sweep.trial"] == str(best.number)
+    assert Run.objects.filter(experiment=sweep.experiment).count() == 4
+    progress = selectors.sweep_progress(sweep)
+    assert progress | {"elapsed_seconds": 0} == {
+        "status": "finished", "total": 4, "done": 4, "queued": 0, "running": 0,
+        "succeeded": 4, "pruned": 0, "failed": 0, "cancelled": 0, "best_value": best.value,
+        "best_trial": best.number, "elapsed_seconds": 0, "remaining_seconds": 0.0,
+    }  # fmt: skip
+    ranked = selectors.sweep_trials(sweep)
+    assert [t.value for t in ranked] == sorted((t.value for t in trials), reverse=True)
+    curve = selectors.sweep_best_so_far(sweep)
+    assert len(curve) == 4 and curve[-1][1] == best.value
+    assert all(a[1] <= b[1] for a, b in itertools.pairwise(curve))
+
+
+def test_a_trial_delivered_again_after_it_finished_does_nothing(project, user, iris):
+    sweep = services.sweep_create(project=project, user=user, **spec(iris, max_trials=1))
+    trial = sweep.trials.get()
+    assert ledger.run_trial(trial.pk, owner="a") is None
+    first = Trial.objects.get(pk=trial.pk)
+    assert ledger.run_trial(trial.pk, owner="b") is None
+    assert Trial.objects.get(pk=trial.pk).run_id == first.run_id
+    assert Run.objects.filter(experiment=sweep.experiment).count() == 1
+
+
+def test_a_live_lease_sends_a_second_delivery_back_and_an_expired_one_is_taken_over(
+    project, user, iris, settings
+):
+    sweep = services.sweep_create(project=project, user=user, **spec(iris, max_trials=1))
+    trial = sweep.trials.get()
+    claimed = ledger.claim(trial.pk, owner="first")
+    assert isinstance(claimed, ledger.Claimed)
+    later = ledger.claim(trial.pk, owner="second")
+    assert isinstance(later, ledger.Later) and later.seconds > 1
+    Trial.objects.filter(pk=trial.pk).update(lease_expires_at="2000-01-01T00:00Z")
+    assert ledger.run_trial(trial.pk, owner="second") is None
+    trial.refresh_from_db()
+    assert (trial.status, trial.attempts) == (TrialStatus.SUCCEEDED, 2)
+    # The first owner comes back: its lease is gone, so it writes nothing.
+    assert not ledger.finish(trial.pk, owner="first", outcome=None)
+    assert Run.objects.filter(experiment=sweep.experiment).count() == 1
+
+
+def test_a_trial_whose_workers_keep_dying_fails_after_the_cap(project, user, iris, settings):
+    settings.EXPERIMENTS_TRIAL_MAX_ATTEMPTS = 2
+    sweep = services.sweep_create(project=project, user=user, **spec(iris, max_trials=1))
+    trial = sweep.trials.get()
+    for owner in ("a", "b"):
+        assert isinstance(ledger.claim(trial.pk, owner=owner), ledger.Claimed)
+        Trial.objects.filter(pk=trial.pk).update(lease_expires_at="2000-01-01T00:00Z")
+    assert ledger.claim(trial.pk, owner="c") is None
+    trial.refresh_from_db()
+    assert trial.status == TrialStatus.FAILED and "gave up after 2 attempts" in trial.error
+    assert Sweep.objects.get(pk=sweep.pk).status == SweepStatus.FAILED
+
+
+def test_a_failing_trial_is_recorded_and_the_others_go_on_and_retry_uses_its_params(
+    project, user, iris
+):
+    space = {"knn": {"n_neighbors": {"type": "int", "low": 100, "high": 200}}}  # > fold rows
+    sweep = services.sweep_create(
+        project=project, user=user, **spec(iris, space=space, max_trials=2)
+    )
+    first = sweep.trials.get(number=0)
+    run_all(sweep)
+    sweep.refresh_from_db()
+    assert sweep.status == SweepStatus.FAILED
+    failed = Trial.objects.get(pk=first.pk)
+    assert failed.status == TrialStatus.FAILED and "n_neighbors" in failed.error
+    assert failed.run is None
+    services.sweep_retry_failed(sweep=sweep, user=user)
+    again = Trial.objects.get(pk=first.pk)
+    assert (again.status, again.params, again.error) == (TrialStatus.QUEUED, failed.params, "")
+
+
+def test_cancel_stops_queued_trials_and_resume_runs_them(project, user, iris):
+    sweep = services.sweep_create(project=project, user=user, **spec(iris, max_trials=3))
+    ledger.run_trial(sweep.trials.get(number=0).pk, owner="w")
+    sweep = services.sweep_cancel(sweep=sweep, user=user)
+    assert sweep.status == SweepStatus.CANCELLED
+    statuses = dict(sweep.trials.values_list("number", "status"))
+    assert statuses == {0: "succeeded", 1: "cancelled", 2: "cancelled"}
+    # A message of a cancelled trial that arrives after the cancel starts nothing.
+    assert ledger.run_trial(sweep.trials.get(number=1).pk, owner="late") is None
+    assert sweep.trials.get(number=1).started_at is None
+    with pytest.raises(DomainError):
+        services.sweep_cancel(sweep=sweep, user=user)
+    sweep = services.sweep_resume(sweep=sweep, user=user)
+    assert sweep.status == SweepStatus.RUNNING
+    run_all(sweep)
+    assert Sweep.objects.get(pk=sweep.pk).status == SweepStatus.FINISHED
+
+
+def test_a_running_trial_stops_at_its_next_fold_after_a_cancel(project, user, iris):
+    sweep = services.sweep_create(project=project, user=user, **spec(iris, max_trials=1, folds=3))
+    trial = sweep.trials.get()
+    claimed = ledger.claim(trial.pk, owner="w")
+    services.sweep_cancel(sweep=sweep, user=user)
+    assert Sweep.objects.get(pk=sweep.pk).status == SweepStatus.CANCELLING
+    reason = ledger.checkpoint(claimed.trial, claimed.sweep, owner="w", intermediate=[0.9])
+    assert reason == "cancelled"
+    assert ledger.stop(trial.pk, owner="w", status=TrialStatus.CANCELLED)
+    assert Sweep.objects.get(pk=sweep.pk).status == SweepStatus.CANCELLED
+
+
+def test_a_grid_runs_each_point_once(project, user, iris):
+    weights = {"type": "categorical", "choices": ["uniform", "distance"]}
+    space = {"knn": {"n_neighbors": {"type": "int", "low": 1, "high": 3}, "weights": weights}}
+    sweep = services.sweep_create(
+        project=project, user=user, **spec(iris, strategy="grid", space=space, max_trials=50)
+    )
+    assert sweep.max_trials == 6
+    run_all(sweep)
+    points = [(t.params["n_neighbors"], t.params["weights"]) for t in sweep.trials.all()]
+    assert sorted(points) == sorted((k, w) for k in (1, 2, 3) for w in ("uniform", "distance"))
+
+
+def test_tpe_with_pruning_and_several_families(project, user, iris):
+    sweep = services.sweep_create(
+        project=project, user=user,
+        **spec(iris, families=["knn", "logistic"], space=None, strategy="tpe", pruner="median",
+               max_trials=8, folds=3),
+    )  # fmt: skip
+    run_all(sweep)
+    trials = list(sweep.trials.all())
+    assert {t.status for t in trials} <= {TrialStatus.SUCCEEDED, TrialStatus.PRUNED}
+    assert {t.params["family"] for t in trials} <= {"knn", "logistic"}
+    pruned = [t for t in trials if t.status == TrialStatus.PRUNED]
+    for trial in pruned:
+        assert trial.run.status == RunStatus.KILLED
+        assert not trial.run.metric_series.filter(key="accuracy").exists()  # never ranked
+    assert isinstance(selectors.sweep_importances(sweep), dict)
+
+
+def test_the_best_trial_becomes_the_evidence_of_the_experimentation_outcome(project, user, iris):
+    sweep = services.sweep_create(project=project, user=user, **spec(iris, max_trials=2))
+    with pytest.raises(DomainError):
+        services.sweep_best_as_evidence(sweep=sweep, user=user)
+    run_all(sweep)
+    sweep.refresh_from_db()
+    outcome = services.sweep_best_as_evidence(sweep=sweep, user=user)
+    assert outcome.kind == "model" and outcome.phase.name == "Experimentation"
+    link = RunEvidence.objects.get(outcome=outcome)
+    assert link.run == sweep.best_trial.run and "Best trial" in link.note
+
+
+def test_the_spec_of_a_run_prefills_a_sweep_around_its_params(project, user, iris):
+    sweep = services.sweep_create(project=project, user=user, **spec(iris, max_trials=1))
+    run_all(sweep)
+    trial = sweep.trials.get()
+    prefill = selectors.sweep_spec_from_run(trial.run)
+    assert prefill["dataset"] == iris.pk and prefill["families"] == ["knn"]
+    n = trial.params["n_neighbors"]
+    bounds = prefill["space"]["knn"]["n_neighbors"]
+    assert bounds["low"] <= n <= bounds["high"]
+    services.sweep_create(project=project, user=user, **prefill)
+
+
+def test_sweeps_of_project_counts_trials_in_one_query(
+    project, user, iris, django_assert_num_queries
+):
+    for name in ("a", "b", "c"):
+        services.sweep_create(project=project, user=user, **spec(iris, name=name, max_trials=2))
+    with django_assert_num_queries(1):
+        rows = list(selectors.sweeps_of_project(project))
+        assert [(s.name, s.trial_count, s.queued_count) for s in rows] == [
+            ("c", 2, 2), ("b", 2, 2), ("a", 2, 2)
+        ]  # fmt: skip
+    with django_assert_num_queries(2):
+        selectors.sweep_progress(rows[0])
+
+
+# --- Datasets ---------------------------------------------------------------------------
+
+CSV = b"size,colour,price\n" + b"".join(
+    f"{i},{'red' if i % 2 else 'blue'},{i * 3 + (i % 5)}\n".encode() for i in range(40)
+)
+
+
+@pytest.mark.parametrize(
+    ("data", "target", "field", "words"),
+    [
+        (b"", "price", "file", "empty"),
+        (b"size,price\n", "price", "file", "no rows"),
+        (CSV, "cost", "target", "no column “cost”"),
+        (CSV, None, "target", "name the target"),
+        (b"a,b\n1,2,3,4\n5,6\n", "b", "file", "well-formed"),
+        (b"\xff\xfe\x00junk", "b", "file", "UTF-8"),
+        (b"a,a\n" + b"1,2\n" * 20, "a", "file", "unique"),
+        (b"x,price\n" + b"1,\n" * 20, "price", "target", "empty in 20 row"),
+    ],
+)
+def test_a_bad_upload_is_refused_saying_what_is_wrong(project, user, data, target, field, words):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    with pytest.raises(DomainError) as caught:
+        services.dataset_create(
+            project=project, user=user, name="up",
+            file=SimpleUploadedFile("d.csv", data), target=target,
+        )  # fmt: skip
+    assert words in " ".join(caught.value.fields[field])
+    assert not Dataset.objects.exists()
+
+
+def test_an_upload_over_the_limit_is_refused(project, user, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.EXPERIMENTS_MAX_DATASET_BYTES = 100
+    with pytest.raises(DomainError) as caught:
+        services.dataset_create(project=project, user=user, name="up",
+                                file=SimpleUploadedFile("d.csv", CSV), target="price")  # fmt: skip
+    assert "over the limit of 100 bytes" in caught.value.fields["file"][0]
+
+
+def test_an_uploaded_csv_with_a_categorical_column_is_swept(project, user):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    dataset = services.dataset_create(
+        project=project, user=user, name="prices",
+        file=SimpleUploadedFile("d.csv", CSV), target="price",
+    )  # fmt: skip
+    assert dataset.columns == {"size": "numeric", "colour": "categorical"}
+    assert (dataset.rows, dataset.task) == (40, "regression")
+    sweep = services.sweep_create(
+        project=project, user=user,
+        **spec(dataset, families=["ridge"], space=None, metrics=["rmse", "r2"], max_trials=2),
+    )  # fmt: skip
+    assert sweep.direction == "minimize"
+    run_all(sweep)
+    sweep.refresh_from_db()
+    assert sweep.status == SweepStatus.FINISHED
+    assert sweep.best_trial.value == min(t.value for t in sweep.trials.all())
