@@ -2,7 +2,7 @@ from importlib.metadata import version
 
 from django.urls import path
 
-from dashboard import views
+from dashboard import sweep_views, views
 
 app_name = "dashboard"
 
@@ -17,6 +17,23 @@ urlpatterns = [
     # Before the run page, whose id segment would otherwise take "compare".
     path("projects/<slug:slug>/runs/compare/", views.run_compare, name="run-compare"),
     path("projects/<slug:slug>/runs/<str:run_id>/", views.run_detail, name="run"),
+    path("projects/<slug:slug>/sweeps/new/", sweep_views.sweep_new, name="sweep-new"),
+    path("projects/<slug:slug>/sweeps/<int:sweep_id>/", sweep_views.sweep_detail, name="sweep"),
+    path(
+        "projects/<slug:slug>/sweeps/<int:sweep_id>/progress/",
+        sweep_views.sweep_progress,
+        name="sweep-progress",
+    ),
+    path(
+        "projects/<slug:slug>/sweeps/<int:sweep_id>/evidence/",
+        sweep_views.sweep_evidence,
+        name="sweep-evidence",
+    ),
+    path(
+        "projects/<slug:slug>/sweeps/<int:sweep_id>/<str:verb>/",
+        sweep_views.sweep_act,
+        name="sweep-act",
+    ),
     path("projects/<slug:slug>/advance/", views.project_advance, name="project-advance"),
     path("projects/<slug:slug>/move-back/", views.project_move_back, name="project-move-back"),
     path(
