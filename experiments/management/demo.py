@@ -15,14 +15,18 @@ still short of its target, so its gate names the gap.
 """
 
 import datetime as dt
+import io
 import math
 import random
 from dataclasses import dataclass, field
+
+from django.core.files.base import ContentFile
 
 from experiments import services
 from experiments.choices import RunStatus
 from experiments.ranking import maximize
 from experiments.services import MetricIn
+from experiments.sweeps import ledger
 from phases import services as phases
 from phases.choices import EvidenceRule, OutcomeKind, PhaseStatus, Role
 from phases.management.steps import Built
@@ -256,7 +260,107 @@ def _contributors(project: Project) -> list:
     return users or [project.owner]
 
 
+SWEEP_PROJECT = "credit-limit-risk-scoring"
+SWEEP_ROWS = 600
+FINISHED_TRIALS = 10
+RUNNING_TRIALS = 24
+RAN_OF_RUNNING = 4
+REGIONS = ("north", "south", "east", "west")
+
+
+def _bureau_csv(rng: random.Random) -> bytes:
+    """A sample of the credit bureau's feed: who defaulted within 12 months of a limit
+    increase. Thin files (little history) and high utilisation default more often."""
+    out = io.StringIO()
+    out.write("income_k,utilisation,months_history,late_payments,region,thin_file,defaulted\n")
+    for _ in range(SWEEP_ROWS):
+        income = max(8.0, rng.lognormvariate(3.7, 0.45))
+        utilisation = min(1.0, max(0.0, rng.betavariate(2, 3)))
+        history = int(rng.expovariate(1 / 60))
+        late = min(12, int(rng.expovariate(1.2)))
+        thin = "yes" if history < 6 else "no"
+        score = (
+            -2.2 + 2.4 * utilisation + 0.35 * late - 0.012 * income + (0.9 if thin == "yes" else 0)
+        )
+        defaulted = int(rng.random() < 1 / (1 + math.exp(-score)))
+        region = rng.choice(REGIONS)
+        out.write(f"{income:.1f},{utilisation:.3f},{history},{late},{region},{thin},{defaulted}\n")
+    return out.getvalue().encode()
+
+
+def _run_trials(sweep, count: int) -> None:
+    """Run ``count`` of the sweep's queued trials as a worker would, one after another."""
+    for trial in sweep.trials.filter(status="queued").order_by("number")[:count]:
+        ledger.run_trial(trial.pk, owner=ledger.new_owner("demo"))
+
+
+def _sweeps(portfolio: Built) -> str:
+    """A finished sweep and one a worker is still running, on the bureau sample."""
+    project = portfolio.projects.get(SWEEP_PROJECT)
+    if project is None:
+        return ""
+    people = _contributors(project)
+    data = _bureau_csv(random.Random(f"{SWEEP_PROJECT}:bureau"))  # noqa: S311  (demo data)
+    dataset = services.dataset_create(
+        project=project,
+        user=people[0],
+        name="bureau sample with alternative data",
+        file=ContentFile(data, name="bureau.csv"),
+        target="defaulted",
+    )
+    finished = services.sweep_create(
+        project=project,
+        user=people[0],
+        name="limit-default baseline search",
+        dataset=dataset,
+        families=["logistic", "random_forest"],
+        space={
+            "logistic": {"C": {"type": "log_float", "low": 0.001, "high": 10.0}},
+            "random_forest": {
+                "n_estimators": {"type": "int", "low": 10, "high": 40},
+                "max_depth": {"type": "int", "low": 2, "high": 8},
+            },
+        },
+        strategy="tpe",
+        max_trials=FINISHED_TRIALS,
+        folds=3,
+        seed=11,
+    )
+    _run_trials(finished, FINISHED_TRIALS)
+    running = services.sweep_create(
+        project=project,
+        user=people[-1],
+        name="boosting on thin files",
+        dataset=dataset,
+        families=["hist_gradient_boosting"],
+        space={
+            "hist_gradient_boosting": {
+                "learning_rate": {"type": "log_float", "low": 0.02, "high": 0.3},
+                "max_iter": {"type": "int", "low": 20, "high": 80},
+                "max_leaf_nodes": {"type": "int", "low": 8, "high": 32},
+            }
+        },
+        strategy="tpe",
+        pruner="median",
+        max_trials=RUNNING_TRIALS,
+        folds=3,
+        seed=12,
+        max_concurrent=1,
+    )
+    _run_trials(running, RAN_OF_RUNNING)
+    finished.refresh_from_db()
+    return (
+        f"Sweeps on {project.name}: “{finished.name}” {finished.status} "
+        f"({FINISHED_TRIALS} trials), “{running.name}” running "
+        f"({RAN_OF_RUNNING} of {RUNNING_TRIALS} trials done, the rest queued for the worker)."
+    )
+
+
 def build(*, portfolio: Built, rng: random.Random) -> str:
+    return " ".join(line for line in (_runs(portfolio, rng), _sweeps(portfolio)) if line)
+
+
+def _runs(portfolio: Built, rng: random.Random) -> str:
     runs = failed = 0
     met = []
     for ex in EXPERIMENTS:

@@ -76,6 +76,12 @@ def add_project(manager) -> None:
     run = experiments.run_create(experiment=experiment, by=manager)
     metrics = [experiments.MetricIn(key, 0.5, experiments.now_ms()) for key in ("loss", "auc")]
     experiments.log_batch(run=run, by=manager, metrics=metrics, params=[("lr", "0.1")])
+    # A dataset and a sweep with its queued trials.
+    dataset = experiments.dataset_create(project=project, user=manager, name="iris", builtin="iris")
+    experiments.sweep_create(
+        project=project, user=manager, name="knn", dataset=dataset, families=["knn"],
+        strategy="random", max_trials=2, folds=2,
+    )  # fmt: skip
     # In production, with a reference and a result of every monitor, and an open alert.
     deployment = monitoring.deployment_start(project=project, name="v1", by=manager)
     monitoring.reference_set(

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 # Session and user (2), then the page's own reads; see dashboard.selectors.
 PORTFOLIO_MAX = 10
-PROJECT_MAX = 16  # the monitoring section reads the monitors once
+PROJECT_MAX = 17  # the monitoring section reads the monitors once, the sweeps section its sweeps
 
 
 def grow(n: int, *, owner, viewer, with_history: bool = True) -> list:

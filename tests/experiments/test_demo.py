@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 
 from experiments.choices import RunStatus
 from experiments.management import demo as experiments_demo
-from experiments.models import MetricSeries, Run
+from experiments.models import MetricSeries, Run, Sweep
 from phases.choices import PhaseStatus
 from phases.models import Project
 from phases.selectors import phase_gate
@@ -23,6 +23,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def loaded(settings, tmp_path, monkeypatch):
     settings.VAR_DIR = tmp_path
+    settings.EXPERIMENTS_DATASET_ROOT = tmp_path / "datasets"
     settings.DEBUG = True
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     monkeypatch.delenv("MLPROJECTS_DEMO_PASSWORD", raising=False)
@@ -97,3 +98,26 @@ def test_the_experiment_pages_are_not_empty(loaded):
     best = top.get(name=board[0])
     run_page = html_of(client.get(url(project, "run", best.run_id)))
     assert "learning_rate" in run_page and 'data-figure="chart-metric-' in run_page
+
+
+def test_a_finished_sweep_and_one_in_progress(loaded):
+    project = Project.objects.get(slug=experiments_demo.SWEEP_PROJECT)
+    finished, running = Sweep.objects.filter(project=project).order_by("created_at", "pk")
+    assert finished.status == "finished" and finished.best_trial.run is not None
+    assert finished.trials.filter(status="succeeded").count() == experiments_demo.FINISHED_TRIALS
+    assert running.status == "running"
+    done = running.trials.exclude(status__in=["queued", "running"]).count()
+    assert done == experiments_demo.RAN_OF_RUNNING
+    assert running.trials.filter(status="queued").count() == (
+        experiments_demo.RUNNING_TRIALS - experiments_demo.RAN_OF_RUNNING
+    )
+    assert "Sweeps on Credit limit risk scoring" in loaded
+
+    viewer = get_user_model().objects.get(username="contributor")
+    client = client_for(viewer)
+    page = html_of(client.get(url(project, "project")))
+    assert finished.name in page and running.name in page
+    sweep_page = client.get(url(project, "sweep", finished.pk))
+    assert len(figure(sweep_page, "chart-best")["data"]) == 2
+    assert figure(sweep_page, "chart-params")["data"][0]["dimensions"]
+    assert figure(sweep_page, "chart-importances")["data"][0]["x"]

@@ -7,7 +7,7 @@ making the best trial the evidence of an outcome needs a manager, as reviewing d
 """
 
 from django.db.models import Count, Q
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -106,8 +106,11 @@ class SweepViewSet(
         sweep = services.sweep_create(project=project, user=request.user, **fields)
         return started(sweep, request)
 
-    @extend_schema(summary="How far the sweep is: k of n, best so far, time left")
-    @action(detail=True, methods=["get"])
+    @extend_schema(
+        summary="How far the sweep is: k of n, best so far, time left",
+        responses={200: ProgressSerializer},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def progress(self, request, pk=None):
         sweep = self.get_object()
         return Response(ProgressSerializer(selectors.sweep_progress(sweep)).data)
@@ -116,7 +119,7 @@ class SweepViewSet(
         summary="The trials, best first (failed and pruned last)",
         responses={200: TrialSerializer(many=True)},
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def trials(self, request, pk=None):
         sweep = self.get_object()
         return Response(TrialSerializer(selectors.sweep_trials(sweep), many=True).data)
@@ -184,7 +187,7 @@ class SweepViewSet(
             "application/json": DatasetCreateSerializer,
             "multipart/form-data": DatasetCreateSerializer,
         },
-        responses={201: DatasetSerializer, 400: OpenApiResponse(description="Refused.")},
+        responses={201: DatasetSerializer},
     ),
 )
 class DatasetViewSet(
