@@ -159,3 +159,10 @@ class TrialQuotaAdmin(admin.ModelAdmin):
     list_display = ["project", "max_concurrent"]
     list_select_related = ["project"]
     raw_id_fields = ["project"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        """Through the service, as every write of sweeps."""
+        quota = services.trial_quota_set(
+            project=obj.project, max_concurrent=obj.max_concurrent, by=request.user
+        )
+        obj.pk = quota.pk

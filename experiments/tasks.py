@@ -37,3 +37,8 @@ def trial_run(self, trial_id: int) -> None:
         # The trial is another live worker's (or the project is at its cap): this copy of
         # the message comes back when that could have changed.
         ledger.send([trial_id], countdown=later.seconds)
+
+
+@shared_task(name=ledger.RECOVER_TASK, ignore_result=True)
+def recover_trials() -> None:
+    ledger.recover()

@@ -26,6 +26,8 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_routes = {
     "phases.*": {"queue": Queue.SCHEDULED.value},
     "monitoring.*": {"queue": Queue.SCHEDULED.value},
+    # What beat runs for sweeps: sending again the trials whose worker died.
+    "experiments.recover_trials": {"queue": Queue.SCHEDULED.value},
     # Sweep trials, fanned out to every worker that consumes the experiments queue.
     "experiments.*": {"queue": Queue.EXPERIMENTS.value},
 }

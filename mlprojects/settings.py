@@ -341,12 +341,9 @@ EXPERIMENTS_SWEEP_WINDOW = env.int("EXPERIMENTS_SWEEP_WINDOW", default=16)
 # Trials of one project running at once, over all its sweeps, unless the project sets its
 # own (TrialQuota); 0 means no cap.
 EXPERIMENTS_PROJECT_MAX_CONCURRENT = env.int("EXPERIMENTS_PROJECT_MAX_CONCURRENT", default=0)
+# A sweep with queued trials but none running or finished for this long is sent again.
+EXPERIMENTS_STALL_SECONDS = env.int("EXPERIMENTS_STALL_SECONDS", default=5 * 60)
 EXPERIMENTS_MAX_TRIALS = env.int("EXPERIMENTS_MAX_TRIALS", default=1000)
-# Uploaded CSV datasets: where they are kept, and the largest accepted.
-EXPERIMENTS_DATASET_ROOT = Path(
-    env.str("EXPERIMENTS_DATASET_ROOT", default=str(VAR_DIR / "datasets"))
-)
-EXPERIMENTS_MAX_DATASET_BYTES = env.int("EXPERIMENTS_MAX_DATASET_BYTES", default=20 * 2**20)
 # Redis redelivers a message nobody acknowledged after this many seconds (1 hour by
 # default): it must exceed the longest trial, or a healthy trial would be handed to a
 # second worker mid-run (the ledger would keep it from running twice, at a cost).
@@ -357,7 +354,9 @@ if CELERY_BROKER_VISIBILITY_TIMEOUT <= EXPERIMENTS_TRIAL_TIME_LIMIT:
     raise ImproperlyConfigured(
         "CELERY_BROKER_VISIBILITY_TIMEOUT must exceed EXPERIMENTS_TRIAL_TIME_LIMIT"
     )
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
+# Redis's option only: the embedded broker's transport hands its options to SQLAlchemy.
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://", "sentinel://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
 
 # --- Logging ----------------------------------------------------------------------------
 LOGGING = {
@@ -375,6 +374,12 @@ MLPROJECTS_RED_AFTER_DAYS = env.int("MLPROJECTS_RED_AFTER_DAYS", default=14)
 MLPROJECTS_ARTIFACT_ROOT = Path(
     env.str("MLPROJECTS_ARTIFACT_ROOT", default=str(VAR_DIR / "artifacts"))
 )
+# Uploaded CSV datasets: kept beside the artifacts (storage every process shares), and the
+# largest accepted.
+EXPERIMENTS_DATASET_ROOT = Path(
+    env.str("EXPERIMENTS_DATASET_ROOT", default=str(MLPROJECTS_ARTIFACT_ROOT / "datasets"))
+)
+EXPERIMENTS_MAX_DATASET_BYTES = env.int("EXPERIMENTS_MAX_DATASET_BYTES", default=20 * 2**20)
 
 # --- Monitoring -------------------------------------------------------------------------
 # Share of drifted features at which a window counts as dataset drift (Evidently's default).

@@ -2,6 +2,7 @@
 as runs of the sweep's experiment, control (cancel, resume, retry) and the evidence."""
 
 import itertools
+import json
 
 import pytest
 
@@ -325,3 +326,138 @@ def test_an_uploaded_csv_with_a_categorical_column_is_swept(project, user):
     sweep.refresh_from_db()
     assert sweep.status == SweepStatus.FINISHED
     assert sweep.best_trial.value == min(t.value for t in sweep.trials.all())
+
+
+# --- Dispatch, recovery and queues ----------------------------------------------------
+
+
+def test_trials_go_to_the_experiments_queue_and_recovery_to_the_scheduled_one():
+    from mlprojects.celery import Queue, app
+
+    assert app.amqp.router.route({}, ledger.TRIAL_TASK)["queue"].name == Queue.EXPERIMENTS
+    assert app.amqp.router.route({}, ledger.RECOVER_TASK)["queue"].name == Queue.SCHEDULED
+
+
+def test_two_sweeps_each_keep_only_their_window_in_the_queue(
+    project, user, iris, settings, django_capture_on_commit_callbacks
+):
+    settings.EXPERIMENTS_SWEEP_WINDOW = 2
+    with django_capture_on_commit_callbacks() as sent:
+        first = services.sweep_create(
+            project=project, user=user, **spec(iris, name="a", max_trials=6)
+        )
+        second = services.sweep_create(
+            project=project, user=user, **spec(iris, name="b", max_trials=6)
+        )
+    assert len(sent) == 2  # one send of two trials per sweep
+    for sweep in (first, second):
+        enqueued = sweep.trials.filter(enqueued_at__isnull=False)
+        assert list(enqueued.values_list("number", flat=True)) == [0, 1]
+    # A trial that ends makes room for the next one of its own sweep.
+    ledger.run_trial(first.trials.get(number=0).pk, owner="w")
+    assert list(
+        first.trials.filter(enqueued_at__isnull=False).values_list("number", flat=True)
+    ) == [0, 1, 2]
+
+
+def test_the_project_cap_holds_a_claim_back_until_a_trial_ends(project, user, iris):
+    services.trial_quota_set(project=project, max_concurrent=1)
+    first = services.sweep_create(project=project, user=user, **spec(iris, name="a"))
+    second = services.sweep_create(project=project, user=user, **spec(iris, name="b"))
+    assert isinstance(ledger.claim(first.trials.get(number=0).pk, owner="w1"), ledger.Claimed)
+    held = ledger.claim(second.trials.get(number=0).pk, owner="w2")
+    assert isinstance(held, ledger.Later)
+    with pytest.raises(DomainError):
+        services.trial_quota_set(project=project, max_concurrent=0)
+
+
+def test_recovery_sends_again_the_trials_of_dead_workers_and_of_stalled_sweeps(
+    project, user, iris, settings, django_capture_on_commit_callbacks
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    sweep = services.sweep_create(project=project, user=user, **spec(iris, max_trials=3))
+    claimed = ledger.claim(sweep.trials.get(number=0).pk, owner="dead")
+    assert ledger.recover() == []  # its lease is live, and the sweep is busy
+    later = timezone.now() + dt.timedelta(seconds=settings.EXPERIMENTS_STALL_SECONDS + 120)
+    with django_capture_on_commit_callbacks():
+        again = ledger.recover(now=later)
+    queued = list(sweep.trials.filter(number__gt=0).values_list("pk", flat=True))
+    assert sorted(again) == sorted([claimed.trial.pk, *queued])
+
+
+# --- Settings, reads and the ledger's small steps ---------------------------------------
+
+
+def test_the_visibility_timeout_is_above_the_longest_trial_and_only_given_to_redis(tmp_path):
+    from tests.test_settings import manage
+
+    show = (
+        "import json; from django.conf import settings; print(json.dumps(["
+        "settings.CELERY_BROKER_VISIBILITY_TIMEOUT, settings.EXPERIMENTS_TRIAL_TIME_LIMIT,"
+        "getattr(settings, 'CELERY_BROKER_TRANSPORT_OPTIONS', None)]))"
+    )
+    redis = manage("shell", "--no-imports", "-c", show, var_dir=tmp_path,
+                   CELERY_BROKER_URL="redis://127.0.0.1:6379/9")  # fmt: skip
+    timeout, limit, options = json.loads(redis.stdout.strip().splitlines()[-1])
+    assert timeout > limit and options == {"visibility_timeout": timeout}
+    embedded = manage("shell", "--no-imports", "-c", show, var_dir=tmp_path)
+    assert json.loads(embedded.stdout.strip().splitlines()[-1])[2] is None
+    refused = manage("check", var_dir=tmp_path, EXPERIMENTS_TRIAL_TIME_LIMIT="7200",
+                     CELERY_BROKER_VISIBILITY_TIMEOUT="3600")  # fmt: skip
+    assert refused.returncode != 0
+    assert "must exceed EXPERIMENTS_TRIAL_TIME_LIMIT" in refused.stderr
+
+
+def test_the_leaderboard_and_the_curve_read_in_one_query_each(
+    project, user, iris, django_assert_num_queries
+):
+    sweep = services.sweep_create(project=project, user=user, **spec(iris, max_trials=3))
+    run_all(sweep)
+    with django_assert_num_queries(1):
+        ranked = selectors.sweep_trials(sweep)
+        assert all(t.run.run_id for t in ranked)
+    with django_assert_num_queries(1):
+        selectors.sweep_best_so_far(sweep)
+
+
+def test_a_transient_error_gives_the_trial_back_for_the_retry(project, user, iris):
+    sweep = services.sweep_create(project=project, user=user, **spec(iris, max_trials=1))
+    trial = sweep.trials.get()
+    assert isinstance(ledger.claim(trial.pk, owner="w"), ledger.Claimed)
+    ledger.release(trial.pk, owner="w")
+    trial.refresh_from_db()
+    assert (trial.status, trial.attempts, trial.lease_owner) == (TrialStatus.QUEUED, 0, "")
+    assert ledger.run_trial(trial.pk, owner="retry") is None
+    assert Trial.objects.get(pk=trial.pk).attempts == 1
+
+
+def test_successive_halving_prunes_on_the_folds(project, user, iris):
+    sweep = services.sweep_create(
+        project=project, user=user,
+        **spec(iris, pruner="successive_halving", max_trials=6, folds=4, strategy="tpe"),
+    )  # fmt: skip
+    run_all(sweep)
+    trials = list(sweep.trials.all())
+    assert {t.status for t in trials} <= {TrialStatus.SUCCEEDED, TrialStatus.PRUNED}
+    assert any(t.sampler_attrs for t in trials), "the rungs are kept on the rows"
+    assert Sweep.objects.get(pk=sweep.pk).status == SweepStatus.FINISHED
+
+
+def test_a_wall_time_budget_cancels_what_has_not_started(project, user, iris):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    sweep = services.sweep_create(
+        project=project, user=user, **spec(iris, max_trials=3, max_seconds=5)
+    )
+    ledger.run_trial(sweep.trials.get(number=0).pk, owner="w")
+    Sweep.objects.filter(pk=sweep.pk).update(started_at=timezone.now() - dt.timedelta(seconds=10))
+    assert ledger.run_trial(sweep.trials.get(number=1).pk, owner="w") is None
+    statuses = dict(sweep.trials.values_list("number", "status"))
+    assert statuses == {0: "succeeded", 1: "cancelled", 2: "cancelled"}
+    assert "wall-time budget of 5 s" in sweep.trials.get(number=2).error
+    assert Sweep.objects.get(pk=sweep.pk).status == SweepStatus.FINISHED

@@ -1,0 +1,373 @@
+"""Sweep benchmark (issue 12, "Performance"): the same trials through the workers, in a
+plain loop, and through Optuna alone, with the ratios the issue sets in one run.
+
+Why this exists: the sweep adds a queue, a ledger row claimed under a lease, Optuna rebuilt
+from the rows at every ask, and a run logged per trial. This measures what that costs and
+whether two worker processes use two cores. Run by hand, never in the test suite.
+
+Three measurements, every one on the same trials (random forests on scikit-learn's digits,
+3 folds, a TPE search over the forest's size and depth, seed fixed), after a warm-up that
+imports scikit-learn in every process:
+
+1. **Workers**: one sweep of ``--trials`` TPE trials on a worker with one pool process, then
+   one on a worker with two; wall time from ``sweep_create`` to the sweep marked finished.
+   Target: speed-up (1 process / 2 processes) at least 1.8.
+2. **Plain loop**: the one-process sweep's own trials (their params, read back) fitted and
+   scored by the same code in a loop in this process, nothing logged. Target: the sweep's
+   wall time over the loop's below 1.05 (per-trial overhead of queue, ledger and run
+   logging under 5%).
+3. **Optuna alone**: ``study.optimize`` with its RDB storage on the same PostgreSQL (a
+   database of its own), two processes sharing the study, the same objective, sampler
+   settings and seed. Target: the two-process sweep's wall time no worse than 1.05x, and
+   its best score within ``--noise`` of Optuna's.
+
+Databases: ``bench_sweeps`` (the app, migrated) and ``bench_sweeps_optuna``, recreated on
+the local PostgreSQL each run; the broker is ``--broker`` (a Redis database of its own).
+
+    .venv/bin/python bench/sweeps.py                    # the issue's 40 trials
+    .venv/bin/python bench/sweeps.py --trials 6         # a quick check that it works
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+APP_DB, OPTUNA_DB = "bench_sweeps", "bench_sweeps_optuna"
+SEED = 42
+FAMILY = "random_forest"
+SPACE = {
+    FAMILY: {
+        "n_estimators": {"type": "int", "low": 30, "high": 120},
+        "max_depth": {"type": "int", "low": 3, "high": 20},
+    }
+}
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def admin(server: str, statement: str) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(f"{server}/postgres")
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(statement)
+    finally:
+        conn.close()
+
+
+def recreate(server: str, database: str) -> None:
+    admin(server, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    admin(server, f'CREATE DATABASE "{database}"')
+
+
+def app_env(args) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": f"{args.server}/{APP_DB}",
+        "CELERY_BROKER_URL": args.broker,
+        "DJANGO_SETTINGS_MODULE": "mlprojects.settings",
+        "DJANGO_LOG_LEVEL": "WARNING",
+        # As many trials in the queue as the workers can take: the window is for fair
+        # share between sweeps, and there is one sweep at a time here.
+        "EXPERIMENTS_SWEEP_WINDOW": "64",
+    }
+
+
+def setup_django(args):
+    os.environ.update(app_env(args))
+    sys.path.insert(0, str(REPO))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from django.contrib.auth import get_user_model
+
+    from experiments import services
+    from phases.models import LifecycleTemplate
+    from phases.services import project_create
+
+    user = get_user_model().objects.create_user(username="bench", password=None)
+    lifecycle = LifecycleTemplate.objects.order_by("pk").first()
+    project = project_create(lifecycle=lifecycle, name="Bench", owner=user, slug="bench")
+    dataset = services.dataset_create(project=project, user=user, name="digits", builtin="digits")
+    return project, user, dataset
+
+
+class Worker:
+    def __init__(self, args, concurrency: int, log_path: Path) -> None:
+        self.out = log_path.open("wb")
+        self.process = subprocess.Popen(
+            [
+                PYTHON, "-m", "celery", "-A", "mlprojects", "worker", "--pool", "prefork",
+                "--concurrency", str(concurrency), "--queues", "experiments",
+                "--without-gossip", "--without-mingle", "--without-heartbeat",
+                "--loglevel", "WARNING", "--hostname", f"bench{concurrency}@%h",
+            ],
+            cwd=REPO, env=app_env(args), stdout=self.out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.out.close()
+
+
+def sweep(project, user, dataset, *, name: str, trials: int, strategy: str = "tpe"):
+    from experiments import services
+
+    return services.sweep_create(
+        project=project, user=user, name=name, dataset=dataset, families=[FAMILY],
+        space=SPACE, strategy=strategy, max_trials=trials, folds=3, metrics=["accuracy"],
+        seed=SEED,
+    )  # fmt: skip
+
+
+def wait_done(sweep_pk: int, timeout: float) -> None:
+    from experiments.models import Sweep
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = Sweep.objects.filter(pk=sweep_pk).values_list("status", flat=True).get()
+        if status in ("finished", "failed", "cancelled"):
+            if status != "finished":
+                raise SystemExit(f"sweep {sweep_pk} ended {status}")
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"sweep {sweep_pk} did not finish in {timeout:.0f} s")
+
+
+def timed_sweep(project, user, dataset, *, name: str, trials: int, timeout: float):
+    started = time.perf_counter()
+    made = sweep(project, user, dataset, name=name, trials=trials)
+    wait_done(made.pk, timeout)
+    return made, time.perf_counter() - started
+
+
+def through_workers(args, project, user, dataset, concurrency: int, folder: Path):
+    worker = Worker(args, concurrency, folder / f"worker{concurrency}.log")
+    try:
+        # Warm-up: every pool process imports scikit-learn and fits once.
+        _, warm = timed_sweep(
+            project, user, dataset, name=f"warm-up {concurrency}", trials=2 * concurrency,
+            timeout=300,
+        )  # fmt: skip
+        log(f"  warm-up on {concurrency} process(es): {warm:.1f} s")
+        made, seconds = timed_sweep(
+            project, user, dataset, name=f"{concurrency} process(es)", trials=args.trials,
+            timeout=args.timeout,
+        )  # fmt: skip
+    finally:
+        worker.stop()
+    return made, seconds
+
+
+def spec_object():
+    """What the trial code reads of a sweep, without a database row (for the loop and the
+    Optuna processes): the same dataset, task, folds, metric and seed."""
+    from types import SimpleNamespace
+
+    dataset = SimpleNamespace(pk=0, source="builtin", builtin="digits", target="target")
+    return SimpleNamespace(
+        task="classification", target="target", metrics=["accuracy"], seed=SEED, folds=3,
+        dataset=dataset, families=[FAMILY], space=SPACE,
+    )  # fmt: skip
+
+
+def plain_loop(made) -> float:
+    from experiments.models import Trial
+    from experiments.sweeps.execution import cross_validate
+
+    params = list(
+        Trial.objects.filter(sweep=made).order_by("number").values_list("params", flat=True)
+    )
+    spec = spec_object()
+    cross_validate(spec, params[0], after_fold=lambda fold, mean: None)  # warm
+    started = time.perf_counter()
+    for one in params:
+        cross_validate(spec, one, after_fold=lambda fold, mean: None)
+    return time.perf_counter() - started
+
+
+OPTUNA_CHILD = """
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+import optuna
+from bench.sweeps import optuna_objective, optuna_sampler
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+storage, trials, index, total = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+sampler = optuna_sampler(index, total)
+study = optuna.load_study(study_name="bench", storage=storage, sampler=sampler)
+optuna_objective(None)  # warm: imports and one fit outside the timing
+print("ready", flush=True)
+sys.stdin.readline()
+started = time.time()
+study.optimize(optuna_objective, n_trials=trials)
+print(json.dumps({"started": started, "ended": time.time()}), flush=True)
+"""
+
+
+def optuna_sampler(index: int, total: int):
+    import optuna
+
+    startup = max(2, min(10, total // 4))  # as experiments.sweeps.sampling does
+    return optuna.samplers.TPESampler(
+        seed=SEED + index, n_startup_trials=startup, multivariate=True, group=True,
+        constant_liar=True,
+    )  # fmt: skip
+
+
+def optuna_objective(trial) -> float:
+    from experiments.sweeps.execution import cross_validate
+
+    spec = spec_object()
+    if trial is None:
+        params = {"family": FAMILY, "n_estimators": 30, "max_depth": 3}
+    else:
+        params = {"family": trial.suggest_categorical("family", [FAMILY])}
+        for name, dimension in SPACE[FAMILY].items():
+            params[name] = trial.suggest_int(
+                f"{FAMILY}.{name}", dimension["low"], dimension["high"]
+            )
+    return cross_validate(spec, params, after_fold=lambda fold, mean: None).mean("accuracy")
+
+
+def optuna_alone(args) -> tuple[float, float]:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    recreate(args.server, OPTUNA_DB)
+    # SQLAlchemy 2.1 defaults to psycopg 3; the app's driver is psycopg2.
+    storage = f"{args.server.replace('postgres://', 'postgresql+psycopg2://')}/{OPTUNA_DB}"
+    optuna.create_study(study_name="bench", storage=storage, direction="maximize")
+    shares = [args.trials // 2, args.trials - args.trials // 2]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "DJANGO_SETTINGS_MODULE": "mlprojects.settings"}
+    children = [
+        subprocess.Popen(
+            [
+                PYTHON,
+                "-c",
+                OPTUNA_CHILD,
+                str(REPO),
+                storage,
+                str(share),
+                str(index),
+                str(args.trials),
+            ],
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for index, share in enumerate(shares)
+    ]
+    for child in children:
+        assert child.stdout.readline().strip() == "ready"
+    for child in children:
+        child.stdin.write("go\n")
+        child.stdin.flush()
+    spans = []
+    for child in children:
+        spans.append(json.loads(child.stdout.readline()))
+        child.wait(timeout=60)
+    seconds = max(s["ended"] for s in spans) - min(s["started"] for s in spans)
+    best = optuna.load_study(study_name="bench", storage=storage).best_value
+    return seconds, best
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    parser.add_argument("--trials", type=int, default=40)
+    parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument("--broker", default="redis://127.0.0.1:6379/14")
+    parser.add_argument("--noise", type=float, default=0.01, help="best-score tolerance")
+    parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
+    args = parser.parse_args(argv)
+
+    recreate(args.server, APP_DB)
+    project, user, dataset = setup_django(args)
+    from experiments.models import Run, Trial
+
+    results = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for concurrency in (1, 2):
+            log(f"sweep of {args.trials} trials on {concurrency} worker process(es)")
+            made, seconds = through_workers(args, project, user, dataset, concurrency, Path(folder))
+            results[concurrency] = (made, seconds)
+            log(f"  {seconds:.2f} s")
+    one, t1 = results[1]
+    two, t2 = results[2]
+    for made in (one, two):
+        trials = Trial.objects.filter(sweep=made)
+        assert trials.filter(status="succeeded").count() == args.trials
+        assert Run.objects.filter(experiment=made.experiment).count() == args.trials
+    log("the one-process sweep's trials in a plain loop")
+    loop = plain_loop(one)
+    log(f"  {loop:.2f} s")
+    log("Optuna alone: study.optimize on its RDB storage, two processes")
+    t_optuna, best_optuna = optuna_alone(args)
+    log(f"  {t_optuna:.2f} s")
+    two.refresh_from_db()
+    best_ours = two.best_trial.value
+
+    # Where the one-process sweep's time went: inside trials (claimed to finished, the run
+    # logged) or between them (the queue, the worker fetching the next message).
+    inside = sum(
+        (end - start).total_seconds()
+        for start, end in Trial.objects.filter(sweep=one).values_list("started_at", "finished_at")
+    )
+    speedup = t1 / t2
+    overhead = t1 / loop - 1
+    per_trial_ms = (t1 - loop) / args.trials * 1000
+    versus_optuna = t2 / t_optuna
+    checks = [
+        ("speed-up, 1 -> 2 worker processes", f"{speedup:.2f}x", "at least 1.80x", speedup >= 1.8),
+        ("overhead over a plain loop", f"{overhead:+.1%} ({per_trial_ms:.0f} ms a trial)",
+         "under 5%", overhead < 0.05),
+        ("wall time against Optuna alone", f"{versus_optuna:.3f}x", "at most 1.05x",
+         versus_optuna <= 1.05),
+        ("best accuracy: sweep vs Optuna", f"{best_ours:.4f} vs {best_optuna:.4f}",
+         f"within {args.noise}", abs(best_ours - best_optuna) <= args.noise),
+    ]  # fmt: skip
+    print(
+        f"\n{args.trials} trials; 1 process {t1:.2f} s, 2 processes {t2:.2f} s, plain loop "
+        f"{loop:.2f} s, Optuna (2 processes) {t_optuna:.2f} s; the 1-process sweep spent "
+        f"{inside:.2f} s inside its trials, {t1 - inside:.2f} s between them\n"
+    )
+    print("| measure | result | target | met |\n| --- | --- | --- | --- |")
+    for measure, result, target, met in checks:
+        print(f"| {measure} | {result} | {target} | {'yes' if met else 'NO'} |")
+    if not args.keep:
+        from django.db import connections
+
+        connections.close_all()
+        admin(args.server, f'DROP DATABASE IF EXISTS "{APP_DB}" WITH (FORCE)')
+        admin(args.server, f'DROP DATABASE IF EXISTS "{OPTUNA_DB}" WITH (FORCE)')
+    return 0 if all(met for *_, met in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
