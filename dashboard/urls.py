@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard import model_views, views
+from dashboard import model_views, sweep_views, views
 
 app_name = "dashboard"
 
@@ -26,6 +26,23 @@ urlpatterns = [
         "projects/<slug:slug>/models/<str:name>/v<int:number>/promote/",
         model_views.model_version_promote,
         name="model-version-promote",
+    ),
+    path("projects/<slug:slug>/sweeps/new/", sweep_views.sweep_new, name="sweep-new"),
+    path("projects/<slug:slug>/sweeps/<int:sweep_id>/", sweep_views.sweep_detail, name="sweep"),
+    path(
+        "projects/<slug:slug>/sweeps/<int:sweep_id>/progress/",
+        sweep_views.sweep_progress,
+        name="sweep-progress",
+    ),
+    path(
+        "projects/<slug:slug>/sweeps/<int:sweep_id>/evidence/",
+        sweep_views.sweep_evidence,
+        name="sweep-evidence",
+    ),
+    path(
+        "projects/<slug:slug>/sweeps/<int:sweep_id>/<str:verb>/",
+        sweep_views.sweep_act,
+        name="sweep-act",
     ),
     path("projects/<slug:slug>/advance/", views.project_advance, name="project-advance"),
     path("projects/<slug:slug>/move-back/", views.project_move_back, name="project-move-back"),

@@ -303,6 +303,10 @@ SPECTACULAR_SETTINGS = {
         "MonitorKindEnum": "monitoring.choices.MonitorKind",
         "ColumnKindEnum": "monitoring.choices.ColumnKind",
         "ColumnRoleEnum": "monitoring.choices.ColumnRole",
+        "SweepStatusEnum": "experiments.choices.SweepStatus",
+        "TrialStatusEnum": "experiments.choices.TrialStatus",
+        "SweepTaskEnum": "experiments.choices.Task",
+        "DatasetSourceEnum": "experiments.choices.DatasetSource",
         "ReferenceSourceEnum": "monitoring.choices.ReferenceSource",
     },
 }

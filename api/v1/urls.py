@@ -4,6 +4,7 @@ from django.urls import re_path
 from rest_framework.routers import DefaultRouter
 
 from api.v1.errors import no_endpoint
+from api.v1.experiments import sweeps
 from api.v1.experiments import views as experiments
 from api.v1.monitoring import views as monitoring
 from api.v1.phases import views as phases
@@ -25,6 +26,8 @@ router.register("metrics", experiments.MetricViewSet, basename="metric")
 router.register("registered-models", registry.RegisteredModelViewSet, basename="registered-model")
 router.register("model-versions", registry.ModelVersionViewSet, basename="model-version")
 router.register("deployment-events", registry.DeploymentEventViewSet, basename="deployment-event")
+router.register("datasets", sweeps.DatasetViewSet, basename="dataset")
+router.register("sweeps", sweeps.SweepViewSet, basename="sweep")
 router.register("deployments", monitoring.DeploymentViewSet, basename="deployment")
 router.register("monitors", monitoring.MonitorViewSet, basename="monitor")
 router.register("results", monitoring.ResultViewSet, basename="result")

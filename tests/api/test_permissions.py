@@ -25,7 +25,8 @@ from django.utils import timezone
 import api.v1.urls
 from api.models import ApiToken
 from api.services import token_create, token_revoke
-from experiments.models import Experiment, Run
+from experiments import services as experiments
+from experiments.models import Dataset, Experiment, Run, Sweep
 from monitoring import services as monitoring
 from monitoring.choices import MonitorKind, ResultStatus
 from monitoring.models import Alert, Deployment, Monitor, Result
@@ -43,6 +44,7 @@ from phases.models import (
 from registry import services as registry
 from registry.models import DeploymentEvent, ModelVersion, RegisteredModel
 from tests.api.conftest import ANONYMOUS, CALLERS, OUTSIDER, STAFF, World, bearer, routed_actions
+from tests.experiments.sweeps.conftest import run_all
 from tests.factories import UserFactory, make_project
 
 pytestmark = pytest.mark.django_db
@@ -167,6 +169,32 @@ def alerting_in_production(world: World) -> None:
     for _ in range(3):
         enter_second_phase(world)
     alerting(world)
+
+
+SWEEP_SPACE = {"knn": {"n_neighbors": {"type": "int", "low": 1, "high": 15}}}
+# More neighbours than a fold of iris has rows: the trial fails.
+FOLD_TOO_SMALL = {"type": "int", "low": 100, "high": 200}
+
+
+def deployed_from_a_sweep(world: World) -> None:
+    """In production with a version whose run is a sweep's best trial."""
+    with_finished_sweep(world)
+    sweep = Sweep.objects.select_related("best_trial__run").get(project=world.project)
+    deploy_run(world.project, sweep.best_trial.run, by=world.users[Role.MANAGER])
+
+
+def deploy_run(project: Project, run: Run, *, by) -> Deployment:
+    """``run``'s model registered and moved to the production alias, as a manager does."""
+    model = registry.registered_model_create(project=project, name="churn", by=by)
+    version = registry.model_version_create(
+        registered_model=model,
+        by=by,
+        source=f"runs:/{run.run_id}/model",
+        storage_location=f"mlflow-artifacts:/{run.experiment_id}/{run.run_id}/artifacts/model",
+        run=run,
+    )
+    registry.alias_set(version=version, alias=registry.production_alias(project), by=by)
+    return Deployment.objects.get(project=project, ended_at__isnull=True)
 
 
 def current_deployment(world: World, caller: str) -> Deployment:
@@ -361,6 +389,94 @@ REGISTRY: dict[tuple[str, str], Rule] = {
 }
 
 
+def with_dataset(world: World):
+    return experiments.dataset_create(
+        project=world.project, user=world.users[Role.MANAGER], name="iris", builtin="iris"
+    )
+
+
+def sweep_body(world: World) -> dict:
+    return {
+        "project": world.project.slug,
+        "name": "knn on iris",
+        "dataset": Dataset.objects.get(project=world.project).pk,
+        "families": ["knn"],
+        "space": SWEEP_SPACE,
+        "strategy": "random",
+        "max_trials": 2,
+        "folds": 2,
+    }
+
+
+def with_sweep(world: World) -> Sweep:
+    with_dataset(world)
+    fields = sweep_body(world)
+    fields.pop("project")
+    return experiments.sweep_create(
+        project=world.project, user=world.users[Role.CONTRIBUTOR], **fields
+    )
+
+
+def with_cancelled_sweep(world: World) -> None:
+    experiments.sweep_cancel(sweep=with_sweep(world), user=world.users[Role.CONTRIBUTOR])
+
+
+def with_failed_trial(world: World) -> None:
+    with_dataset(world)
+    fields = {**sweep_body(world), "space": {"knn": {"n_neighbors": FOLD_TOO_SMALL}}}
+    fields.pop("project")
+    sweep = experiments.sweep_create(
+        project=world.project, user=world.users[Role.CONTRIBUTOR], **fields
+    )
+    run_all(sweep)
+
+
+def with_finished_sweep(world: World) -> None:
+    run_all(with_sweep(world))
+
+
+def the_sweep(world: World, caller: str) -> Sweep:
+    return Sweep.objects.get(project=world.project)
+
+
+def the_dataset(world: World, caller: str) -> Dataset:
+    return Dataset.objects.get(project=world.project)
+
+
+SWEEPS: dict[tuple[str, str], Rule] = {
+    ("dataset", "list"): Rule(
+        Role.VIEWER, 200, prepare=with_dataset, rows=of_project(Dataset, "project")
+    ),
+    ("dataset", "retrieve"): Rule(Role.VIEWER, 200, target=the_dataset, prepare=with_dataset),
+    ("dataset", "create"): Rule(
+        Role.CONTRIBUTOR,
+        201,
+        body=lambda world: {"project": world.project.slug, "name": "wine", "builtin": "wine"},
+        parent="project",
+    ),
+    ("sweep", "list"): Rule(
+        Role.VIEWER, 200, prepare=with_sweep, rows=of_project(Sweep, "project")
+    ),
+    ("sweep", "retrieve"): Rule(Role.VIEWER, 200, target=the_sweep, prepare=with_sweep),
+    ("sweep", "create"): Rule(
+        Role.CONTRIBUTOR, 202, prepare=with_dataset, body=sweep_body, parent="project"
+    ),
+    ("sweep", "progress"): Rule(Role.VIEWER, 200, target=the_sweep, prepare=with_sweep),
+    ("sweep", "trials"): Rule(Role.VIEWER, 200, target=the_sweep, prepare=with_sweep),
+    ("sweep", "cancel"): Rule(Role.CONTRIBUTOR, 202, target=the_sweep, prepare=with_sweep),
+    ("sweep", "resume"): Rule(
+        Role.CONTRIBUTOR, 202, target=the_sweep, prepare=with_cancelled_sweep
+    ),
+    ("sweep", "retry_failed"): Rule(
+        Role.CONTRIBUTOR, 202, target=the_sweep, prepare=with_failed_trial
+    ),
+    ("sweep", "best_as_evidence"): Rule(
+        Role.MANAGER, 200, target=the_sweep, prepare=with_finished_sweep
+    ),
+    ("deployment", "retrain"): Rule(
+        Role.CONTRIBUTOR, 202, target=current_deployment, prepare=deployed_from_a_sweep
+    ),
+}
 MATRIX: dict[tuple[str, str], Rule] = {
     ("api-root", "root"): Rule(AUTHENTICATED, 200),
     ("lifecycle", "list"): Rule(
@@ -501,6 +617,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("token", "destroy"): Rule(SESSION, 204, target=World.spare),
     **MONITORING,
     **REGISTRY,
+    **SWEEPS,
 }
 
 

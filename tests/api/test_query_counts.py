@@ -92,6 +92,12 @@ def add_project(manager) -> None:
         )
         registry.alias_set(version=version, alias="challenger", by=manager)
     registry.alias_set(version=version, alias=registry.production_alias(project), by=manager)
+    # A dataset and a sweep with its queued trials.
+    dataset = experiments.dataset_create(project=project, user=manager, name="iris", builtin="iris")
+    experiments.sweep_create(
+        project=project, user=manager, name="knn", dataset=dataset, families=["knn"],
+        strategy="random", max_trials=2, folds=2,
+    )  # fmt: skip
     # In production, with a reference and a result of every monitor, and an open alert.
     deployment = monitoring.deployment_start(project=project, name="v1", by=manager)
     monitoring.reference_set(

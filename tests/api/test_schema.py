@@ -236,6 +236,13 @@ UNSTATABLE = {
     "PATCH /api/v1/registered-models/{id}/": "the new name is free and has no `/` or `:`",
     "POST /api/v1/model-versions/": "the run or logged model is one of the model's project",
     "POST /api/v1/alerts/{id}/silence/": "the time is in the future",
+    "POST /api/v1/datasets/": "the project exists; a file is CSV with its target column",
+    "POST /api/v1/sweeps/": "the project and dataset exist; families suit the task",
+    "POST /api/v1/sweeps/{id}/cancel/": "the sweep is queued or running",
+    "POST /api/v1/sweeps/{id}/resume/": "the sweep has cancelled or queued trials",
+    "POST /api/v1/sweeps/{id}/retry-failed/": "the sweep has failed trials",
+    "POST /api/v1/sweeps/{id}/best-as-evidence/": "the sweep has a best trial; the outcome exists",
+    "POST /api/v1/deployments/{id}/retrain/": "the deployed run names a family; the dataset exists",
 }
 ACCEPTED = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 # PostgreSQL text cannot hold NUL, so the API refuses it with 400 (``test_nul_is_refused``);
@@ -293,6 +300,7 @@ def manager_secret(fast_passwords) -> str:
         run=run,
     )
     registry.alias_set(version=version, alias="challenger", by=manager)
+    experiments.dataset_create(project=project, user=manager, name="iris", builtin="iris")
     token_create(user=manager, name="spare")
     _, secret = token_create(user=manager, name="schemathesis")
     return secret

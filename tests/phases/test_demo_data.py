@@ -42,6 +42,7 @@ DEMO_USERNAMES = [p.username for p in (*demo.LOGIN_USERS, *demo.TEAM)]
 @pytest.fixture
 def var_dir(settings, tmp_path, monkeypatch):
     settings.VAR_DIR = tmp_path
+    settings.EXPERIMENTS_DATASET_ROOT = tmp_path / "datasets"
     settings.DEBUG = True
     # The demo hashes one password and the tests check it often: spare the slow hasher.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

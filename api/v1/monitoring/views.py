@@ -19,6 +19,8 @@ from rest_framework.response import Response
 
 from api.v1.base import READ, ProjectScopedViewSet
 from api.v1.errors import REFUSED, ErrorSerializer
+from api.v1.experiments.sweep_serializers import RetrainSerializer, SweepSerializer
+from api.v1.experiments.sweeps import started
 from api.v1.monitoring import filters
 from api.v1.monitoring.serializers import (
     BATCH_SCHEMA,
@@ -36,7 +38,7 @@ from api.v1.monitoring.serializers import (
 )
 from api.v1.phases.serializers import TaskSerializer, TransitionSerializer
 from mlprojects.exceptions import DomainError
-from monitoring import ingest, services
+from monitoring import ingest, retraining, services
 from monitoring.models import Alert, Deployment, Monitor, ReferenceColumn, Result
 from phases.roles import Action
 
@@ -79,6 +81,7 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Projec
         "reference": Action.LOG_DATA,
         "batches": Action.LOG_DATA,
         "labels": Action.LOG_DATA,
+        "retrain": Action.LOG_DATA,
     }
 
     @extend_schema(
@@ -160,6 +163,28 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Projec
         labels = ingest.labels_from(_parsed(request))
         counts = services.labels_add(deployment=deployment, labels=labels, by=request.user)
         return Response(LabelsStoredSerializer(counts).data)
+
+    @extend_schema(
+        summary="Start a retraining sweep prefilled from the deployed version's run (contributor)",
+        description=(
+            "The spec comes from the deployed version's run (its sweep's dataset, task, "
+            "target, folds, metrics, its family and a space around its params), on the "
+            "project's newest dataset added since the deployment went live when there is "
+            "one. Fields in the body replace the prefilled ones. Answers 202 with the "
+            "sweep's URL, like starting any sweep."
+        ),
+        request=RetrainSerializer,
+        responses={202: SweepSerializer, **REFUSED},
+    )
+    @action(detail=True, methods=["post"])
+    def retrain(self, request, pk=None):
+        deployment = self.get_object()
+        body = RetrainSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        sweep = retraining.retraining_sweep_start(
+            deployment=deployment, user=request.user, **body.validated_data
+        )
+        return started(sweep, request)
 
 
 @extend_schema_view(

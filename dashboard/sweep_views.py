@@ -1,0 +1,176 @@
+"""Sweep pages: start a sweep from a form (or a retraining sweep prefilled from production),
+follow it live, steer it (cancel, resume, retry the failed trials) and make its best trial
+the evidence of the Experimentation outcome.
+
+Roles are ``phases.roles``' as everywhere: members see sweeps, contributors start and steer
+them, managers set evidence. Writes go through ``experiments.services`` (and
+``monitoring.retraining`` for a retraining sweep); a refusal is a message, never an error
+page.
+"""
+
+from csp.decorators import csp_update
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from dashboard import figures
+from dashboard.figures import sweeps as sweep_figures
+from dashboard.selectors import sweeps as selectors
+from dashboard.sweep_forms import SweepForm
+from dashboard.views import WEBGL_CHART_CSP, _project, _require
+from experiments import selectors as experiment_selectors
+from experiments import services
+from experiments.models import Dataset, Sweep
+from mlprojects.exceptions import DomainError
+from monitoring import retraining
+from monitoring.models import Deployment
+from phases.roles import Action, allows
+
+POLL_SECONDS = 3
+
+
+def _sweep(project, sweep_id: int) -> Sweep:
+    sweep = selectors.sweep_of(project=project, sweep_id=sweep_id)
+    if sweep is None:
+        raise Http404("No such sweep.")
+    return sweep
+
+
+def _page_url(project, sweep: Sweep) -> str:
+    return reverse("dashboard:sweep", args=[project.slug, sweep.pk])
+
+
+def _charts(page: selectors.SweepPage) -> dict:
+    scored = [(t.number, t.value) for t in page.placed]
+    return {
+        "best": sweep_figures.best_so_far(
+            page.best_so_far, metric=page.objective, maximize=page.maximize, values=scored
+        )
+        if page.best_so_far
+        else None,
+        "params": figures.parallel_coordinates(
+            [
+                figures.RunParams(
+                    label=f"trial {t.number}",
+                    params={k: selectors.param_text(v) for k, v in t.params.items()},
+                    value=t.value,
+                )
+                for t in page.placed
+            ],
+            metric=page.objective,
+            maximize=page.maximize,
+        )
+        if len(page.placed) >= 2
+        else None,
+        "importances": sweep_figures.importances(page.importances) if page.importances else None,
+    }
+
+
+@login_required
+@require_safe
+@csp_update(WEBGL_CHART_CSP)
+def sweep_detail(request, slug: str, sweep_id: int):
+    project = _project(request, slug)
+    sweep = _sweep(project, sweep_id)
+    page = selectors.sweep_page(sweep=sweep)
+    return render(
+        request,
+        "dashboard/sweep.html",
+        {
+            "project": project,
+            "page": page,
+            "sweep": sweep,
+            "charts": _charts(page),
+            "can_steer": allows(project.caller_role, Action.LOG_DATA),
+            "can_set_evidence": allows(project.caller_role, Action.REVIEW_OUTCOMES),
+            "progress_url": reverse("dashboard:sweep-progress", args=[project.slug, sweep.pk]),
+            "poll_seconds": POLL_SECONDS,
+        },
+    )
+
+
+@login_required
+@never_cache
+@require_safe
+def sweep_progress(request, slug: str, sweep_id: int):
+    """What the progress bar polls: ``experiments.selectors.sweep_progress`` as JSON."""
+    project = _project(request, slug)
+    sweep = get_object_or_404(Sweep.objects.only("pk", "project"), project=project, pk=sweep_id)
+    return JsonResponse(experiment_selectors.sweep_progress(sweep))
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def sweep_new(request, slug: str):
+    """The form; ``?retrain=<deployment id>`` prefills it from the deployed version's run."""
+    project = _project(request, slug)
+    _require(project, Action.LOG_DATA)
+    datasets = Dataset.objects.filter(project=project).order_by("name")
+    initial, plan = {}, None
+    deployment_id = request.GET.get("retrain") or request.POST.get("retrain")
+    if deployment_id:
+        deployment = Deployment.objects.filter(
+            project=project, pk=int(deployment_id) if deployment_id.isdigit() else 0
+        ).first()
+        if deployment is None:
+            raise Http404("No such deployment.")
+        spec, plan = retraining.retraining_spec(deployment=deployment)
+        initial = SweepForm.prefill(spec)
+    form = SweepForm(request.POST or None, datasets=datasets, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            sweep = services.sweep_create(project=project, user=request.user, **form.spec())
+        except DomainError as error:
+            form.refused(error)
+        else:
+            messages.success(request, f"Sweep “{sweep.name}” started: its trials are queued.")
+            return redirect(_page_url(project, sweep))
+    return render(
+        request,
+        "dashboard/sweep_new.html",
+        {"project": project, "form": form, "plan": plan, "has_datasets": datasets.exists()},
+    )
+
+
+VERBS = {
+    "cancel": (services.sweep_cancel, "Cancelling: queued trials will not start."),
+    "resume": (services.sweep_resume, "Resumed: its trials are queued again."),
+    "retry-failed": (services.sweep_retry_failed, "The failed trials are queued again."),
+}
+
+
+@login_required
+@require_POST
+def sweep_act(request, slug: str, sweep_id: int, verb: str):
+    if verb not in VERBS:
+        raise Http404("No such action.")
+    project = _project(request, slug)
+    _require(project, Action.LOG_DATA)
+    sweep = _sweep(project, sweep_id)
+    act, done = VERBS[verb]
+    try:
+        act(sweep=sweep, user=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, done)
+    return redirect(_page_url(project, sweep))
+
+
+@login_required
+@require_POST
+def sweep_evidence(request, slug: str, sweep_id: int):
+    project = _project(request, slug)
+    _require(project, Action.REVIEW_OUTCOMES)
+    sweep = _sweep(project, sweep_id)
+    try:
+        outcome = services.sweep_best_as_evidence(sweep=sweep, user=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"The best trial's run is now evidence of “{outcome.name}”.")
+    return redirect(_page_url(project, sweep))

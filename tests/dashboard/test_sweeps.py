@@ -1,0 +1,129 @@
+"""The sweep pages through HTTP: who may see and steer them, the form's refusals on the
+field they name, the progress JSON, the retraining prefill from production, and the
+project page's sweeps section within its query budget."""
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from experiments import services as experiments
+from experiments.models import Sweep
+from tests.api.test_permissions import deploy_run
+from tests.dashboard.conftest import client_for
+from tests.dashboard.test_views import figure
+from tests.experiments.sweeps.conftest import run_all
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def iris(settings, tmp_path, project, manager):
+    settings.EXPERIMENTS_DATASET_ROOT = tmp_path / "datasets"
+    return experiments.dataset_create(project=project, user=manager, name="iris", builtin="iris")
+
+
+def knn(project, user, dataset, **changes) -> Sweep:
+    fields = dict(
+        name="knn on iris", dataset=dataset, families=["knn"], strategy="random",
+        max_trials=4, folds=2, seed=5,
+    )  # fmt: skip
+    fields.update(changes)
+    return experiments.sweep_create(project=project, user=user, **fields)
+
+
+def url(project, name: str, *args) -> str:
+    return reverse(f"dashboard:{name}", args=[project.slug, *args])
+
+
+def form_data(dataset, **changes) -> dict:
+    data = {
+        "name": "from the form",
+        "dataset": dataset.pk,
+        "families": ["knn"],
+        "strategy": "random",
+        "pruner": "none",
+        "max_trials": 3,
+        "folds": 2,
+        "seed": 0,
+        "space": "",
+    }
+    data.update(changes)
+    return data
+
+
+def test_members_see_sweeps_and_outsiders_get_404(project, viewer, outsider, contributor, iris):
+    sweep = knn(project, contributor, iris)
+    run_all(sweep)
+
+    page = client_for(viewer).get(url(project, "project")).content.decode()
+    assert "knn on iris" in page and 'href="/projects/' in page
+    assert "Start a sweep" not in page  # a viewer does not start sweeps
+    shown = client_for(viewer).get(url(project, "sweep", sweep.pk))
+    assert shown.status_code == 200
+    html = shown.content.decode()
+    assert "Use best trial as evidence" not in html and ">Cancel<" not in html
+    assert len(figure(shown, "chart-best")["data"]) == 2
+    assert "script-src" in shown["Content-Security-Policy"]
+    for name, args in (("sweep", [sweep.pk]), ("sweep-progress", [sweep.pk]), ("sweep-new", [])):
+        assert client_for(outsider).get(url(project, name, *args)).status_code == 404
+
+
+def test_the_progress_json_is_the_selector_s(project, viewer, contributor, iris):
+    sweep = knn(project, contributor, iris)
+    response = client_for(viewer).get(url(project, "sweep-progress", sweep.pk))
+    body = response.json()
+    assert (body["status"], body["total"], body["done"], body["queued"]) == ("queued", 4, 0, 4)
+    assert "no-cache" in response["Cache-Control"]
+
+
+def test_the_form_starts_a_sweep_and_a_refusal_names_the_field(project, contributor, iris):
+    client = client_for(contributor)
+    bad = client.post(url(project, "sweep-new"), form_data(iris, families=["svm"], space=json.dumps(
+        {"svm": {"C": {"type": "log_float", "low": 0, "high": 1}}}
+    )))  # fmt: skip
+    assert bad.status_code == 200
+    assert "space.svm.C" in bad.content.decode()
+    assert not Sweep.objects.exists()
+
+    good = client.post(url(project, "sweep-new"), form_data(iris))
+    sweep = Sweep.objects.get()
+    assert good.status_code == 302 and good["Location"] == url(project, "sweep", sweep.pk)
+    assert sweep.trials.count() == 3 and sweep.created_by == contributor
+
+
+def test_viewers_cannot_start_or_steer_and_managers_alone_set_evidence(
+    project, viewer, contributor, manager, iris
+):
+    sweep = knn(project, contributor, iris)
+    viewer_client = client_for(viewer)
+    assert viewer_client.get(url(project, "sweep-new")).status_code == 403
+    assert viewer_client.post(url(project, "sweep-act", sweep.pk, "cancel")).status_code == 403
+    assert (
+        client_for(contributor).post(url(project, "sweep-act", sweep.pk, "nap")).status_code == 404
+    )
+    cancel = client_for(contributor).post(url(project, "sweep-act", sweep.pk, "cancel"))
+    assert cancel.status_code == 302
+    assert Sweep.objects.get().status in ("cancelling", "cancelled")
+    resume = client_for(contributor).post(url(project, "sweep-act", sweep.pk, "resume"))
+    assert resume.status_code == 302
+    run_all(sweep)
+    evidence = url(project, "sweep-evidence", sweep.pk)
+    assert client_for(contributor).post(evidence).status_code == 403
+    assert client_for(manager).post(evidence).status_code == 302
+
+
+def test_retraining_is_prefilled_from_the_deployed_run(project, contributor, manager, iris):
+    sweep = knn(project, contributor, iris)
+    run_all(sweep)
+    sweep.refresh_from_db()
+    deployment = deploy_run(project, sweep.best_trial.run, by=manager)
+
+    page = client_for(contributor).get(url(project, "project")).content.decode()
+    link = f"{url(project, 'sweep-new')}?retrain={deployment.pk}"
+    assert link in page
+    form = client_for(contributor).get(link)
+    context = form.context["form"]
+    assert context.initial["families"] == ["knn"] and context.initial["dataset"] == iris.pk
+    assert "n_neighbors" in context.initial["space"]
+    assert "Start a retraining sweep" in form.content.decode()
