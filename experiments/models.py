@@ -334,9 +334,9 @@ class Sweep(models.Model):
     ledger (``Trial``) and each trial that ran is a run of ``experiment``."""
 
     project = models.ForeignKey("phases.Project", on_delete=models.CASCADE, related_name="sweeps")
-    experiment = models.OneToOneField(Experiment, on_delete=models.PROTECT, related_name="sweep")
+    experiment = models.OneToOneField(Experiment, on_delete=models.RESTRICT, related_name="sweep")
     name = models.CharField(max_length=200)
-    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="sweeps")
+    dataset = models.ForeignKey(Dataset, on_delete=models.RESTRICT, related_name="sweeps")
     task = models.CharField(max_length=16, choices=Task.choices)
     target = models.CharField(max_length=200)
     families = models.JSONField(default=list)

@@ -5,6 +5,7 @@ import itertools
 import json
 
 import pytest
+from django.db.models import RestrictedError
 
 from experiments import selectors, services
 from experiments.choices import RunStatus, SweepStatus, TrialStatus
@@ -461,3 +462,21 @@ def test_a_wall_time_budget_cancels_what_has_not_started(project, user, iris):
     assert statuses == {0: "succeeded", 1: "cancelled", 2: "cancelled"}
     assert "wall-time budget of 5 s" in sweep.trials.get(number=2).error
     assert Sweep.objects.get(pk=sweep.pk).status == SweepStatus.FINISHED
+
+
+def test_deleting_the_project_deletes_its_sweeps_trials_and_datasets(project, user, iris):
+    sweep = services.sweep_create(project=project, user=user, **spec(iris, max_trials=3))
+    run_all(sweep)
+    assert Trial.objects.filter(sweep=sweep).exists()
+    project.delete()
+    assert not Sweep.objects.exists()
+    assert not Trial.objects.exists()
+    assert not Dataset.objects.exists()
+
+
+def test_a_sweeps_dataset_and_experiment_cannot_be_deleted_from_under_it(project, user, iris):
+    sweep = services.sweep_create(project=project, user=user, **spec(iris, max_trials=1))
+    for row in (iris, sweep.experiment):
+        with pytest.raises(RestrictedError):
+            row.delete()
+    assert Sweep.objects.filter(pk=sweep.pk).exists()
