@@ -12,14 +12,21 @@ links are for reviewers' context, and a gate that waited for someone to link the
 would say "no" about a model that exists. What meets the target is
 ``phases.metrics.meets_target``.
 
+**After a loop back** into the outcome's phase, only runs started since the latest move
+back count: the evidence from before it (a model that met the target on data production
+has since drifted away from) is what sent the project back, so it cannot open the gate
+again. The leaderboard keeps ranking every run; the gate's message says which it read.
+
 Two queries, whatever the number of runs: the project's settings, then the best series.
 """
 
+from django.db.models import Subquery
+
 from experiments import ranking
-from phases.choices import MetricDirection
+from phases.choices import MetricDirection, TransitionKind
 from phases.gates import Criterion
 from phases.metrics import meets_target, shortfall
-from phases.models import Outcome, Project
+from phases.models import Outcome, Project, Transition
 
 KIND = "evidence"
 
@@ -43,9 +50,13 @@ def _evidence(project: Project, *, run=None, value=None, gap=None) -> dict:
 
 def best_run_meets_target(outcome: Outcome) -> Criterion:
     """Does the best active run of the outcome's project reach the project's target?"""
+    reopened = Transition.objects.filter(
+        to_phase_id=outcome.phase_id, kind=TransitionKind.BACK
+    ).order_by("-created_at")
     project = (
         Project.objects.filter(phases=outcome.phase_id)
         .only("success_metric", "success_target", "success_direction")
+        .annotate(reopened_at=Subquery(reopened.values("created_at")[:1]))
         .get()
     )
     metric, target = project.success_metric, project.success_target
@@ -68,9 +79,13 @@ def best_run_meets_target(outcome: Outcome) -> Criterion:
         )
 
     maximize = ranking.maximize(project)
+    series = ranking.ranked_series(project=project, key=metric)
+    since = ""
+    if project.reopened_at is not None:
+        series = series.filter(run__start_time__gte=int(project.reopened_at.timestamp() * 1000))
+        since = f" since the move back of {project.reopened_at:%Y-%m-%d}"
     best = (
-        ranking.ranked_series(project=project, key=metric)
-        .select_related("run")
+        series.select_related("run")
         .only("latest_value", "run__run_id", "run__name", "run__start_time")
         .first()
     )
@@ -81,7 +96,7 @@ def best_run_meets_target(outcome: Outcome) -> Criterion:
             KIND,
             outcome.name,
             False,
-            f"No run of this project has logged {metric} yet; {wanted}.",
+            f"No run of this project has logged {metric}{since} yet; {wanted}.",
             evidence=_evidence(project),
         )
 
@@ -91,9 +106,11 @@ def best_run_meets_target(outcome: Outcome) -> Criterion:
     gap = 0.0 if met else float(f"{short:.12g}")  # 0.03, not 0.030000000000000027
     who = f"(run “{run.name}”, {run.run_id[:8]}…)"
     if met:
-        message = f"Best {metric} {_number(value)} {who} meets {wanted}."
+        message = f"Best {metric}{since} {_number(value)} {who} meets {wanted}."
     else:
-        message = f"Best {metric} {_number(value)} {who} is {_number(gap)} short of {wanted}."
+        message = (
+            f"Best {metric}{since} {_number(value)} {who} is {_number(gap)} short of {wanted}."
+        )
     return Criterion(
         KIND,
         outcome.name,

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from experiments import services
+from experiments import ranking, services
 from experiments.evidence import best_run_meets_target
 from experiments.services import MetricIn
 from phases import services as phase_services
@@ -269,3 +269,27 @@ def test_the_gate_refuses_to_advance_naming_the_gap(project, outcome, experiment
     run_with(experiment, owner, "lr-0.003", 0.87)
     assert phase_gate(phase=phase).met is True
     phase_services.phase_advance(project=project, by=owner)
+
+
+def test_after_a_loop_back_only_the_runs_started_since_count(project, outcome, experiment, owner):
+    phase = project.current_phase
+    for task in phase.tasks.filter(required=True):
+        phase_services.task_set_status(task=task, status=TaskStatus.DONE, by=owner)
+    for each in phase.outcomes.filter(required=True):
+        phase_services.outcome_submit(outcome=each, by=owner, evidence_url="https://example.com")
+        phase_services.outcome_accept(outcome=each, by=owner)
+    run_with(experiment, owner, "before the drift", 0.90)
+    phase_services.phase_advance(project=project, by=owner)
+    phase_services.phase_move_back(project=project, to_phase=phase, by=owner, reason="Drift")
+
+    stale = judge(outcome)
+    assert stale.met is False and stale.evidence["run_id"] is None
+    assert "since the move back of" in stale.message
+
+    short = run_with(experiment, owner, "retrained", 0.84)
+    assert judge(outcome).evidence["run_id"] == short.run_id
+    best = run_with(experiment, owner, "retrained on new data", 0.87)
+    got = judge(outcome)
+    assert got.met is True and got.evidence["run_id"] == best.run_id
+    # The leaderboard's ranking still reads every run: the gate alone looks past the old one.
+    assert ranking.ranked_series(project=project, key="val_auc")[0].run.name == "before the drift"
