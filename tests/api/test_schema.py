@@ -300,7 +300,12 @@ def manager_secret(fast_passwords) -> str:
         run=run,
     )
     registry.alias_set(version=version, alias="challenger", by=manager)
-    experiments.dataset_create(project=project, user=manager, name="iris", builtin="iris")
+    iris = experiments.dataset_create(project=project, user=manager, name="iris", builtin="iris")
+    # A sweep with queued trials (no worker runs here): its project can still be deleted.
+    experiments.sweep_create(
+        project=project, user=manager, name="knn", dataset=iris, families=["knn"],
+        strategy="random", max_trials=2, folds=2,
+    )  # fmt: skip
     token_create(user=manager, name="spare")
     _, secret = token_create(user=manager, name="schemathesis")
     return secret

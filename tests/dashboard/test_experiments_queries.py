@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 # Session and user (2), the project (1), then each page's own reads; see dashboard.selectors.
 # A page that draws series reads their chunks in one more query.
-PROJECT_MAX = 20  # the monitoring and models sections read their first table once each
+PROJECT_MAX = 21  # the monitoring, models and sweeps sections read their first table once each
 # Session, user, project; the search form's experiments, metric and param keys; the count,
 # the page, its params and its metrics' latest values.
 RUNS_MAX = 10

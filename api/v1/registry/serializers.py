@@ -367,14 +367,14 @@ class CardRunSerializer(serializers.Serializer):
     end_time = serializers.IntegerField(allow_null=True)
 
 
-class DatasetSerializer(serializers.Serializer):
+class LineageDatasetSerializer(serializers.Serializer):
     name = serializers.CharField()
     digest = serializers.CharField()
     context = serializers.CharField()
     source = serializers.CharField()
 
 
-class TrialSerializer(serializers.Serializer):
+class LineageTrialSerializer(serializers.Serializer):
     """The sweep trial the version's run was, and the dataset the sweep searched on."""
 
     sweep = serializers.IntegerField()
@@ -425,8 +425,8 @@ class CardSerializer(serializers.Serializer):
     params = serializers.DictField(child=serializers.CharField())
     run_metrics = serializers.SerializerMethodField()
     version_metrics = serializers.SerializerMethodField()
-    datasets = DatasetSerializer(many=True)
-    trial = TrialSerializer(allow_null=True)
+    datasets = LineageDatasetSerializer(many=True)
+    trial = LineageTrialSerializer(allow_null=True)
     accepted_outcomes = AcceptedOutcomeSerializer(many=True)
     evidence_for = EvidenceSerializer(many=True)
     deployments = DeploymentEventSerializer(many=True)
