@@ -66,7 +66,7 @@ def model_version(request, slug: str, name: str, number: int):
             )
             for row in page.siblings
         ],
-        metric=page.metric,
+        metric=project.metric_title(page.metric),
         target=page.target,
         maximize=page.maximize,
         production_alias=page.card.production_alias,

@@ -437,7 +437,7 @@ def run_detail(request, slug: str, run_id: str):
             chart,
             figures.metric_curves(
                 [chart.curve],
-                metric=chart.key,
+                metric=project.metric_title(chart.key),
                 target=project.success_target if chart.key == project.success_metric else None,
                 height=260,
             ),
@@ -474,12 +474,13 @@ def run_compare(request, slug: str):
         key=request.GET.get("key", ""),
     )
     target = project.success_target if comparison.key == project.success_metric else None
+    label = project.metric_title(comparison.key)
     charts = {
-        "curves": figures.metric_curves(comparison.curves, metric=comparison.key, target=target)
+        "curves": figures.metric_curves(comparison.curves, metric=label, target=target)
         if comparison.curves
         else None,
         "params": figures.parallel_coordinates(
-            comparison.points, metric=comparison.key, maximize=comparison.maximize
+            comparison.points, metric=label, maximize=comparison.maximize
         )
         if comparison.placed >= 2
         else None,
@@ -487,7 +488,7 @@ def run_compare(request, slug: str):
     if request.GET.get("part") == "figures":
         # What static/js/compare.js asks for when the reader picks another metric: the
         # charts alone, redrawn without reloading the page.
-        return JsonResponse({"key": comparison.key, **charts})
+        return JsonResponse({"key": comparison.key, "label": label, **charts})
     return render(
         request,
         "dashboard/compare.html",

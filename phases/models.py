@@ -229,6 +229,11 @@ class Project(models.Model):
         """The success metric as people read it: its label, else its key."""
         return self.success_metric_label or self.success_metric
 
+    def metric_title(self, key: str) -> str:
+        """How pages name the metric ``key`` in plain text (chart titles, axes): the success
+        metric by its label, any other metric by its key."""
+        return self.metric_name if key and key == self.success_metric else key
+
 
 class Membership(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")

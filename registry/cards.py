@@ -28,6 +28,7 @@ from registry.services.deployments import production_alias
 @dataclass(frozen=True, slots=True)
 class Evaluation:
     metric: str
+    label: str  # what people call the metric; empty when the project gave it no label
     target: float | None
     direction: str
     value: float | None
@@ -112,6 +113,7 @@ def model_card(version: ModelVersion) -> Card:
     if project.success_metric:
         evaluation = Evaluation(
             metric=project.success_metric,
+            label=project.success_metric_label,
             target=project.success_target,
             direction=project.success_direction,
             value=metrics.get(project.success_metric),
@@ -238,8 +240,11 @@ def card_markdown(card: Card) -> str:
     else:
         direction = MetricDirection(evaluation.direction).label.lower()
         verdict = {True: "meets the target", False: "misses the target", None: "cannot be judged"}
+        named = _text(evaluation.metric)
+        if evaluation.label:
+            named = f"{_text(evaluation.label)} (key {named})"
         lines += [
-            f"- Success metric: {_text(evaluation.metric)} ({direction})",
+            f"- Success metric: {named} ({direction})",
             f"- Target: {_number(evaluation.target)}",
             f"- This version: {_number(evaluation.value)}, which {verdict[evaluation.met]}",
         ]

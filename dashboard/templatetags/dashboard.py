@@ -130,6 +130,26 @@ def order_header(context, name: str, label: str, current: str, extra_class: str 
     )
 
 
+@register.filter
+def metric_title(project, key: str) -> str:
+    """The metric ``key`` in plain text: the success metric by its label, others by key."""
+    return project.metric_title(key)
+
+
+@register.simple_tag
+def metric_name(project, key: str | None = None) -> str:
+    """A metric as people read it: the success metric by its label with the key runs log
+    beside it, any other metric (or an unlabelled one) by its key."""
+    key = project.success_metric if key is None else key
+    if key and key == project.success_metric and project.success_metric_label:
+        return format_html(
+            '{} <span class="metric-key">(<code>{}</code>)</span>',
+            project.success_metric_label,
+            key,
+        )
+    return format_html("<code>{}</code>", key)
+
+
 @register.simple_tag
 def health_badge(health: str, label: str) -> str:
     """A project's health as a word and a shape, never as colour alone. A tag rather than

@@ -34,9 +34,9 @@
       }
     });
     document.querySelectorAll("[data-compare-key]").forEach(function (element) {
-      element.textContent = figures.key;
+      element.textContent = figures.label; /* the success metric's label, else the key */
     });
-    status.textContent = "Showing " + figures.key + ".";
+    status.textContent = "Showing " + figures.label + ".";
   }
 
   select.addEventListener("change", function () {

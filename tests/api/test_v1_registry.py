@@ -235,6 +235,7 @@ def test_the_card_as_json_and_as_a_markdown_download(churn):
     card = viewer.get(version_url(version, "card")).json()
     assert card["evaluation"] == {
         "metric": "auc",
+        "label": "",
         "target": 0.8,
         "direction": "maximize",
         "value": 0.86,

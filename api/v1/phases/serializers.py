@@ -292,6 +292,10 @@ class MoveBackSerializer(serializers.Serializer):
     reason = CharField(max_length=2000, help_text="Why the project loops back.")
 
 
+class CompleteSerializer(serializers.Serializer):
+    reason = CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
 class CriterionSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["outcome", "evidence", "task"])
     subject = serializers.CharField()

@@ -97,6 +97,7 @@ class ProjectViewSet(
         "destroy": Action.EDIT_PROJECT,
         "advance": Action.MOVE_PHASES,
         "move_back": Action.MOVE_PHASES,
+        "complete": Action.MOVE_PHASES,
         "gate": Action.VIEW,
     }
 
@@ -160,6 +161,25 @@ class ProjectViewSet(
         target = self._phase(project, body.validated_data["to_phase"], "to_phase")
         transition = services.phase_move_back(
             project=project, by=request.user, to_phase=target, reason=body.validated_data["reason"]
+        )
+        return self._answer(project, transition)
+
+    @extend_schema(
+        summary="Complete the project at its last phase when the gate holds (manager)",
+        description="Recorded as a `complete` transition; a loop back reopens the project. "
+        "Answers 409 `gate_not_met` with each unmet criterion in `details` when the gate of "
+        "the last phase does not hold, `not_last_phase` before the last phase and "
+        "`project_completed` when it is already completed.",
+        request=serializers.CompleteSerializer,
+        responses={201: serializers.TransitionSerializer, **REFUSED},
+    )
+    @action(detail=True, methods=["post"])
+    def complete(self, request, slug=None):
+        project = self.get_object()
+        body = serializers.CompleteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        transition = services.project_complete(
+            project=project, by=request.user, reason=body.validated_data["reason"]
         )
         return self._answer(project, transition)
 

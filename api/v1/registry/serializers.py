@@ -350,7 +350,8 @@ class DeploymentEventSerializer(JsonModelSerializer):
 
 
 class EvaluationSerializer(serializers.Serializer):
-    metric = serializers.CharField()
+    metric = serializers.CharField(help_text="The key runs log.")
+    label = serializers.CharField(help_text="What people call it; empty when unlabelled.")
     target = serializers.FloatField(allow_null=True)
     direction = serializers.CharField()
     value = serializers.FloatField(allow_null=True)
