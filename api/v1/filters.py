@@ -4,6 +4,8 @@ Ids of related rows are plain numbers, not model choices: a choice filter answer
 id that does not exist and 200 for one of a hidden project, telling the two apart.
 """
 
+import datetime as dt
+
 import django_filters
 from django import forms
 from django.db import models
@@ -17,6 +19,28 @@ class StrictBooleanField(forms.Field):
         if value in ("true", "false"):
             return value == "true"
         raise forms.ValidationError("must be true or false", code="invalid")
+
+
+class UtcDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 moment, turned into UTC here: PostgreSQL holds offsets up to 15:59, and
+    a moment whose UTC falls outside years 1 to 9999 has no value to compare with."""
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(dt.UTC)
+        except OverflowError:
+            raise forms.ValidationError(
+                "must fall between the years 1 and 9999 in UTC", code="invalid"
+            ) from None
+
+
+class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """``since`` and ``until`` filters: an ISO 8601 moment, compared in UTC."""
+
+    field_class = UtcDateTimeField
 
 
 class BooleanFilter(django_filters.BooleanFilter):

@@ -112,3 +112,12 @@ def test_a_percent_encoded_uri_is_evidence(world):
 
     assert response.status_code == 200, response.content
     assert response.json()["evidence_url"] == url
+
+
+@pytest.mark.parametrize(
+    "since",
+    ["5198-01-21T08:06:12.0692-17:34", "2026-01-01T00:00:00+23:59", "0001-01-01T00:00:00+01:00"],
+)
+def test_a_since_with_any_offset_answers_without_a_server_error(world, since):
+    response = world.client(Role.VIEWER).get(reverse("v1:transition-list"), {"since": since})
+    assert response.status_code in (200, 400), response.content

@@ -34,3 +34,17 @@ def test_the_planned_finish_and_completion_are_read_only(world):
     assert response.status_code == 200
     assert response.json()["completed_at"] is None
     assert response.json()["planned_finish"] != "2020-01-01"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"success_metric_label": "0" * 120, "success_metric": ""},
+        {"success_metric_label": "0" * 120},
+        {"success_metric": ""},
+    ],
+)
+def test_any_label_and_metric_edit_answers_without_a_server_error(world, body):
+    url = reverse("v1:project-detail", kwargs={"slug": world.project.slug})
+    response = world.client(Role.MANAGER).patch(url, body, format="json")
+    assert response.status_code in (200, 400), response.content

@@ -2,7 +2,7 @@
 
 import django_filters
 
-from api.v1.filters import FilterSet, IdFilter
+from api.v1.filters import FilterSet, IdFilter, IsoDateTimeFilter
 from phases.models import LifecycleTemplate, Membership, Outcome, Phase, Project, Task, Transition
 
 
@@ -62,7 +62,7 @@ class OutcomeFilter(FilterSet):
 
 class TransitionFilter(FilterSet):
     project = django_filters.CharFilter(field_name="project__slug")
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    since = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
 
     class Meta:
         model = Transition
