@@ -63,7 +63,9 @@ def test_monitoring_section_and_the_loop_back_in_the_browser(
         row = section.get_by_test_id(f"alert-{alert.pk}")
         row.get_by_role("button", name="Acknowledge").click()
         page.wait_for_load_state()
-        assert "repeats stop" in page.locator(".messages").text_content()
+        # The answer shows where the manager acted: in the monitoring section.
+        feedback = page.get_by_role("region", name="Production monitoring").locator(".messages")
+        assert "repeats stop" in feedback.text_content()
         alert.refresh_from_db()
         assert alert.acknowledged_by == manager
 
@@ -71,7 +73,8 @@ def test_monitoring_section_and_the_loop_back_in_the_browser(
             "button", name="Move back to Experimentation"
         ).click()
         page.wait_for_load_state()
-        assert "moved back to Experimentation" in page.locator(".messages").text_content()
+        shown = " ".join(page.locator(".messages").all_text_contents())
+        assert "moved back to Experimentation" in shown
         project.refresh_from_db()
         assert project.current_phase.name == "Experimentation"
         tab.screenshot(f"monitoring-moved-back-{size}")
