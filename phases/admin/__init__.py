@@ -12,6 +12,15 @@ registers their admins.
 """
 
 from phases.admin.history import MovedByFilter, TransitionAdmin
+from phases.admin.inlines import (
+    MembershipForm,
+    MembershipInline,
+    OutcomeInline,
+    PhaseInline,
+    ProjectAddForm,
+    TaskInline,
+    TransitionInline,
+)
 from phases.admin.lifecycles import (
     LifecycleTemplateAdmin,
     OutcomeTemplateInline,
@@ -20,17 +29,7 @@ from phases.admin.lifecycles import (
     TransitionRuleInline,
 )
 from phases.admin.outcomes import OutcomeAdmin, RejectForm
-from phases.admin.projects import (
-    MembershipForm,
-    MembershipInline,
-    MoveBackForm,
-    OutcomeInline,
-    PhaseInline,
-    ProjectAddForm,
-    ProjectAdmin,
-    TaskInline,
-    TransitionInline,
-)
+from phases.admin.projects import MoveBackForm, ProjectAdmin
 
 __all__ = [
     "LifecycleTemplateAdmin",
