@@ -23,10 +23,11 @@ Two queries, whatever the number of runs: the project's settings, then the best 
 from django.db.models import Subquery
 
 from experiments import ranking
-from phases.choices import MetricDirection, TransitionKind
+from phases.choices import MetricDirection
 from phases.gates import Criterion
 from phases.metrics import meets_target, shortfall
-from phases.models import Outcome, Project, Transition
+from phases.models import Outcome, Project
+from phases.selectors import reopened
 
 KIND = "evidence"
 
@@ -50,13 +51,10 @@ def _evidence(project: Project, *, run=None, value=None, gap=None) -> dict:
 
 def best_run_meets_target(outcome: Outcome) -> Criterion:
     """Does the best active run of the outcome's project reach the project's target?"""
-    reopened = Transition.objects.filter(
-        to_phase_id=outcome.phase_id, kind=TransitionKind.BACK
-    ).order_by("-created_at")
     project = (
         Project.objects.filter(phases=outcome.phase_id)
         .only("success_metric", "success_target", "success_direction")
-        .annotate(reopened_at=Subquery(reopened.values("created_at")[:1]))
+        .annotate(reopened_at=Subquery(reopened(outcome.phase_id).values("created_at")[:1]))
         .get()
     )
     metric, target = project.success_metric, project.success_target
@@ -79,10 +77,9 @@ def best_run_meets_target(outcome: Outcome) -> Criterion:
         )
 
     maximize = ranking.maximize(project)
-    series = ranking.ranked_series(project=project, key=metric)
+    series = ranking.ranked_series(project=project, key=metric, since=project.reopened_at)
     since = ""
     if project.reopened_at is not None:
-        series = series.filter(run__start_time__gte=int(project.reopened_at.timestamp() * 1000))
         since = f" since the move back of {project.reopened_at:%Y-%m-%d}"
     best = (
         series.select_related("run")

@@ -6,6 +6,7 @@ Invariants a newcomer must know are in ``experiments/README.md``. Every write go
 integers in milliseconds since the epoch, as MLflow sends and expects them.
 """
 
+import datetime as dt
 import uuid
 
 from django.conf import settings
@@ -29,6 +30,11 @@ MAX_KEY_LENGTH = 250
 # Points are rolled up in blocks of 2**ROLLUP_SHIFT steps (64): a million-step series keeps
 # about 15,600 blocks, twice that many candidate points for a 2,000-point chart.
 ROLLUP_SHIFT = 6
+
+
+def epoch_ms(moment: dt.datetime) -> int:
+    """``moment`` as these models store times: milliseconds since the epoch."""
+    return int(moment.timestamp() * 1000)
 
 
 def new_run_id() -> str:

@@ -16,6 +16,7 @@ it here, so the gate and the leaderboard cannot name different runs on the same 
   :func:`best_first`.
 """
 
+import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from django.db.models import (
 )
 
 from experiments.choices import LifecycleStage, RunStatus
-from experiments.models import MetricSeries, Run
+from experiments.models import MetricSeries, Run, epoch_ms
 from phases.choices import MetricDirection
 from phases.models import Project
 
@@ -95,12 +96,20 @@ def best_first(*, maximize: bool, value: str, run: str = "") -> list:
     return [ordered, F(f"{run}start_time").asc(), F(f"{run}run_id").asc()]
 
 
-def ranked_series(*, project: Project, key: str) -> QuerySet[MetricSeries]:
+def ranked_series(
+    *, project: Project, key: str, since: dt.datetime | None = None
+) -> QuerySet[MetricSeries]:
     """The series of ``key`` of every run that has a rank, best first: ``[0]`` is the best
-    run's. Callers take a slice (``[:10]``) or ``.first()``; the query reads only those."""
-    return MetricSeries.objects.filter(
+    run's. Callers take a slice (``[:10]``) or ``.first()``; the query reads only those.
+    With ``since``, only runs that started at or after it (the evidence after a loop back)."""
+    series = MetricSeries.objects.filter(
         _counted(project, "run__"), ranks("run__"), finite(), key=key
-    ).order_by(*best_first(maximize=maximize(project), value="latest_value", run="run__"))
+    )
+    if since is not None:
+        series = series.filter(run__start_time__gte=epoch_ms(since))
+    return series.order_by(
+        *best_first(maximize=maximize(project), value="latest_value", run="run__")
+    )
 
 
 def runs_best_first(runs: QuerySet[Run], *, project: Project, key: str) -> QuerySet[Run]:

@@ -7,7 +7,8 @@ from collections.abc import Iterable, Iterator
 from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
 
 from phases import gates
-from phases.models import Outcome, Phase, Project, Task, TransitionRule
+from phases.choices import TransitionKind
+from phases.models import Outcome, Phase, Project, Task, Transition, TransitionRule
 
 # --- Where a project may go from here ----------------------------------------------------
 #
@@ -50,6 +51,20 @@ def back_targets_of(*, projects: Iterable[Project]) -> dict[int, list[Phase]]:
     for phase in _reachable(back).order_by("project_id", "-order"):
         targets[phase.project_id].append(phase)
     return dict(targets)
+
+
+def reopened(phase_id) -> QuerySet[Transition]:
+    """The loop backs into a phase, latest first: ``.values("created_at")[:1]`` is when it
+    was last reopened, as a subquery or read on its own."""
+    return Transition.objects.filter(to_phase_id=phase_id, kind=TransitionKind.BACK).order_by(
+        "-created_at", "-id"
+    )
+
+
+def reopened_at(*, phase_id: int) -> dt.datetime | None:
+    """When the phase was last reopened by a loop back; ``None`` if it never was. After it,
+    only new evidence counts for the phase's gate (``experiments.evidence``)."""
+    return reopened(phase_id).values_list("created_at", flat=True).first()
 
 
 def planned_days(phase: Phase) -> int:

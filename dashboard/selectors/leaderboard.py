@@ -1,5 +1,6 @@
 """The experiments section of a project page: the leaderboard and its curves."""
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Count, Q
@@ -7,10 +8,11 @@ from django.db.models import Count, Q
 from dashboard import figures
 from dashboard.selectors.common import curves, run_labels
 from experiments import ranking
-from experiments.models import Run
+from experiments.models import MetricSeries, Run, epoch_ms
 from experiments.selectors import params_of
 from phases.metrics import meets_target
 from phases.models import Project
+from phases.selectors import reopened_at
 
 LEADERBOARD_SIZE = 10
 LEADERBOARD_PARAMS = 4
@@ -26,6 +28,18 @@ class LeaderRow:
     value: float
     params: list[str]
     meets: bool
+    # Started before the current phase was last reopened: no evidence for its gate.
+    before_reopen: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SinceReopen:
+    """The current phase was reopened by a loop back at ``at``: from then on its gate reads
+    only the runs started since (``experiments.evidence``); ``best`` is the best of those."""
+
+    at: dt.datetime
+    best: MetricSeries | None
+    meets: bool | None
 
 
 @dataclass(slots=True)
@@ -41,6 +55,7 @@ class ProjectExperiments:
     leaders: list[LeaderRow]
     param_keys: list[str]
     curves: list[figures.Curve]
+    since_reopen: SinceReopen | None = None
 
     @property
     def best(self) -> LeaderRow | None:
@@ -102,6 +117,8 @@ def project_experiments(*, project: Project) -> ProjectExperiments:
     params = params_of(top) if top else {}
     keys = figures.varying_params([params[run.pk] for run in top], LEADERBOARD_PARAMS)
     labels = run_labels(top)
+    since = _since_reopen(project, ranked)
+    cutoff = epoch_ms(since.at) if since else None
     return ProjectExperiments(
         metric=metric,
         target=project.success_target,
@@ -115,11 +132,39 @@ def project_experiments(*, project: Project) -> ProjectExperiments:
                 label=labels[row.run.pk],
                 value=row.latest_value,
                 params=[params[row.run.pk].get(key, "") for key in keys],
-                meets=project.success_target is not None
-                and meets_target(row.latest_value, project.success_target, maximize=maximize),
+                meets=_meets(project, row.latest_value),
+                before_reopen=cutoff is not None and row.run.start_time < cutoff,
             )
             for rank, row in enumerate(ranked, start=1)
         ],
         param_keys=keys,
         curves=curves(top[:CURVE_RUNS], key=metric, max_points=CURVE_POINTS) if top else [],
+        since_reopen=since,
     )
+
+
+def _meets(project: Project, value: float) -> bool:
+    target = project.success_target
+    return target is not None and meets_target(value, target, maximize=ranking.maximize(project))
+
+
+def _since_reopen(project: Project, ranked: list[MetricSeries]) -> SinceReopen | None:
+    """What the current phase's gate reads when a loop back reopened it: the best run since
+    (from the leaderboard's rows when one of them is that recent, else one more query)."""
+    if project.current_phase_id is None or project.completed_at is not None or not ranked:
+        return None
+    at = reopened_at(phase_id=project.current_phase_id)
+    if at is None:
+        return None
+    cutoff = epoch_ms(at)
+    best = next((row for row in ranked if row.run.start_time >= cutoff), None)
+    if best is None and len(ranked) == LEADERBOARD_SIZE:
+        best = (
+            ranking.ranked_series(project=project, key=project.success_metric, since=at)
+            .select_related("run")
+            .first()
+        )
+    meets = None
+    if best is not None and project.success_target is not None:
+        meets = _meets(project, best.latest_value)
+    return SinceReopen(at=at, best=best, meets=meets)

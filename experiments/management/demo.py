@@ -24,6 +24,7 @@ from django.core.files.base import ContentFile
 
 from experiments import services
 from experiments.choices import RunStatus
+from experiments.models import epoch_ms
 from experiments.ranking import maximize
 from experiments.services import MetricIn
 from experiments.sweeps import ledger
@@ -195,10 +196,6 @@ EXPERIMENTS = (
         ),
     ),
 )
-
-
-def _ms(moment: dt.datetime) -> int:
-    return int(moment.timestamp() * 1000)
 
 
 def _window(project: Project, phase_name: str, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -383,7 +380,7 @@ def _runs(portfolio: Built, rng: random.Random) -> str:
                 spec,
                 ex,
                 by=people[n % len(people)],
-                at=_ms(at),
+                at=epoch_ms(at),
                 metric=metric,
                 rng=rng,
             )

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from experiments import services as experiments
 from experiments.choices import RunStatus
-from experiments.models import Run
+from experiments.models import Run, epoch_ms
 from phases.choices import OutcomeKind
 from phases.management.steps import Built
 from phases.models import Outcome
@@ -161,14 +161,10 @@ MODELS = (
 )
 
 
-def _ms(moment: dt.datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
 def _train(spec: ModelSpec, candidate: Candidate, *, experiment, by, at: dt.datetime, rng) -> Run:
     """A finished run: its params, a curve per metric ending at the candidate's value, and
     its training and validation datasets."""
-    start = _ms(at)
+    start = epoch_ms(at)
     run = experiments.run_create(experiment=experiment, by=by, name=candidate.run, start_time=start)
     points = []
     for key, final in candidate.metrics.items():
@@ -223,7 +219,7 @@ def _register(spec: ModelSpec, portfolio: Built, rng: random.Random) -> list[Mod
             description=candidate.description,
             tags=[("framework", candidate.params["model"])],
         )
-        registered = _ms(at + dt.timedelta(hours=1))
+        registered = epoch_ms(at + dt.timedelta(hours=1))
         ModelVersion.objects.filter(pk=version.pk).update(
             creation_time=registered, last_update_time=registered
         )

@@ -22,7 +22,8 @@ pytestmark = pytest.mark.django_db
 
 # Session and user (2), the project (1), then each page's own reads; see dashboard.selectors.
 # A page that draws series reads their chunks in one more query.
-PROJECT_MAX = 21  # the monitoring, models and sweeps sections read their first table once each
+PROJECT_MAX = 22  # the monitoring, models and sweeps sections read their first table once each;
+# the leaderboard asks when the current phase was last reopened (what its gate reads)
 # Session, user, project; the search form's experiments, metric and param keys; the count,
 # the page, its params and its metrics' latest values.
 RUNS_MAX = 10

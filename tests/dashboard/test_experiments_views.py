@@ -16,7 +16,7 @@ from experiments import services as runs
 from experiments.choices import RunStatus
 from experiments.services import MetricIn
 from phases import services
-from phases.choices import EvidenceRule, Role
+from phases.choices import EvidenceRule, Role, TaskStatus
 from phases.selectors import phase_gate
 from tests.dashboard.conftest import client_for
 from tests.dashboard.test_views import figure
@@ -171,6 +171,50 @@ def test_on_a_tie_the_gate_and_the_leaderboard_name_the_same_run(manager, viewer
     (evidence,) = [c for c in gate.criteria if c.kind == "evidence"]
     assert evidence.evidence["run_id"] == first.run_id != later.run_id
     assert f"(run “first”, {first.run_id[:8]}…) meets the target" in page
+
+
+def test_after_a_loop_back_the_metric_card_says_what_the_gate_reads(manager, viewer, project):
+    """The leaderboard ranks every run, but the reopened phase's gate reads only the runs
+    started since the move back: the page says so, names the gate's run, and marks the
+    runs from before."""
+    phase = project.current_phase
+    services.outcome_create(
+        phase=phase,
+        by=manager,
+        name="Model good enough",
+        evidence_rule=EvidenceRule.BEST_RUN_MEETS_TARGET,
+    )
+    for task in phase.tasks.filter(required=True):
+        services.task_set_status(task=task, status=TaskStatus.DONE, by=manager)
+    experiment = runs.experiment_create(project=project, name="drifted", by=manager)
+    log_run(experiment, by=manager, name="before-drift", metrics={"val_auc": [0.9]})
+    for each in phase.outcomes.filter(required=True):
+        services.outcome_submit(outcome=each, by=manager, evidence_url="https://example.com")
+        services.outcome_accept(outcome=each, by=manager)
+    services.phase_advance(project=project, by=manager)
+    services.phase_move_back(project=project, to_phase=phase, by=manager, reason="Drift")
+    retrained = log_run(
+        experiment,
+        by=manager,
+        name="retrained",
+        metrics={"val_auc": [0.8]},
+        start=runs.now_ms() + 1000,
+    )
+
+    page = html_of(client_for(viewer).get(url(project, "project")))
+
+    assert leaderboard(page) == ["before-drift", "retrained"]
+    gate = phase_gate(phase=phase)
+    (evidence,) = [c for c in gate.criteria if c.kind == "evidence"]
+    assert evidence.evidence["run_id"] == retrained.run_id
+    since = page[page.index('data-testid="metric-since-reopen"') :]
+    since = since[: since.index("</p>")]
+    assert "Since the move back on" in since and f"{phase.name} reads only" in since
+    assert f'href="{url(project, "run", retrained.run_id)}">retrained</a>' in since
+    assert "short of the target" in since
+    rows = page[page.index('class="data leaderboard"') : page.index("</table>")]
+    first, second = rows.split("<tr>")[2:4]
+    assert "before move back" in first and "before move back" not in second
 
 
 def test_a_failed_run_has_no_rank(manager, viewer, project):

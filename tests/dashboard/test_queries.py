@@ -17,7 +17,8 @@ pytestmark = pytest.mark.django_db
 
 # Session and user (2), then the page's own reads; see dashboard.selectors.
 PORTFOLIO_MAX = 10
-PROJECT_MAX = 18  # the monitoring, models and sweeps sections read their first table once each
+PROJECT_MAX = 19  # the monitoring, models and sweeps sections read their first table once each;
+# the leaderboard asks when the current phase was last reopened (what its gate reads)
 
 
 def grow(n: int, *, owner, viewer, with_history: bool = True) -> list:
