@@ -252,7 +252,7 @@ class TestLoadingAgain(LoadedOnce):
         output = load("--if-empty")
         assert counts() == before
         assert credentials(var_dir) == text
-        assert demo_data.LOGIN_URL in output
+        assert demo_data.site_url() in output
         assert password_in(text) in output
 
     def test_a_second_full_run_refuses_rather_than_duplicating(self, loaded):
@@ -265,6 +265,13 @@ class TestLoadingAgain(LoadedOnce):
 # --- Credentials ------------------------------------------------------------------------
 
 
+def test_the_login_address_is_on_the_port_make_run_was_given(monkeypatch):
+    monkeypatch.setenv("MLPROJECTS_PORT", "8765")
+    assert demo_data.site_url() == "http://127.0.0.1:8765/"
+    monkeypatch.delenv("MLPROJECTS_PORT")
+    assert demo_data.site_url() == "http://127.0.0.1:8000/"
+
+
 class TestCredentials(LoadedOnce):
     def test_credentials_file_is_private_and_opens_every_demo_account(self, loaded, var_dir):
         path = var_dir / demo_data.CREDENTIALS_FILE
@@ -272,7 +279,7 @@ class TestCredentials(LoadedOnce):
         text = credentials(var_dir)
         password = password_in(text)
         assert len(password) >= 12
-        assert password in loaded and demo_data.LOGIN_URL in text
+        assert password in loaded and demo_data.site_url() in text
         for user in get_user_model().objects.filter(username__in=DEMO_USERNAMES):
             assert user.check_password(password), user
         for module in (demo, demo_data):

@@ -46,8 +46,8 @@ from phases.models import (
 )
 
 ENV_VAR = "MLPROJECTS_DEMO_PASSWORD"
-LOGIN_URL = "http://127.0.0.1:8000/"
-ADMIN_URL = "http://127.0.0.1:8000/admin/"
+# `make run` and `make dev` export the port web listens on (8000 unless told otherwise).
+PORT_VAR = "MLPROJECTS_PORT"
 CREDENTIALS_FILE = "demo-credentials.txt"
 _LOGIN_LABEL = "Password: "
 
@@ -151,6 +151,11 @@ def _stored_password(path: Path) -> str | None:
     return None
 
 
+def site_url() -> str:
+    """Where the site listens when `make run` or `make dev` started it."""
+    return f"http://127.0.0.1:{os.environ.get(PORT_VAR) or 8000}/"
+
+
 def _credentials(password: str | None, *, users: dict[str, Model], kept: list[str]) -> str:
     """The text of the credentials file; a password from the environment is named, never
     copied to disk."""
@@ -161,9 +166,10 @@ def _credentials(password: str | None, *, users: dict[str, Model], kept: list[st
         .annotate(n=Count("id"))
     ):
         roles[row["user__username"]][row["role"]] = row["n"]
+    site = site_url()
     lines = [
         "mlprojects demo users (written by `manage.py demo_data`; keep this file private)",
-        f"Log in at {LOGIN_URL} (dashboard) or {ADMIN_URL} (admin, for admin and manager)",
+        f"Log in at {site} (dashboard) or {site}admin/ (admin, for admin and manager)",
         f"{_LOGIN_LABEL}{password or f'the value of {ENV_VAR}'}",
         "",
     ]
