@@ -2,6 +2,7 @@
 
 import datetime as dt
 import html
+import textwrap
 
 Figure = dict[str, object]
 
@@ -38,6 +39,12 @@ REASON_CHARS = 90
 def _text(value: object) -> str:
     """User text as Plotly should show it: literally, never as markup."""
     return html.escape(str(value), quote=False)
+
+
+def _wrapped(value: object, width: int) -> str:
+    """User text as :func:`_text` shows it, broken into lines of about ``width`` characters
+    (a long metric label beside a chart would be cut off at the edge)."""
+    return "<br>".join(_text(line) for line in textwrap.wrap(str(value), width) or [""])
 
 
 def _excerpt(value: str, limit: int = REASON_CHARS) -> str:

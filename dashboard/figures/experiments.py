@@ -17,6 +17,7 @@ from dashboard.figures.base import (
     _figure,
     _layout,
     _text,
+    _wrapped,
 )
 from phases.metrics import meets_target
 
@@ -46,7 +47,8 @@ def success_gauge(*, metric: str, best: float, target: float | None, maximize: b
     The side of the target that counts as success is shaded, so "higher is better" and
     "lower is better" read the same way; the delta says how far the best run is from it.
     """
-    title = {"text": f"Best {_text(metric)}", "font": {"size": 14, "weight": "bold"}}
+    # Beside the bullet bar the title has a quarter of the width: long labels wrap.
+    title = {"text": _wrapped(f"Best {metric}", 24), "font": {"size": 14, "weight": "bold"}}
     number = {"valueformat": ".4~g", "font": {"size": 26}}
     if target is None:
         trace = {"type": "indicator", "mode": "number", "value": best, "number": number}

@@ -208,3 +208,11 @@ def test_a_few_whole_numbers_are_their_own_ticks_and_fractions_are_not():
     _, depth, dropout, _ = trace["dimensions"]
     assert depth["tickvals"] == [3, 5]
     assert "tickvals" not in dropout
+
+
+def test_a_long_metric_label_wraps_beside_the_bar_and_stays_text():
+    label = "Fraud caught per false alarm (PR AUC) <b>"
+    trace = figures.success_gauge(metric=label, best=0.66, target=0.6, maximize=True)["data"][0]
+    lines = trace["title"]["text"].split("<br>")
+    assert len(lines) >= 2 and all(len(line) <= 30 for line in lines)
+    assert " ".join(lines) == "Best Fraud caught per false alarm (PR AUC) &lt;b&gt;"
