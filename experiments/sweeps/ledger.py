@@ -85,10 +85,16 @@ def dispatch(sweep: Sweep) -> int:
 
 
 def send(ids, *, countdown: float | None = None) -> None:
+    """Queue a message per trial. The message carries the time limits the worker enforces
+    (Celery puts them in its headers from the sending side), so they are read from the
+    settings here, when it is sent, not frozen when the task module was imported."""
     from experiments.tasks import trial_run
 
+    limit = settings.EXPERIMENTS_TRIAL_TIME_LIMIT
     for trial_id in ids:
-        trial_run.apply_async((trial_id,), countdown=countdown)
+        trial_run.apply_async(
+            (trial_id,), countdown=countdown, soft_time_limit=limit, time_limit=limit + 30
+        )
 
 
 # --- Claim ------------------------------------------------------------------------------
