@@ -125,13 +125,13 @@ class MonitorAdmin(ManagedProjectsMixin, admin.ModelAdmin):
     project_path = "project"
     list_display = ("name", "project", "kind", "window", "schedule_link", "enabled", "last_run_at")
     list_filter = ("kind", "enabled", "project")
-    list_select_related = ("project",)
     search_fields = ("name", "project__name")
     readonly_fields = ("deployment", "baseline_at", "schedule_link", "last_run_at")
 
     def get_queryset(self, request):
-        """The schedule is shown in every row and on the page: read with the monitor."""
-        return super().get_queryset(request).select_related("schedule__interval")
+        """The project and the schedule show in every row and on the page: read with the
+        monitor (here, since the list ignores ``list_select_related`` once this selects)."""
+        return super().get_queryset(request).select_related("project", "schedule__interval")
 
     def get_list_display(self, request):
         return self._schedule_column(request, super().get_list_display(request))

@@ -86,7 +86,7 @@ def stored(model, pk: int) -> dict:
     return model.objects.filter(pk=pk).values().get()
 
 
-def check_scoped(world: World, model, *, max_queries: int) -> None:
+def check_scoped(world: World, model, *, max_queries: int = 12) -> None:
     """As A's manager: the list holds A's rows only and names nothing of B (its filters
     neither); B's rows do not open, change, delete or show their history; the list's
     queries stay within ``max_queries``. The superuser lists both."""

@@ -52,7 +52,7 @@ def world(settings, tmp_path):
 
 @pytest.mark.parametrize("model", [Experiment, Run, RunEvidence, Dataset, Sweep, Trial, TrialQuota])
 def test_a_manager_lists_and_opens_only_the_rows_of_their_projects(world, model):
-    check_scoped(world, model, max_queries=14)
+    check_scoped(world, model)
 
 
 def test_a_run_page_shows_its_inlines_to_the_manager(world):
