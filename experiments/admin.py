@@ -4,6 +4,9 @@ managers do here, linking a run to an outcome as its evidence (through the servi
 Experiments and runs are written by the MLflow API only, so the admin never edits them;
 metric points are not shown at all (millions of them, packed in chunks that only make sense
 as charts), only each run's latest value per metric and its point count.
+
+Every row belongs to a project; a manager sees and links only those of the projects they
+manage (``phases.admin.common.ManagedProjectsMixin``, with each admin's ``project_path``).
 """
 
 from django import forms
@@ -24,17 +27,18 @@ from experiments.models import (
     Trial,
     TrialQuota,
 )
-from phases.admin.common import ReadOnlyMixin
+from phases.admin.common import ManagedInlineMixin, ManagedProjectsMixin, ReadOnlyMixin
 
 
-class ExperimentTagInline(ReadOnlyMixin, admin.TabularInline):
+class ExperimentTagInline(ManagedInlineMixin, ReadOnlyMixin, admin.TabularInline):
     model = ExperimentTag
     fields = ["key", "value"]
     extra = 0
 
 
 @admin.register(Experiment)
-class ExperimentAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class ExperimentAdmin(ReadOnlyMixin, ManagedProjectsMixin, admin.ModelAdmin):
+    project_path = "project"
     list_display = ["name", "project", "is_default", "lifecycle_stage", "run_count"]
     list_filter = ["lifecycle_stage", "project"]
     search_fields = ["name", "project__name"]
@@ -49,19 +53,19 @@ class ExperimentAdmin(ReadOnlyMixin, admin.ModelAdmin):
         return experiment.runs__count
 
 
-class ParamInline(ReadOnlyMixin, admin.TabularInline):
+class ParamInline(ManagedInlineMixin, ReadOnlyMixin, admin.TabularInline):
     model = Param
     fields = ["key", "value"]
     extra = 0
 
 
-class RunTagInline(ReadOnlyMixin, admin.TabularInline):
+class RunTagInline(ManagedInlineMixin, ReadOnlyMixin, admin.TabularInline):
     model = RunTag
     fields = ["key", "value"]
     extra = 0
 
 
-class MetricSeriesInline(ReadOnlyMixin, admin.TabularInline):
+class MetricSeriesInline(ManagedInlineMixin, ReadOnlyMixin, admin.TabularInline):
     model = MetricSeries
     fields = [
         "key",
@@ -77,7 +81,8 @@ class MetricSeriesInline(ReadOnlyMixin, admin.TabularInline):
 
 
 @admin.register(Run)
-class RunAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class RunAdmin(ReadOnlyMixin, ManagedProjectsMixin, admin.ModelAdmin):
+    project_path = "experiment__project"
     list_display = ["__str__", "run_id", "experiment", "status", "user_id", "lifecycle_stage"]
     list_filter = ["status", "lifecycle_stage", "experiment__project"]
     search_fields = ["run_id", "name", "experiment__name"]
@@ -100,12 +105,15 @@ class RunEvidenceForm(forms.ModelForm):
 
 
 @admin.register(RunEvidence)
-class RunEvidenceAdmin(admin.ModelAdmin):
+class RunEvidenceAdmin(ManagedProjectsMixin, admin.ModelAdmin):
+    """Autocompletes, not raw ids, for both ends: they search the run and outcome admins,
+    which list a manager's projects only, where a raw id box would name any row typed in."""
+
+    project_path = "run__experiment__project"
     form = RunEvidenceForm
     list_display = ["run", "outcome", "linked_by", "created_at"]
     list_select_related = ["run", "outcome", "linked_by"]
-    autocomplete_fields = ["run"]
-    raw_id_fields = ["outcome"]
+    autocomplete_fields = ["run", "outcome"]
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
@@ -123,14 +131,15 @@ class RunEvidenceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Dataset)
-class DatasetAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class DatasetAdmin(ReadOnlyMixin, ManagedProjectsMixin, admin.ModelAdmin):
+    project_path = "project"
     list_display = ["name", "project", "source", "builtin", "target", "task", "rows"]
     list_filter = ["source", "task"]
     search_fields = ["name", "project__name"]
     list_select_related = ["project"]
 
 
-class TrialInline(ReadOnlyMixin, admin.TabularInline):
+class TrialInline(ManagedInlineMixin, ReadOnlyMixin, admin.TabularInline):
     model = Trial
     fields = ["number", "status", "params", "value", "attempts", "error", "run"]
     extra = 0
@@ -138,7 +147,8 @@ class TrialInline(ReadOnlyMixin, admin.TabularInline):
 
 
 @admin.register(Sweep)
-class SweepAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class SweepAdmin(ReadOnlyMixin, ManagedProjectsMixin, admin.ModelAdmin):
+    project_path = "project"
     list_display = ["name", "project", "status", "strategy", "max_trials", "created_at"]
     list_filter = ["status", "strategy", "task"]
     search_fields = ["name", "project__name"]
@@ -147,7 +157,8 @@ class SweepAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Trial)
-class TrialAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class TrialAdmin(ReadOnlyMixin, ManagedProjectsMixin, admin.ModelAdmin):
+    project_path = "sweep__project"
     list_display = ["__str__", "sweep", "status", "value", "attempts", "lease_owner"]
     list_filter = ["status"]
     list_select_related = ["sweep"]
@@ -155,10 +166,15 @@ class TrialAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(TrialQuota)
-class TrialQuotaAdmin(admin.ModelAdmin):
+class TrialQuotaAdmin(ManagedProjectsMixin, admin.ModelAdmin):
+    project_path = "project"
     list_display = ["project", "max_concurrent"]
     list_select_related = ["project"]
-    raw_id_fields = ["project"]
+    autocomplete_fields = ["project"]
+
+    def get_readonly_fields(self, request, obj=None):
+        """A quota stays with its project; another project's cap is another row."""
+        return ["project"] if obj is not None else []
 
     def save_model(self, request, obj, form, change) -> None:
         """Through the service, as every write of sweeps."""

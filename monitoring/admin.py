@@ -5,7 +5,11 @@ Writes that matter go through ``monitoring.services``: a monitor is added with i
 schedule by ``monitor_create``, alerts change state through the acknowledge and resolve
 actions, channels are made by ``channel_create`` (which checks the address and makes the
 webhook secret). Results, notifications and delivery attempts are records: read-only.
-A schedule itself is django-celery-beat's periodic task, edited on its own admin page.
+
+Every row belongs to a project; a manager sees and acts on those of the projects they manage
+(``phases.admin.common.ManagedProjectsMixin``). A monitor's schedule is django-celery-beat's
+periodic task: its manager sets how often it runs ("every") on the monitor's own page, while
+the periodic task admin, which can run any task with any arguments, is the superuser's.
 """
 
 import datetime as dt
@@ -29,6 +33,8 @@ from monitoring.models import (
     ReferenceColumn,
     Result,
 )
+from monitoring.services.monitors import _interval
+from phases.admin.common import ManagedInlineMixin, ManagedProjectsMixin
 
 
 class _ReadOnly:
@@ -39,7 +45,7 @@ class _ReadOnly:
         return False
 
 
-class ReferenceColumnInline(_ReadOnly, admin.TabularInline):
+class ReferenceColumnInline(ManagedInlineMixin, _ReadOnly, admin.TabularInline):
     model = ReferenceColumn
     fields = ("position", "name", "role", "kind", "stats")
     extra = 0
@@ -47,18 +53,27 @@ class ReferenceColumnInline(_ReadOnly, admin.TabularInline):
 
 
 @admin.register(Deployment)
-class DeploymentAdmin(_ReadOnly, admin.ModelAdmin):
+class DeploymentAdmin(_ReadOnly, ManagedProjectsMixin, admin.ModelAdmin):
+    project_path = "project"
     list_display = ("name", "project", "started_at", "ended_at", "reference_rows")
     list_filter = ("project",)
     list_select_related = ("project",)
     inlines = [ReferenceColumnInline]
 
 
-class MonitorAddForm(forms.ModelForm):
+class _EveryForm(forms.ModelForm):
     every = forms.DurationField(
         required=False, help_text="How often beat runs it (default: the window). HH:MM:SS."
     )
 
+    def clean_every(self) -> dt.timedelta | None:
+        every = self.cleaned_data["every"]
+        if every is not None and every < dt.timedelta(seconds=1):
+            raise forms.ValidationError("Must be at least a second.")
+        return every
+
+
+class MonitorAddForm(_EveryForm):
     class Meta:
         model = Monitor
         fields = (
@@ -83,10 +98,18 @@ class MonitorAddForm(forms.ModelForm):
         return data
 
 
-class MonitorChangeForm(forms.ModelForm):
+class MonitorChangeForm(_EveryForm):
     class Meta:
         model = Monitor
         fields = ("name", "window", "config", "for_duration", "repeat_interval", "enabled")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        every = self.fields["every"]
+        every.help_text = "How often beat runs it. HH:MM:SS. Blank keeps the schedule as it is."
+        interval = self.instance.schedule.interval if self.instance.schedule_id else None
+        if interval is not None:
+            every.initial = dt.timedelta(**{interval.period: interval.every})
 
     def clean(self):
         data = super().clean()
@@ -98,12 +121,26 @@ class MonitorChangeForm(forms.ModelForm):
 
 
 @admin.register(Monitor)
-class MonitorAdmin(admin.ModelAdmin):
+class MonitorAdmin(ManagedProjectsMixin, admin.ModelAdmin):
+    project_path = "project"
     list_display = ("name", "project", "kind", "window", "schedule_link", "enabled", "last_run_at")
     list_filter = ("kind", "enabled", "project")
-    list_select_related = ("project", "schedule")
     search_fields = ("name", "project__name")
     readonly_fields = ("deployment", "baseline_at", "schedule_link", "last_run_at")
+
+    def get_queryset(self, request):
+        """The project and the schedule show in every row and on the page: read with the
+        monitor (here, since the list ignores ``list_select_related`` once this selects)."""
+        return super().get_queryset(request).select_related("project", "schedule__interval")
+
+    def get_list_display(self, request):
+        return self._schedule_column(request, super().get_list_display(request))
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        fields = (*self.readonly_fields, "project", "kind")
+        return self._schedule_column(request, fields)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["form"] = MonitorAddForm if obj is None else MonitorChangeForm
@@ -112,13 +149,14 @@ class MonitorAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return MonitorAddForm.Meta.fields
-        return (
+        fields = (
             "project",
             "kind",
             "name",
             "deployment",
             "baseline_at",
             "window",
+            "every",
             "config",
             "for_duration",
             "repeat_interval",
@@ -126,18 +164,20 @@ class MonitorAdmin(admin.ModelAdmin):
             "schedule_link",
             "last_run_at",
         )
+        return self._schedule_column(request, fields)
 
-    def get_readonly_fields(self, request, obj=None):
-        if obj is None:
-            return ()
-        return (*self.readonly_fields, "project", "kind")
+    @staticmethod
+    def _schedule_column(request, fields) -> tuple:
+        """The superuser follows the schedule to its periodic task; a manager, who may not
+        open that page, reads it in words and sets it here."""
+        if request.user.is_superuser:
+            return tuple(fields)
+        return tuple("schedule_every" if name == "schedule_link" else name for name in fields)
 
     def save_model(self, request, obj, form, change):
         if change:
             super().save_model(request, obj, form, change)
-            if obj.schedule_id and obj.schedule.enabled != obj.enabled:
-                obj.schedule.enabled = obj.enabled
-                obj.schedule.save()
+            self._schedule_follow(obj, form.cleaned_data.get("every"))
             return
         data = form.cleaned_data
         created = services.monitor_create(
@@ -154,12 +194,34 @@ class MonitorAdmin(admin.ModelAdmin):
         )
         obj.pk = created.pk
 
+    @staticmethod
+    def _schedule_follow(monitor: Monitor, every: dt.timedelta | None) -> None:
+        """The periodic task runs while the monitor is enabled, every ``every`` when given."""
+        schedule = monitor.schedule
+        if schedule is None:
+            return
+        changed = schedule.enabled != monitor.enabled
+        schedule.enabled = monitor.enabled
+        interval = None if every is None else _interval(every)
+        if interval is not None and schedule.interval_id != interval.pk:
+            schedule.interval = interval
+            schedule.crontab = schedule.solar = schedule.clocked = None
+            changed = True
+        if changed:
+            schedule.save()
+
     @admin.display(description="schedule")
     def schedule_link(self, monitor: Monitor) -> SafeString | str:
         if monitor.schedule_id is None:
             return "—"
         url = reverse("admin:django_celery_beat_periodictask_change", args=[monitor.schedule_id])
         return format_html('<a href="{}">{}</a>', url, monitor.schedule.interval or "edit")
+
+    @admin.display(description="schedule")
+    def schedule_every(self, monitor: Monitor) -> str:
+        if monitor.schedule_id is None:
+            return "—"
+        return str(monitor.schedule.interval or monitor.schedule.scheduler or "—")
 
     actions = ["run_now"]
 
@@ -174,7 +236,8 @@ class MonitorAdmin(admin.ModelAdmin):
 
 
 @admin.register(Result)
-class ResultAdmin(_ReadOnly, admin.ModelAdmin):
+class ResultAdmin(_ReadOnly, ManagedProjectsMixin, admin.ModelAdmin):
+    project_path = "monitor__project"
     list_display = ("monitor", "window_start", "window_end", "status", "value", "summary")
     list_filter = ("status", "monitor__kind")
     list_select_related = ("monitor__project",)
@@ -185,7 +248,8 @@ class ResultAdmin(_ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(Alert)
-class AlertAdmin(_ReadOnly, admin.ModelAdmin):
+class AlertAdmin(_ReadOnly, ManagedProjectsMixin, admin.ModelAdmin):
+    project_path = "monitor__project"
     list_display = ("monitor", "state", "started_at", "fired_at", "resolved_at", "acknowledged_at")
     list_filter = ("state", "monitor__kind")
     list_select_related = ("monitor__project",)
@@ -240,7 +304,8 @@ class ChannelForm(forms.ModelForm):
 
 
 @admin.register(Channel)
-class ChannelAdmin(admin.ModelAdmin):
+class ChannelAdmin(ManagedProjectsMixin, admin.ModelAdmin):
+    project_path = "project"
     form = ChannelForm
     list_display = ("name", "project", "kind", "address", "enabled")
     list_filter = ("kind", "enabled")
@@ -264,7 +329,7 @@ class ChannelAdmin(admin.ModelAdmin):
         obj.pk = created.pk
 
 
-class DeliveryAttemptInline(_ReadOnly, admin.TabularInline):
+class DeliveryAttemptInline(ManagedInlineMixin, _ReadOnly, admin.TabularInline):
     model = DeliveryAttempt
     fields = ("attempted_at", "ok", "status_code", "error", "duration_ms")
     extra = 0
@@ -272,7 +337,8 @@ class DeliveryAttemptInline(_ReadOnly, admin.TabularInline):
 
 
 @admin.register(Notification)
-class NotificationAdmin(_ReadOnly, admin.ModelAdmin):
+class NotificationAdmin(_ReadOnly, ManagedProjectsMixin, admin.ModelAdmin):
+    project_path = "alert__monitor__project"
     list_display = ("alert", "channel", "event", "status", "attempts", "next_attempt_at")
     list_filter = ("status", "event")
     list_select_related = ("alert__monitor__project", "channel")

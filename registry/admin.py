@@ -1,13 +1,21 @@
 """The model registry in the admin: read-only views of what tools logged and registered, the
 deployment history, and the two things managers do here, through the services: naming a
-project's production alias, and offering a version's run as the evidence of an outcome."""
+project's production alias, and offering a version's run as the evidence of an outcome.
+
+Every row belongs to a project, a project's registry setting too; a manager sees and acts on
+those of the projects they manage (``phases.admin.common.ManagedProjectsMixin``)."""
 
 from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
 from mlprojects.exceptions import DomainError
-from phases.admin.common import ACTION_PAGE, ReadOnlyMixin
+from phases.admin.common import (
+    ACTION_PAGE,
+    ManagedInlineMixin,
+    ManagedProjectsMixin,
+    ReadOnlyMixin,
+)
 from phases.models import Outcome
 from registry import services, validation
 from registry.models import (
@@ -38,9 +46,15 @@ class RegistrySettingsForm(forms.ModelForm):
 
 
 @admin.register(RegistrySettings)
-class RegistrySettingsAdmin(admin.ModelAdmin):
+class RegistrySettingsAdmin(ManagedProjectsMixin, admin.ModelAdmin):
+    project_path = "project"
     form = RegistrySettingsForm
     list_display = ["project", "production_alias"]
+    list_select_related = ["project"]
+
+    def get_readonly_fields(self, request, obj=None):
+        """A setting stays with its project; another project's alias is another row."""
+        return ["project"] if obj is not None else []
 
     def save_model(self, request, obj, form, change) -> None:
         services.production_alias_update(
@@ -51,20 +65,21 @@ class RegistrySettingsAdmin(admin.ModelAdmin):
         return False
 
 
-class LoggedModelTagInline(ReadOnlyMixin, admin.TabularInline):
+class LoggedModelTagInline(ManagedInlineMixin, ReadOnlyMixin, admin.TabularInline):
     model = LoggedModelTag
     fields = ["key", "value"]
     extra = 0
 
 
-class LoggedModelParamInline(ReadOnlyMixin, admin.TabularInline):
+class LoggedModelParamInline(ManagedInlineMixin, ReadOnlyMixin, admin.TabularInline):
     model = LoggedModelParam
     fields = ["key", "value"]
     extra = 0
 
 
 @admin.register(LoggedModel)
-class LoggedModelAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class LoggedModelAdmin(ReadOnlyMixin, ManagedProjectsMixin, admin.ModelAdmin):
+    project_path = "experiment__project"
     list_display = ["name", "model_id", "experiment", "source_run", "status", "lifecycle_stage"]
     list_filter = ["status", "lifecycle_stage"]
     search_fields = ["name", "model_id"]
@@ -74,21 +89,22 @@ class LoggedModelAdmin(ReadOnlyMixin, admin.ModelAdmin):
         return super().get_queryset(request).select_related("experiment", "source_run")
 
 
-class ModelVersionInline(ReadOnlyMixin, admin.TabularInline):
+class ModelVersionInline(ManagedInlineMixin, ReadOnlyMixin, admin.TabularInline):
     model = ModelVersion
     fields = ["version", "current_stage", "run", "logged_model", "source", "user_id"]
     extra = 0
     show_change_link = True
 
 
-class ModelAliasInline(ReadOnlyMixin, admin.TabularInline):
+class ModelAliasInline(ManagedInlineMixin, ReadOnlyMixin, admin.TabularInline):
     model = ModelAlias
     fields = ["alias", "model_version", "set_by", "set_at"]
     extra = 0
 
 
 @admin.register(RegisteredModel)
-class RegisteredModelAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class RegisteredModelAdmin(ReadOnlyMixin, ManagedProjectsMixin, admin.ModelAdmin):
+    project_path = "project"
     list_display = ["name", "project", "last_version"]
     list_filter = ["project"]
     search_fields = ["name", "project__name"]
@@ -104,7 +120,8 @@ class EvidenceForm(forms.Form):
 
 
 @admin.register(ModelVersion)
-class ModelVersionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class ModelVersionAdmin(ReadOnlyMixin, ManagedProjectsMixin, admin.ModelAdmin):
+    project_path = "registered_model__project"
     list_display = ["registered_model", "version", "current_stage", "run", "logged_model"]
     list_filter = ["current_stage", "registered_model__project"]
     search_fields = ["registered_model__name"]
@@ -158,7 +175,8 @@ class ModelVersionAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(DeploymentEvent)
-class DeploymentEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class DeploymentEventAdmin(ReadOnlyMixin, ManagedProjectsMixin, admin.ModelAdmin):
+    project_path = "project"
     list_display = ["created_at", "project", "model_name", "kind", "version", "previous_version"]
     list_filter = ["kind", "project"]
     date_hierarchy = "created_at"

@@ -8,9 +8,16 @@ owner who is not a manager). ``DomainError`` becomes an admin message in one pla
 ``common._refusal``. Lifecycle templates have no services and are saved as edited.
 
 A module a page: ``projects``, ``outcomes``, ``history``, ``lifecycles``; importing them
-registers their admins.
+registers their admins. The admins that come with Django and the libraries (people, groups,
+sign-in lockouts, beat schedules) become the superuser's here: no project owns them.
 """
 
+import axes.admin  # noqa: F401 (registers the admins made the superuser's below)
+import django_celery_beat.admin  # noqa: F401
+from django.contrib import admin
+from django.contrib.auth import admin as auth_admin  # noqa: F401
+
+from phases.admin.common import superuser_only
 from phases.admin.history import MovedByFilter, TransitionAdmin
 from phases.admin.inlines import (
     MembershipForm,
@@ -51,3 +58,11 @@ __all__ = [
     "TransitionInline",
     "TransitionRuleInline",
 ]
+
+superuser_only(
+    *(
+        model
+        for model in list(admin.site._registry)
+        if model._meta.app_label in {"auth", "axes", "django_celery_beat"}
+    )
+)

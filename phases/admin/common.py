@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.db.models import Min, Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
@@ -199,10 +200,22 @@ def managed_ids(request: HttpRequest) -> frozenset[int]:
     return found
 
 
-def _project_id(obj: Model | None) -> int | None:
-    """The project ``obj`` belongs to: a project, or anything with ``project_id`` or a phase."""
-    if obj is None:
-        return None
+def id_along(obj: Model, path: str) -> int | None:
+    """The id at the end of ``path`` (Django's lookup syntax) from ``obj``: the project of a
+    row, read through what is already loaded; None where the row has none."""
+    if not path:
+        return obj.pk
+    *hops, last = path.split("__")
+    for hop in hops:
+        # A missing reverse one-to-one raises an AttributeError, which ``getattr`` absorbs.
+        obj = getattr(obj, hop, None)
+        if obj is None:
+            return None
+    return getattr(obj, f"{last}_id", None)
+
+
+def _project_id(obj: Model) -> int | None:
+    """The project of a project, or of anything with ``project_id`` or a phase."""
     if isinstance(obj, Project):
         return obj.pk
     if hasattr(obj, "project_id"):
@@ -210,58 +223,137 @@ def _project_id(obj: Model | None) -> int | None:
     return obj.phase.project_id
 
 
-def manages(request: HttpRequest, obj: Model | None = None) -> bool:
+def manages(request: HttpRequest, obj: Model | None = None, *, path: str | None = None) -> bool:
     """Whether the caller may manage ``obj``'s project in the admin (any project without one).
 
     The superuser manages everything, as Django's own permissions say; anyone else with the
     staff flag manages the projects where they have the manager role, and nothing else, so
-    the admin obeys ``phases.roles`` as the API and the dashboard do.
+    the admin obeys ``phases.roles`` as the API and the dashboard do. ``path`` leads from
+    ``obj`` to its project; a row without a project is nobody's but the superuser's.
     """
     user = request.user
     if not (user.is_active and user.is_staff):
         return False
     if user.is_superuser:
         return True
-    project_id = _project_id(obj)
     ids = managed_ids(request)
-    return bool(ids) if project_id is None else project_id in ids
+    if obj is None:
+        return bool(ids)
+    return (_project_id(obj) if path is None else id_along(obj, path)) in ids
 
 
 class ManagedProjectsMixin:
-    """For the admin of a project, or of rows that belong to one: the list holds the
-    projects the caller manages, and each object may be seen and changed only by one of
-    its managers. ``project_path`` leads from the model to its project (empty for projects).
-    Deleting stays a superuser's, as Django's permissions decide it."""
+    """The one rule of the admin for every row that belongs to a project: a manager (staff,
+    not superuser) lists, opens and changes the rows of the projects they manage, and
+    nothing else; the superuser everything, as Django's permissions decide it.
+
+    ``project_path`` leads from the model to its project (empty for projects). Rows whose
+    ``owner_path`` leads to the caller are theirs too (their own API tokens). The rule also
+    scopes what a page offers: foreign-key choices and autocompletes (through the related
+    model's admin, when that admin follows this rule) and the relation filters of the list
+    (only what the listed rows point to). Deleting stays a superuser's: managers switch
+    things off (monitors, channels), revoke (tokens) or reject (outcomes), and the records
+    stay."""
 
     project_path = ""
+    owner_path = ""
 
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
+    def scope(self, queryset: QuerySet, request: HttpRequest) -> QuerySet:
         if request.user.is_superuser:
             return queryset
-        lookup = f"{self.project_path}__in" if self.project_path else "pk__in"
-        return queryset.filter(**{lookup: managed_ids(request)})
+        rule = Q(**{f"{self.project_path or 'pk'}__in": managed_ids(request)})
+        if self.owner_path:
+            rule |= Q(**{self.owner_path: request.user.pk})
+        return queryset.filter(rule)
+
+    def get_queryset(self, request):
+        return self.scope(super().get_queryset(request), request)
+
+    def _manages(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        owned = obj is not None and self.owner_path and manages(request)
+        if owned and id_along(obj, self.owner_path) == request.user.pk:
+            return True
+        return manages(request, obj, path=self.project_path)
 
     def has_module_permission(self, request) -> bool:
         return manages(request)
 
     def has_view_permission(self, request, obj=None) -> bool:
-        return manages(request, obj)
+        return self._manages(request, obj)
 
     def has_change_permission(self, request, obj=None) -> bool:
         if request.user.is_superuser:
             return super().has_change_permission(request, obj)
-        return manages(request, obj)
+        return self._manages(request, obj)
 
     def has_add_permission(self, request, *args) -> bool:
         if request.user.is_superuser:
             return super().has_add_permission(request, *args)
-        return manages(request, *args[:1])
+        return self._manages(request, *args[:1])
 
     def has_delete_permission(self, request, obj=None) -> bool:
         if request.user.is_superuser:
             return super().has_delete_permission(request, obj)
         return False
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        """A choice of a related row offers only those the caller may see in its admin, so
+        a form cannot attach a row to another project; autocompletes ask that admin too."""
+        remote = self.admin_site._registry.get(db_field.related_model)
+        if "queryset" not in kwargs and isinstance(remote, ManagedProjectsMixin):
+            queryset = self.get_field_queryset(None, db_field, request)
+            if queryset is None:
+                queryset = db_field.related_model._default_manager.all()
+            kwargs["queryset"] = remote.scope(queryset, request)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_list_filter(self, request):
+        """A filter on a relation lists only what the rows shown point to: Django's plain
+        one would name every project (or deployment, or monitor) in the database."""
+        return [self._related_only(entry) for entry in super().get_list_filter(request)]
+
+    def _related_only(self, entry):
+        if isinstance(entry, str) and get_fields_from_path(self.model, entry)[-1].is_relation:
+            return (entry, admin.RelatedOnlyFieldListFilter)
+        return entry
+
+
+class ManagedInlineMixin:
+    """An inline is seen by whoever may see the row it belongs to, as its admin decides:
+    managers have no model permissions of Django's, and would otherwise see no inline."""
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self.admin_site._registry[self.parent_model].has_view_permission(request, obj)
+
+
+class SuperuserOnlyMixin:
+    """For what no project owns and a manager must not touch: people and their permissions,
+    sign-in lockouts, and the beat schedules (a periodic task may run any task with any
+    arguments, and one interval row serves many tasks). Deny unless superuser, whatever
+    model permissions a staff user was given."""
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self.has_module_permission(request) and super().has_view_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self.has_module_permission(request) and super().has_change_permission(request, obj)
+
+    def has_add_permission(self, request, *args) -> bool:
+        return self.has_module_permission(request) and super().has_add_permission(request, *args)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self.has_module_permission(request) and super().has_delete_permission(request, obj)
+
+
+def superuser_only(*models: type[Model]) -> None:
+    """Register the admins of ``models`` again, unchanged but for ``SuperuserOnlyMixin``."""
+    for model in models:
+        current = type(admin.site._registry[model])
+        admin.site.unregister(model)
+        admin.site.register(model, type(current.__name__, (SuperuserOnlyMixin, current), {}))
 
 
 def person_name(user) -> str:
@@ -325,10 +417,3 @@ class NameOnly(forms.Widget):
 
     def render(self, name, value, attrs=None, renderer=None) -> SafeString:
         return format_html("<span>{}</span>", self.name)
-
-
-def scoped(queryset: QuerySet, request: HttpRequest, path: str) -> QuerySet:
-    """``queryset`` limited to rows of the projects the caller manages."""
-    if request.user.is_superuser:
-        return queryset
-    return queryset.filter(**{f"{path}__in": managed_ids(request)})

@@ -4,9 +4,9 @@ import nested_admin
 from django import forms
 from django.contrib import admin
 from django.db import models
-from django.db.models import Count
+from django.db.models import Count, Q
 
-from phases.admin.common import manages
+from phases.admin.common import managed_ids, manages
 from phases.models import (
     LifecycleTemplate,
     OutcomeTemplate,
@@ -72,12 +72,14 @@ class LifecycleTemplateAdmin(nested_admin.NestedModelAdmin):
     inlines = [PhaseTemplateInline]
 
     def get_queryset(self, request):
+        """A manager counts the projects they manage: the others are not theirs to know of."""
+        projects = None if request.user.is_superuser else Q(projects__in=managed_ids(request))
         return (
             super()
             .get_queryset(request)
             .annotate(
                 phase_count=Count("phase_templates", distinct=True),
-                project_count=Count("projects", distinct=True),
+                project_count=Count("projects", distinct=True, filter=projects),
             )
         )
 

@@ -53,7 +53,6 @@ class OutcomeAdmin(ManagedProjectsMixin, _ServiceWritesAdmin):
         "kind",
         "required",
     ]
-    list_select_related = ["phase__project", "reviewer"]
     search_fields = ["name", "description", "phase__name", "phase__project__name"]
     fields = [
         "phase",
@@ -68,7 +67,9 @@ class OutcomeAdmin(ManagedProjectsMixin, _ServiceWritesAdmin):
     actions = ["accept", "reject"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("phase__project")
+        """Selected here for the page and the list alike: the list ignores
+        ``list_select_related`` once the queryset selects, and would read each reviewer."""
+        return super().get_queryset(request).select_related("phase__project", "reviewer")
 
     def has_add_permission(self, request) -> bool:
         return False

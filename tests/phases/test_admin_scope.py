@@ -3,12 +3,15 @@ they manage (lists, change pages, outcomes, history, people search); the superus
 the staff flag alone shows nothing."""
 
 import pytest
+from django.contrib import admin
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from phases import services
+from phases.admin import LifecycleTemplateAdmin
+from phases.admin.common import ManagedProjectsMixin, SuperuserOnlyMixin
 from phases.choices import ReviewStatus, Role
 from phases.models import Outcome, Project
 from tests.factories import UserFactory, make_project
@@ -169,3 +172,57 @@ def test_change_page_queries_do_not_grow_with_members_and_tasks(world):
         counts.append(len(queries))
     assert counts[0] == counts[1]
     assert counts[1] <= 20
+
+
+# --- Every admin of the site follows a rule ---------------------------------------------
+
+
+def changelists() -> list[str]:
+    return [
+        reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        for model in admin.site._registry
+    ]
+
+
+def test_every_admin_is_scoped_to_projects_or_the_superusers():
+    """Deny unless a rule allows: an admin added without one fails here. Lifecycle
+    templates are the one exception: no project owns them, and managers read them."""
+    for model, model_admin in admin.site._registry.items():
+        ruled = isinstance(model_admin, ManagedProjectsMixin | SuperuserOnlyMixin)
+        assert ruled or isinstance(model_admin, LifecycleTemplateAdmin), model
+
+
+def test_someone_without_the_staff_flag_gets_no_admin_page(world):
+    member = UserFactory(username="viewer")
+    services.membership_set(project=world["mine"][0], user=member, role=Role.MANAGER)
+    client = client_for(member)
+    for url in [reverse("admin:index"), *changelists()]:
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith(reverse("admin:login")), url
+
+
+def test_staff_without_a_managed_project_opens_no_list():
+    client = client_for(UserFactory(username="sam", is_staff=True))
+    for url in changelists():
+        assert client.get(url).status_code == 403, url
+    assert client.get(reverse("admin:index")).context["app_list"] == []
+
+
+def test_people_sign_in_records_and_schedules_are_the_superusers(world):
+    manager = client_for(world["pm"])
+    root = client_for(UserFactory(username="root", is_staff=True, is_superuser=True))
+    apps = {app["app_label"] for app in manager.get(reverse("admin:index")).context["app_list"]}
+    assert apps == {"phases", "experiments", "registry", "monitoring", "api"}
+    for model, model_admin in admin.site._registry.items():
+        if isinstance(model_admin, SuperuserOnlyMixin):
+            url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+            assert manager.get(url).status_code == 403, url
+            assert root.get(url).status_code == 200, url
+    assert manager.get(reverse("admin:auth_user_change", args=[world["pm"].pk])).status_code == 403
+
+
+def test_a_manager_counts_only_their_projects_on_the_lifecycles(world):
+    page = client_for(world["pm"]).get(reverse("admin:phases_lifecycletemplate_changelist"))
+    counts = {row.slug: row.project_count for row in page.context["cl"].result_list}
+    assert counts["ml-development-phases"] == len(world["mine"])
