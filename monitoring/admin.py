@@ -33,7 +33,6 @@ from monitoring.models import (
     ReferenceColumn,
     Result,
 )
-from monitoring.services.monitors import _interval
 from phases.admin.common import ManagedInlineMixin, ManagedProjectsMixin
 
 
@@ -177,7 +176,7 @@ class MonitorAdmin(ManagedProjectsMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             super().save_model(request, obj, form, change)
-            self._schedule_follow(obj, form.cleaned_data.get("every"))
+            services.monitor_schedule_follow(obj, every=form.cleaned_data.get("every"))
             return
         data = form.cleaned_data
         created = services.monitor_create(
@@ -193,22 +192,6 @@ class MonitorAdmin(ManagedProjectsMixin, admin.ModelAdmin):
             enabled=data.get("enabled", True),
         )
         obj.pk = created.pk
-
-    @staticmethod
-    def _schedule_follow(monitor: Monitor, every: dt.timedelta | None) -> None:
-        """The periodic task runs while the monitor is enabled, every ``every`` when given."""
-        schedule = monitor.schedule
-        if schedule is None:
-            return
-        changed = schedule.enabled != monitor.enabled
-        schedule.enabled = monitor.enabled
-        interval = None if every is None else _interval(every)
-        if interval is not None and schedule.interval_id != interval.pk:
-            schedule.interval = interval
-            schedule.crontab = schedule.solar = schedule.clocked = None
-            changed = True
-        if changed:
-            schedule.save()
 
     @admin.display(description="schedule")
     def schedule_link(self, monitor: Monitor) -> SafeString | str:

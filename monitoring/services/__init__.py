@@ -39,6 +39,7 @@ from monitoring.services.monitors import (
     monitor_config_check,
     monitor_create,
     monitor_run,
+    monitor_schedule_follow,
     monitor_update,
     window_for,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "monitor_config_check",
     "monitor_create",
     "monitor_run",
+    "monitor_schedule_follow",
     "monitor_update",
     "notification_deliver",
     "notifications_due",

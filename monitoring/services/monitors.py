@@ -197,7 +197,23 @@ def monitor_update(*, monitor: Monitor, by: User | None, **fields) -> Monitor:
     for name, value in fields.items():
         setattr(monitor, name, value)
     monitor.save(update_fields=list(fields) or None)
-    if "enabled" in fields and monitor.schedule is not None:
-        monitor.schedule.enabled = monitor.enabled
-        monitor.schedule.save(update_fields=["enabled"])
+    if "enabled" in fields:
+        monitor_schedule_follow(monitor)
     return monitor
+
+
+def monitor_schedule_follow(monitor: Monitor, *, every: dt.timedelta | None = None) -> None:
+    """The monitor's periodic task runs while the monitor is enabled, and every ``every``
+    when given (an interval replaces any crontab, solar or clocked schedule it had)."""
+    schedule = monitor.schedule
+    if schedule is None:
+        return
+    changed = schedule.enabled != monitor.enabled
+    schedule.enabled = monitor.enabled
+    interval = None if every is None else _interval(every)
+    if interval is not None and schedule.interval_id != interval.pk:
+        schedule.interval = interval
+        schedule.crontab = schedule.solar = schedule.clocked = None
+        changed = True
+    if changed:
+        schedule.save()
