@@ -23,29 +23,24 @@ Two queries, whatever the number of runs: the project's settings, then the best 
 from django.db.models import Subquery
 
 from experiments import ranking
-from phases.choices import MetricDirection
-from phases.gates import Criterion
-from phases.metrics import meets_target, shortfall
+from phases.gates import (
+    EVIDENCE,
+    Criterion,
+    judge_target,
+    number,
+    target_evidence,
+    target_unset,
+    target_words,
+)
 from phases.models import Outcome, Project
 from phases.selectors import reopened
 
-KIND = "evidence"
-
-
-def _number(value: float) -> str:
-    return f"{value:.6g}"
-
 
 def _evidence(project: Project, *, run=None, value=None, gap=None) -> dict:
-    """The same keys whatever the verdict, so that pages can read them without checks."""
     return {
         "run_id": run.run_id if run else None,
         "run_name": run.name if run else None,
-        "metric": project.success_metric or None,
-        "value": value,
-        "target": project.success_target,
-        "direction": project.success_direction,
-        "gap": gap,
+        **target_evidence(project, value=value, gap=gap),
     }
 
 
@@ -57,26 +52,16 @@ def best_run_meets_target(outcome: Outcome) -> Criterion:
         .annotate(reopened_at=Subquery(reopened(outcome.phase_id).values("created_at")[:1]))
         .get()
     )
-    metric, target = project.success_metric, project.success_target
-    if not metric or target is None:
-        missing = " and ".join(
-            words
-            for words, unset in (
-                ("its success metric (the metric key runs log, for example val_auc)", not metric),
-                ("its success target", target is None),
-            )
-            if unset
-        )
-        return Criterion(
-            KIND,
-            outcome.name,
-            False,
-            f"“{outcome.name}” is judged against the project's success metric: set {missing} "
-            "on the project.",
-            evidence=_evidence(project),
-        )
+    unset = target_unset(
+        outcome,
+        project,
+        evidence=_evidence(project),
+        metric_words="its success metric (the metric key runs log, for example val_auc)",
+    )
+    if unset:
+        return unset
 
-    maximize = ranking.maximize(project)
+    metric = project.success_metric
     series = ranking.ranked_series(project=project, key=metric, since=project.reopened_at)
     since = ""
     if project.reopened_at is not None:
@@ -86,32 +71,29 @@ def best_run_meets_target(outcome: Outcome) -> Criterion:
         .only("latest_value", "run__run_id", "run__name", "run__start_time")
         .first()
     )
-    direction = MetricDirection(project.success_direction)
-    wanted = f"the target {_number(target)} ({direction.label.lower()})"
     if best is None:
         return Criterion(
-            KIND,
+            EVIDENCE,
             outcome.name,
             False,
-            f"No run of this project has logged {metric}{since} yet; {wanted}.",
+            f"No run of this project has logged {metric}{since} yet; {target_words(project)}.",
             evidence=_evidence(project),
         )
 
     value, run = best.latest_value, best.run
-    met = meets_target(value, target, maximize=maximize)
-    short = shortfall(value, target, maximize=maximize)
-    gap = 0.0 if met else float(f"{short:.12g}")  # 0.03, not 0.030000000000000027
+    verdict = judge_target(project, value)
     who = f"(run “{run.name}”, {run.run_id[:8]}…)"
-    if met:
-        message = f"Best {metric}{since} {_number(value)} {who} meets {wanted}."
+    if verdict.met:
+        message = f"Best {metric}{since} {number(value)} {who} meets {verdict.wanted}."
     else:
         message = (
-            f"Best {metric}{since} {_number(value)} {who} is {_number(gap)} short of {wanted}."
+            f"Best {metric}{since} {number(value)} {who} is {number(verdict.gap)} short of "
+            f"{verdict.wanted}."
         )
     return Criterion(
-        KIND,
+        EVIDENCE,
         outcome.name,
-        met,
+        verdict.met,
         message,
-        evidence=_evidence(project, run=run, value=value, gap=gap),
+        evidence=_evidence(project, run=run, value=value, gap=verdict.gap),
     )

@@ -42,6 +42,25 @@ def new_run_id() -> str:
     return uuid.uuid4().hex
 
 
+class KeyValue(models.Model):
+    """A tag or a param as MLflow stores them: a key of up to ``MAX_KEY_LENGTH`` characters,
+    unique within what it belongs to (:func:`unique_key`), and any text as its value."""
+
+    key = models.CharField(max_length=MAX_KEY_LENGTH)
+    value = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.key
+
+
+def unique_key(owner: str, name: str) -> models.UniqueConstraint:
+    """One value a key within ``owner``."""
+    return models.UniqueConstraint(fields=[owner, "key"], name=name)
+
+
 class Experiment(models.Model):
     project = models.ForeignKey(
         "phases.Project", on_delete=models.CASCADE, related_name="experiments"
@@ -74,18 +93,11 @@ class Experiment(models.Model):
         return self.name
 
 
-class ExperimentTag(models.Model):
+class ExperimentTag(KeyValue):
     experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="tags")
-    key = models.CharField(max_length=MAX_KEY_LENGTH)
-    value = models.TextField(blank=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["experiment", "key"], name="experiment_tag_unique"),
-        ]
-
-    def __str__(self) -> str:
-        return self.key
+        constraints = [unique_key("experiment", "experiment_tag_unique")]
 
 
 class Run(models.Model):
@@ -118,30 +130,23 @@ class Run(models.Model):
         return self.name or self.run_id
 
 
-class Param(models.Model):
+class Param(KeyValue):
     """Write-once: a param keeps the value it was first logged with."""
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="params")
-    key = models.CharField(max_length=MAX_KEY_LENGTH)
-    value = models.TextField(blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["run", "key"], name="param_unique")]
+        constraints = [unique_key("run", "param_unique")]
 
     def __str__(self) -> str:
         return f"{self.key}={self.value}"
 
 
-class RunTag(models.Model):
+class RunTag(KeyValue):
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="tags")
-    key = models.CharField(max_length=MAX_KEY_LENGTH)
-    value = models.TextField(blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["run", "key"], name="run_tag_unique")]
-
-    def __str__(self) -> str:
-        return self.key
+        constraints = [unique_key("run", "run_tag_unique")]
 
 
 class MetricSeries(models.Model):

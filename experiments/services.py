@@ -41,6 +41,17 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def touched(instance, *, now: int | None = None, **changes):
+    """Apply ``changes`` to an MLflow object that keeps a ``last_update_time`` (experiments,
+    logged and registered models, versions) and move that time, as MLflow does on every
+    change; saves only those columns."""
+    for name, value in changes.items():
+        setattr(instance, name, value)
+    instance.last_update_time = now_ms() if now is None else now
+    instance.save(update_fields=[*changes, "last_update_time"])
+    return instance
+
+
 class MetricIn(NamedTuple):
     """One point as a client logs it; ``value`` may be NaN or ±inf. A tuple, because a batch
     holds thousands and they are made and unpacked in the hot path."""
@@ -156,10 +167,7 @@ def experiment_rename(*, experiment: Experiment, new_name: str, by: User | None)
     taken = Experiment.objects.filter(project_id=experiment.project_id, name=new_name)
     if taken.exists():
         raise _name_taken(experiment.project, new_name)
-    experiment.name = new_name
-    experiment.last_update_time = now_ms()
-    experiment.save(update_fields=["name", "last_update_time"])
-    return experiment
+    return touched(experiment, name=new_name)
 
 
 @transaction.atomic
@@ -189,9 +197,7 @@ def experiment_restore(*, experiment: Experiment, by: User | None) -> Experiment
 
 
 def _set_experiment_stage(experiment: Experiment, stage: str) -> Experiment:
-    experiment.lifecycle_stage = stage
-    experiment.last_update_time = now_ms()
-    experiment.save(update_fields=["lifecycle_stage", "last_update_time"])
+    touched(experiment, lifecycle_stage=stage)
     experiment.runs.update(lifecycle_stage=stage)
     return experiment
 
@@ -351,10 +357,8 @@ def log_batch(
     caller's to limit (``validation.check_batch_limits`` for MLflow's ``log-batch``).
     """
     columns = _metric_columns(metrics) if metrics else None
-    for index, (key, value) in enumerate(params):
-        validation.check_param(key, value, path=f"params[{index}]")
-    for index, (key, value) in enumerate(tags):
-        validation.check_tag(key, value, path=f"tags[{index}]")
+    validation.check_pairs(params, validation.check_param, "params")
+    validation.check_pairs(tags, validation.check_tag, "tags")
     keys = [key for key, _ in params]
     if len(set(keys)) != len(keys):
         duplicates = sorted({key for key in keys if keys.count(key) > 1})

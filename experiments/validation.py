@@ -141,6 +141,14 @@ def check_tag(key: str, value: str, *, path: str = "") -> None:
     check_length(f"{prefix}value", value, MAX_TAG_VAL_LENGTH)
 
 
+def check_pairs(pairs, check, field: str) -> dict[str, str]:
+    """Check each ``(key, value)`` of the list field ``field`` with ``check``, naming the
+    item (``tags[2].key``); the last value of a key wins in what comes back."""
+    for index, (key, value) in enumerate(pairs):
+        check(key, value, path=f"{field}[{index}]")
+    return dict(pairs)
+
+
 def check_experiment_tag(key: str, value: str) -> None:
     check_name(key)
     check_length("key", key, MAX_EXPERIMENT_TAG_KEY_LENGTH)

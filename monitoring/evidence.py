@@ -22,10 +22,8 @@ from django.utils import timezone
 
 from monitoring.choices import OPEN_ALERT_STATES, ResultStatus
 from monitoring.models import Alert, Deployment, Monitor, Result
-from phases.gates import Criterion
+from phases.gates import EVIDENCE, Criterion
 from phases.models import Outcome
-
-KIND = "evidence"
 
 
 def _names(monitors) -> str:
@@ -43,7 +41,7 @@ def production_monitors_ok(outcome: Outcome, *, now: dt.datetime | None = None) 
     evidence = {"days": days, "deployment": None, "monitors": {}}
 
     def unmet(message: str) -> Criterion:
-        return Criterion(KIND, outcome.name, False, message, evidence=evidence)
+        return Criterion(EVIDENCE, outcome.name, False, message, evidence=evidence)
 
     deployment = Deployment.objects.filter(project_id=project_id, ended_at__isnull=True).first()
     if deployment is None:
@@ -96,7 +94,7 @@ def production_monitors_ok(outcome: Outcome, *, now: dt.datetime | None = None) 
             + "."
         )
     return Criterion(
-        KIND,
+        EVIDENCE,
         outcome.name,
         True,
         f"All {len(monitors)} monitors of {deployment.name} have been ok for the last {days} days.",

@@ -19,6 +19,7 @@ import re
 
 from django.conf import settings
 
+from experiments.artifacts import run_folder
 from experiments.models import Run, RunInput
 from mlprojects.exceptions import DomainError
 from monitoring import ingest
@@ -34,18 +35,6 @@ PREDICTION_COLUMNS = ("prediction",)
 LABEL_COLUMNS = ("label", "target")
 TRAINING_CONTEXTS = ("train", "training")
 ARTIFACT_URI = re.compile(r"^mlflow-artifacts:/+\d+/[0-9a-f]{32}/artifacts/(?P<path>.+)$")
-
-
-def run_folder(run: Run) -> pathlib.Path:
-    """The run's artifact folder, laid out as ``experiments/README.md`` says (expects
-    ``run.experiment`` loaded)."""
-    return (
-        pathlib.Path(settings.MLPROJECTS_ARTIFACT_ROOT)
-        / str(run.experiment.project_id)
-        / str(run.experiment_id)
-        / run.run_id
-        / "artifacts"
-    )
 
 
 def _declared(run: Run) -> list[str]:

@@ -8,8 +8,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from phases.choices import EvidenceRule, ReviewStatus, TaskStatus
-from phases.models import Outcome, Phase, Task
+from phases.choices import EvidenceRule, MetricDirection, ReviewStatus, TaskStatus
+from phases.metrics import meets_target, shortfall
+from phases.models import Outcome, Phase, Project, Task
+
+# The kind of every criterion an evidence rule answers.
+EVIDENCE = "evidence"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +79,76 @@ def task_criterion(task: Task) -> Criterion:
     return Criterion("task", task.title, False, f"Task “{task.title}” must be done; it is {words}.")
 
 
+def number(value: float) -> str:
+    """A metric value or target in a gate's message: six significant digits."""
+    return f"{value:.6g}"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A value judged against the project's target, for the evidence rules that read one
+    (``experiments.evidence``, ``registry.evidence``): met, how far short, and the words."""
+
+    met: bool
+    gap: float
+    wanted: str
+
+
+def judge_target(project: Project, value: float) -> Verdict:
+    """``value`` against the project's success target, in its direction."""
+    maximize = project.success_direction == MetricDirection.MAXIMIZE
+    met = meets_target(value, project.success_target, maximize=maximize)
+    short = shortfall(value, project.success_target, maximize=maximize)
+    gap = 0.0 if met else float(f"{short:.12g}")  # 0.03, not 0.030000000000000027
+    return Verdict(met, gap, target_words(project))
+
+
+def target_words(project: Project) -> str:
+    direction = MetricDirection(project.success_direction)
+    return f"the target {number(project.success_target)} ({direction.label.lower()})"
+
+
+def target_evidence(project: Project, *, value=None, gap=None) -> dict[str, Any]:
+    """The keys an evidence rule about the target reports, the same whatever the verdict,
+    so that pages can read them without checks."""
+    return {
+        "metric": project.success_metric or None,
+        "value": value,
+        "target": project.success_target,
+        "direction": project.success_direction,
+        "gap": gap,
+    }
+
+
+def target_unset(
+    outcome: Outcome,
+    project: Project,
+    *,
+    evidence: dict[str, Any],
+    metric_words: str = "its success metric",
+) -> Criterion | None:
+    """The unmet criterion of a rule judged against the success metric while the project
+    has not set the metric or its target; ``None`` when both are set."""
+    unset = [
+        words
+        for words, missing in (
+            (metric_words, not project.success_metric),
+            ("its success target", project.success_target is None),
+        )
+        if missing
+    ]
+    if not unset:
+        return None
+    return Criterion(
+        EVIDENCE,
+        outcome.name,
+        False,
+        f"“{outcome.name}” is judged against the project's success metric: set "
+        f"{' and '.join(unset)} on the project.",
+        evidence=evidence,
+    )
+
+
 EvidenceCheck = Callable[[Outcome], Criterion]
 _evidence_checks: dict[str, EvidenceCheck] = {}
 
@@ -90,7 +164,7 @@ def evidence_criterion(outcome: Outcome) -> Criterion:
     if check is None:
         label = EvidenceRule(outcome.evidence_rule).label
         return Criterion(
-            "evidence", outcome.name, False, f"Nothing can evaluate the evidence rule “{label}”."
+            EVIDENCE, outcome.name, False, f"Nothing can evaluate the evidence rule “{label}”."
         )
     return check(outcome)
 

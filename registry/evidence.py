@@ -17,17 +17,20 @@ Three queries whatever the number of models: the project, the aliases with their
 and the metric values.
 """
 
-from experiments.evidence import KIND
 from phases.choices import MetricDirection
-from phases.gates import Criterion
+from phases.gates import (
+    EVIDENCE,
+    Criterion,
+    judge_target,
+    number,
+    target_evidence,
+    target_unset,
+    target_words,
+)
 from phases.models import Outcome, Project
 from registry.choices import DEFAULT_PRODUCTION_ALIAS
 from registry.models import ModelAlias, RegistrySettings
 from registry.selectors import many_version_metrics
-
-
-def _number(value: float) -> str:
-    return f"{value:.6g}"
 
 
 def _evidence(project: Project, alias: str, *, version=None, value=None, gap=None) -> dict:
@@ -36,11 +39,7 @@ def _evidence(project: Project, alias: str, *, version=None, value=None, gap=Non
         "model": version.registered_model.name if version else None,
         "version": version.version if version else None,
         "run_id": version.run.run_id if version and version.run else None,
-        "metric": project.success_metric or None,
-        "value": value,
-        "target": project.success_target,
-        "direction": project.success_direction,
-        "gap": gap,
+        **target_evidence(project, value=value, gap=gap),
     }
 
 
@@ -59,24 +58,9 @@ def production_version_meets_target(outcome: Outcome) -> Criterion:
         ),
         DEFAULT_PRODUCTION_ALIAS,
     )
-    metric, target = project.success_metric, project.success_target
-    if not metric or target is None:
-        missing = " and ".join(
-            words
-            for words, unset in (
-                ("its success metric", not metric),
-                ("its success target", target is None),
-            )
-            if unset
-        )
-        return Criterion(
-            KIND,
-            outcome.name,
-            False,
-            f"“{outcome.name}” is judged against the project's success metric: set {missing} "
-            "on the project.",
-            evidence=_evidence(project, alias),
-        )
+    unset = target_unset(outcome, project, evidence=_evidence(project, alias))
+    if unset:
+        return unset
     deployed = [
         found.model_version
         for found in ModelAlias.objects.filter(registered_model__project=project, alias=alias)
@@ -85,43 +69,41 @@ def production_version_meets_target(outcome: Outcome) -> Criterion:
     ]
     if not deployed:
         return Criterion(
-            KIND,
+            EVIDENCE,
             outcome.name,
             False,
             f"No registered model of this project has a version at the production alias "
             f"“{alias}” yet.",
             evidence=_evidence(project, alias),
         )
-    maximize = project.success_direction == MetricDirection.MAXIMIZE
+    metric = project.success_metric
     values = many_version_metrics(deployed)
     scored = [(values[v.pk].get(metric), v) for v in deployed]
     scored = [(value, v) for value, v in scored if value is not None]
-    direction = MetricDirection(project.success_direction)
-    wanted = f"the target {_number(target)} ({direction.label.lower()})"
     if not scored:
         names = ", ".join(f"{v.registered_model.name} v{v.version}" for v in deployed)
         return Criterion(
-            KIND,
+            EVIDENCE,
             outcome.name,
             False,
-            f"The version at “{alias}” ({names}) has no value of {metric}; {wanted}.",
+            f"The version at “{alias}” ({names}) has no value of {metric}; "
+            f"{target_words(project)}.",
             evidence=_evidence(project, alias, version=deployed[0]),
         )
-    value, version = (
-        max(scored, key=lambda item: item[0]) if maximize else min(scored, key=lambda item: item[0])
-    )
-    shortfall = target - value if maximize else value - target
-    met = shortfall <= 0
-    gap = 0.0 if met else float(f"{shortfall:.12g}")
+    pick = max if project.success_direction == MetricDirection.MAXIMIZE else min
+    value, version = pick(scored, key=lambda item: item[0])
+    verdict = judge_target(project, value)
     who = f"{version.registered_model.name} v{version.version} at “{alias}”"
-    if met:
-        message = f"{who} has {metric} {_number(value)}, which meets {wanted}."
+    if verdict.met:
+        message = f"{who} has {metric} {number(value)}, which meets {verdict.wanted}."
     else:
-        message = f"{who} has {metric} {_number(value)}, {_number(gap)} short of {wanted}."
+        message = (
+            f"{who} has {metric} {number(value)}, {number(verdict.gap)} short of {verdict.wanted}."
+        )
     return Criterion(
-        KIND,
+        EVIDENCE,
         outcome.name,
-        met,
+        verdict.met,
         message,
-        evidence=_evidence(project, alias, version=version, value=value, gap=gap),
+        evidence=_evidence(project, alias, version=version, value=value, gap=verdict.gap),
     )

@@ -15,9 +15,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from experiments.choices import LifecycleStage
+from experiments.models import MAX_KEY_LENGTH, KeyValue, unique_key
 from registry.choices import DEFAULT_PRODUCTION_ALIAS, DeploymentKind, LoggedModelStatus, Stage
 
-MAX_KEY_LENGTH = 250
 MAX_MODEL_NAME_LENGTH = 256
 MAX_LOGGED_MODEL_NAME_LENGTH = 500
 MAX_ALIAS_LENGTH = 255
@@ -105,31 +105,20 @@ class LoggedModel(models.Model):
         return f"{self.name} ({self.model_id})"
 
 
-class LoggedModelTag(models.Model):
+class LoggedModelTag(KeyValue):
     model = models.ForeignKey(LoggedModel, on_delete=models.CASCADE, related_name="tags")
-    key = models.CharField(max_length=MAX_KEY_LENGTH)
-    value = models.TextField(blank=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["model", "key"], name="logged_model_tag_unique")
-        ]
-
-    def __str__(self) -> str:
-        return self.key
+        constraints = [unique_key("model", "logged_model_tag_unique")]
 
 
-class LoggedModelParam(models.Model):
+class LoggedModelParam(KeyValue):
     """Write-once, as a run's params are."""
 
     model = models.ForeignKey(LoggedModel, on_delete=models.CASCADE, related_name="params")
-    key = models.CharField(max_length=MAX_KEY_LENGTH)
-    value = models.TextField(blank=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["model", "key"], name="logged_model_param_unique")
-        ]
+        constraints = [unique_key("model", "logged_model_param_unique")]
 
     def __str__(self) -> str:
         return f"{self.key}={self.value}"
@@ -232,22 +221,13 @@ class RegisteredModel(models.Model):
         return self.name
 
 
-class RegisteredModelTag(models.Model):
+class RegisteredModelTag(KeyValue):
     registered_model = models.ForeignKey(
         RegisteredModel, on_delete=models.CASCADE, related_name="tags"
     )
-    key = models.CharField(max_length=MAX_KEY_LENGTH)
-    value = models.TextField(blank=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["registered_model", "key"], name="registered_model_tag_unique"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return self.key
+        constraints = [unique_key("registered_model", "registered_model_tag_unique")]
 
 
 class ModelVersion(models.Model):
@@ -303,20 +283,11 @@ class ModelVersion(models.Model):
         return f"{self.registered_model_id} v{self.version}"
 
 
-class ModelVersionTag(models.Model):
+class ModelVersionTag(KeyValue):
     model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="tags")
-    key = models.CharField(max_length=MAX_KEY_LENGTH)
-    value = models.TextField(blank=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["model_version", "key"], name="model_version_tag_unique"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return self.key
+        constraints = [unique_key("model_version", "model_version_tag_unique")]
 
 
 class ModelAlias(models.Model):

@@ -26,11 +26,10 @@ import tempfile
 from collections.abc import Iterator
 from urllib.parse import unquote
 
-from django.conf import settings
 from django.http import FileResponse
 
 from api.mlflow.errors import MlflowError, invalid, not_found
-from experiments.models import Run
+from experiments.artifacts import experiment_folder
 from registry.models import LoggedModel
 
 CHUNK = 1 << 20
@@ -53,27 +52,9 @@ _ACTIVE_TYPES = frozenset(
 )
 
 
-def run_folder(run: Run) -> pathlib.Path:
-    """Expects ``run.experiment`` loaded."""
-    return (
-        pathlib.Path(settings.MLPROJECTS_ARTIFACT_ROOT)
-        / str(run.experiment.project_id)
-        / str(run.experiment_id)
-        / run.run_id
-        / "artifacts"
-    )
-
-
 def logged_model_folder(model: LoggedModel) -> pathlib.Path:
     """Expects ``model.experiment`` loaded."""
-    return (
-        pathlib.Path(settings.MLPROJECTS_ARTIFACT_ROOT)
-        / str(model.experiment.project_id)
-        / str(model.experiment_id)
-        / "models"
-        / model.model_id
-        / "artifacts"
-    )
+    return experiment_folder(model.experiment) / "models" / model.model_id / "artifacts"
 
 
 def unsafe(path: str) -> MlflowError:

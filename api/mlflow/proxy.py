@@ -9,6 +9,7 @@ import pathlib
 from api.middleware import body_limit, declared_length
 from api.mlflow import artifacts, errors, shaping
 from api.mlflow.views import Call
+from experiments.artifacts import run_folder
 from experiments.choices import LifecycleStage
 from experiments.models import Run
 from phases.roles import Action
@@ -27,7 +28,7 @@ def artifacts_list_for_run(call: Call) -> dict:
     prefix = f"{relative}/" if relative else ""
     files = [
         shaping.file_json(prefix + name, is_dir, size)
-        for name, is_dir, size in artifacts.listing(artifacts.run_folder(run), relative)
+        for name, is_dir, size in artifacts.listing(run_folder(run), relative)
     ]
     body = {"root_uri": run.artifact_uri}
     if files:
@@ -71,7 +72,7 @@ def _proxied(call: Call, path: str | None, action: Action) -> tuple[pathlib.Path
         model, relative = proxied_model(call, parts, action)
         return artifacts.logged_model_folder(model), relative, model.lifecycle_stage
     run, relative = proxied_run(call, parts, action)
-    return artifacts.run_folder(run), relative, run.lifecycle_stage
+    return run_folder(run), relative, run.lifecycle_stage
 
 
 def proxy_list(call: Call) -> dict:

@@ -8,11 +8,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from mlprojects.exceptions import DomainError
-from phases.choices import (
-    MetricDirection,
-    Role,
-    TransitionKind,
-)
+from phases.choices import MetricDirection, Role, TransitionKind
 from phases.models import (
     LifecycleTemplate,
     Membership,
@@ -25,8 +21,6 @@ from phases.models import (
 )
 from phases.services.common import _assign, _not_blank, _only
 from phases.services.transitions import _enter
-
-User = AbstractBaseUser
 
 User = AbstractBaseUser
 

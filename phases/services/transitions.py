@@ -164,16 +164,7 @@ def project_complete(*, project: Project, by: User | None, reason: str = "") -> 
     current.save(update_fields=["status", "ended_at"])
     project.completed_at = now
     project.save(update_fields=["completed_at", "updated_at"])
-    transition = Transition.objects.create(
-        project=project,
-        kind=TransitionKind.COMPLETE,
-        from_phase=current,
-        to_phase=current,
-        by=by,
-        reason=reason.strip(),
-    )
-    project_health_refresh(project_ids=[project.pk])
-    return transition
+    return _record(project, current, current, kind=TransitionKind.COMPLETE, by=by, reason=reason)
 
 
 def _replan_from(project: Project, target: Phase, due_date: dt.date | None) -> None:
@@ -256,6 +247,13 @@ def _move(
     """Enter ``target`` and record the move; the caller has closed ``current`` as its kind
     of move requires."""
     _enter(target, project=project)
+    return _record(project, current, target, kind=kind, by=by, reason=reason)
+
+
+def _record(
+    project: Project, current: Phase, target: Phase, *, kind: str, by: User | None, reason: str
+) -> Transition:
+    """The transition row of a move or a completion, and the project's health after it."""
     transition = Transition.objects.create(
         project=project,
         kind=kind,
@@ -264,6 +262,6 @@ def _move(
         by=by,
         reason=reason.strip(),
     )
-    # Health depends on the active phase: every surface shows the new one at once.
+    # Health depends on the active phase and on completion: every surface shows it at once.
     project_health_refresh(project_ids=[project.pk])
     return transition

@@ -2,8 +2,8 @@
 
 from django.contrib.auth.models import AbstractBaseUser
 
-from experiments.services import now_ms
+from experiments.services import now_ms, touched
 
 User = AbstractBaseUser
 
-__all__ = ["User", "now_ms"]
+__all__ = ["User", "now_ms", "touched"]

@@ -10,6 +10,7 @@ from experiments import services as experiments
 from experiments import validation as tracking_validation
 from experiments.choices import LifecycleStage
 from experiments.models import Experiment, Run
+from experiments.validation import check_pairs
 from mlprojects.exceptions import DomainError
 from registry import validation
 from registry.choices import LoggedModelStatus
@@ -21,7 +22,7 @@ from registry.models import (
     RunModelLink,
     new_model_id,
 )
-from registry.services.common import User, now_ms
+from registry.services.common import User, now_ms, touched
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,18 +51,6 @@ def _require_active(model: LoggedModel) -> None:
         raise not_found(model.model_id)
 
 
-def _check_tags(tags: Sequence[tuple[str, str]]) -> dict[str, str]:
-    for index, (key, value) in enumerate(tags):
-        validation.check_tag(key, value, path=f"tags[{index}]")
-    return dict(tags)
-
-
-def _check_params(params: Sequence[tuple[str, str]]) -> dict[str, str]:
-    for index, (key, value) in enumerate(params):
-        tracking_validation.check_param(key, value, path=f"params[{index}]")
-    return dict(params)
-
-
 @transaction.atomic
 def logged_model_create(
     *,
@@ -78,7 +67,10 @@ def logged_model_create(
     if name:
         validation.check_logged_model_name(name)
     tracking_validation.check_length("model_type", model_type, 500)
-    params, tags = _check_params(params), _check_tags(tags)
+    params, tags = (
+        check_pairs(params, tracking_validation.check_param, "params"),
+        check_pairs(tags, validation.check_tag, "tags"),
+    )
     experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
     if experiment.lifecycle_stage != LifecycleStage.ACTIVE:
         raise tracking_validation.invalid(
@@ -114,11 +106,6 @@ def logged_model_create(
     return model
 
 
-def _touch(model: LoggedModel) -> None:
-    model.last_update_time = now_ms()
-    model.save(update_fields=["last_update_time"])
-
-
 @transaction.atomic
 def logged_model_finalize(*, model: LoggedModel, status: str, by: User | None) -> LoggedModel:
     if status not in (LoggedModelStatus.READY, LoggedModelStatus.UPLOAD_FAILED):
@@ -129,10 +116,7 @@ def logged_model_finalize(*, model: LoggedModel, status: str, by: User | None) -
         )
     model = _locked(model)
     _require_active(model)
-    model.status = status
-    model.last_update_time = now_ms()
-    model.save(update_fields=["status", "last_update_time"])
-    return model
+    return touched(model, status=status)
 
 
 @transaction.atomic
@@ -141,10 +125,7 @@ def logged_model_delete(*, model: LoggedModel, by: User | None) -> LoggedModel:
     registered versions made from it stay."""
     model = _locked(model)
     _require_active(model)
-    model.lifecycle_stage = LifecycleStage.DELETED
-    model.last_update_time = now_ms()
-    model.save(update_fields=["lifecycle_stage", "last_update_time"])
-    return model
+    return touched(model, lifecycle_stage=LifecycleStage.DELETED)
 
 
 @transaction.atomic
@@ -153,7 +134,7 @@ def logged_model_set_tags(
 ) -> None:
     """Tags are overwritten; the last of a key in one request wins."""
     validation.check_request_counts(tags=len(tags))
-    tags = _check_tags(tags)
+    tags = check_pairs(tags, validation.check_tag, "tags")
     model = _locked(model)
     _require_active(model)
     LoggedModelTag.objects.bulk_create(
@@ -162,7 +143,7 @@ def logged_model_set_tags(
         unique_fields=["model", "key"],
         update_fields=["value"],
     )
-    _touch(model)
+    touched(model)
 
 
 @transaction.atomic
@@ -174,7 +155,7 @@ def logged_model_delete_tag(*, model: LoggedModel, key: str, by: User | None) ->
         raise DomainError(
             "not_found", f"No tag with key {key!r} found for model with ID {model.model_id!r}."
         )
-    _touch(model)
+    touched(model)
 
 
 @transaction.atomic
@@ -188,7 +169,7 @@ def logged_model_log_params(
         raise tracking_validation.invalid(
             "params", f"Duplicate parameter keys have been submitted: {sorted(keys)}."
         )
-    params = _check_params(params)
+    params = check_pairs(params, tracking_validation.check_param, "params")
     model = _locked(model)
     _require_active(model)
     existing = dict(
@@ -209,7 +190,7 @@ def logged_model_log_params(
             if k not in existing
         ]
     )
-    _touch(model)
+    touched(model)
 
 
 def _project_models(run: Run, model_ids: set[str]) -> dict[str, LoggedModel]:

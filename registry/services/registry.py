@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from django.db import IntegrityError, transaction
 
 from experiments.models import Run
-from experiments.validation import invalid
+from experiments.validation import check_pairs, invalid
 from mlprojects.exceptions import DomainError
 from phases.models import Project
 from registry import validation
@@ -22,7 +22,7 @@ from registry.models import (
     RegisteredModelTag,
 )
 from registry.services import deployments
-from registry.services.common import User, now_ms
+from registry.services.common import User, now_ms, touched
 
 
 def model_not_found(name: str) -> DomainError:
@@ -49,17 +49,6 @@ def _locked(registered_model: RegisteredModel) -> RegisteredModel:
     )
 
 
-def _touch(registered_model: RegisteredModel, now: int | None = None) -> None:
-    registered_model.last_update_time = now or now_ms()
-    registered_model.save(update_fields=["last_update_time"])
-
-
-def _check_tags(tags: Sequence[tuple[str, str]]) -> dict[str, str]:
-    for index, (key, value) in enumerate(tags):
-        validation.check_tag(key, value, path=f"tags[{index}]")
-    return dict(tags)
-
-
 # --- Registered models ------------------------------------------------------------------
 
 
@@ -74,7 +63,7 @@ def registered_model_create(
 ) -> RegisteredModel:
     validation.check_model_name(name)
     validation.check_description(description)
-    tags = _check_tags(tags)
+    tags = check_pairs(tags, validation.check_tag, "tags")
     if RegisteredModel.objects.filter(project=project, name=name).exists():
         raise _name_taken(name)
     now = now_ms()
@@ -110,10 +99,7 @@ def registered_model_rename(
     taken = RegisteredModel.objects.filter(project_id=registered_model.project_id, name=new_name)
     if taken.exists():
         raise _name_taken(new_name)
-    registered_model.name = new_name
-    registered_model.last_update_time = now_ms()
-    registered_model.save(update_fields=["name", "last_update_time"])
-    return registered_model
+    return touched(registered_model, name=new_name)
 
 
 @transaction.atomic
@@ -122,10 +108,7 @@ def registered_model_update(
 ) -> RegisteredModel:
     validation.check_description(description)
     registered_model = _locked(registered_model)
-    registered_model.description = description
-    registered_model.last_update_time = now_ms()
-    registered_model.save(update_fields=["description", "last_update_time"])
-    return registered_model
+    return touched(registered_model, description=description)
 
 
 @transaction.atomic
@@ -183,7 +166,7 @@ def model_version_create(
         validation.check_uri(field, uri)
     validation.check_uri("run_link", run_link)
     validation.check_description(description)
-    tags = _check_tags(tags)
+    tags = check_pairs(tags, validation.check_tag, "tags")
     registered_model = _locked(registered_model)
     project_id = registered_model.project_id
     if run is not None:
@@ -197,9 +180,7 @@ def model_version_create(
         if run is None and logged_model.source_run_id is not None:
             run = logged_model.source_run
     now = now_ms()
-    registered_model.last_version += 1
-    registered_model.last_update_time = now
-    registered_model.save(update_fields=["last_version", "last_update_time"])
+    touched(registered_model, now=now, last_version=registered_model.last_version + 1)
     version = ModelVersion.objects.create(
         registered_model=registered_model,
         version=registered_model.last_version,
@@ -234,10 +215,7 @@ def model_version_update(
 ) -> ModelVersion:
     validation.check_description(description)
     version = _locked_version(version)
-    version.description = description
-    version.last_update_time = now_ms()
-    version.save(update_fields=["description", "last_update_time"])
-    return version
+    return touched(version, description=description)
 
 
 @transaction.atomic
@@ -250,7 +228,7 @@ def model_version_delete(*, version: ModelVersion, by: User | None) -> None:
         registered_model=registered_model, by=by, only_version=version
     )
     version.delete()
-    _touch(registered_model)
+    touched(registered_model)
 
 
 @transaction.atomic
@@ -290,10 +268,8 @@ def model_version_transition_stage(
         ModelVersion.objects.filter(registered_model=registered_model, current_stage=stage).exclude(
             pk=version.pk
         ).update(current_stage=Stage.ARCHIVED, last_update_time=now)
-    version.current_stage = stage
-    version.last_update_time = now
-    version.save(update_fields=["current_stage", "last_update_time"])
-    _touch(registered_model, now)
+    touched(version, now=now, current_stage=stage)
+    touched(registered_model, now=now)
     return version
 
 

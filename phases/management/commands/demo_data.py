@@ -35,15 +35,7 @@ from phases import services
 from phases.choices import Health, PhaseStatus, ReviewStatus, Role, TaskStatus, TransitionKind
 from phases.management import portfolio as demo
 from phases.management import steps
-from phases.models import (
-    LifecycleTemplate,
-    Membership,
-    Outcome,
-    Phase,
-    Project,
-    Task,
-    Transition,
-)
+from phases.models import LifecycleTemplate, Membership, Outcome, Phase, Project, Task, Transition
 
 ENV_VAR = "MLPROJECTS_DEMO_PASSWORD"
 # `make run` and `make dev` export the port web listens on (8000 unless told otherwise).
