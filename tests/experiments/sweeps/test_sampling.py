@@ -1,14 +1,17 @@
 """What keeps a trial cheap without changing what it does: each worker process keeps its
-Optuna study between asks and proposes what a study rebuilt from the rows would."""
+Optuna study between asks and proposes what a study rebuilt from the rows would, and a
+trial is claimed, checked in and finished in a few statements."""
 
 from collections import OrderedDict
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from experiments import services
 from experiments.choices import TrialStatus
-from experiments.models import Trial
-from experiments.sweeps import sampling
+from experiments.models import Sweep, Trial
+from experiments.sweeps import ledger, sampling
 from tests.experiments.sweeps.conftest import run_all, spec
 
 
@@ -75,3 +78,54 @@ def test_a_kept_study_that_cannot_follow_the_rows_is_rebuilt(
 
     followed, _ = sampling.ask(sweep, rows, number=6, trial_pk=trials[6].pk)
     assert followed == rebuilt(monkeypatch, sweep, rows, 6)
+
+
+@pytest.mark.postgres
+def test_a_trial_is_claimed_checked_in_and_finished_in_few_statements(
+    project, user, iris, monkeypatch, on_postgres
+):
+    sweep = services.sweep_create(project=project, user=user, **spec(iris, folds=3))
+    first, second = Trial.objects.filter(sweep=sweep).order_by("number")[:2]
+    ledger.run_trial(first.pk, owner=ledger.new_owner("test"))
+    best_before = Sweep.objects.get(pk=sweep.pk).best_trial_id
+    spans: dict[str, list[tuple[int, int]]] = {"claim": [], "checkpoint": [], "finish": []}
+    for name in spans:
+        monkeypatch.setattr(ledger, name, _spanned(getattr(ledger, name), spans[name]))
+
+    with CaptureQueriesContext(connection):
+        ledger.run_trial(second.pk, owner=ledger.new_owner("test"))
+
+    second.refresh_from_db()
+    assert second.status == TrialStatus.SUCCEEDED and second.run is not None
+    best_changed = Sweep.objects.get(pk=sweep.pk).best_trial_id != best_before
+    counts = {name: statements(found) for name, found in spans.items()}
+    assert len(spans["checkpoint"]) == 3
+    assert counts == {
+        "claim": 4,  # the sweep, the trial, the rows for the sampler; the claim
+        "checkpoint": 3,  # one write a fold
+        # The sweep, the trial, the experiment; the run, its tags, params, series, their
+        # chunks and rollups; the trial's result, the tally, the best trial (and the sweep
+        # when that changed).
+        "finish": 12 + best_changed,
+    }
+
+
+def _spanned(call, spans: list):
+    """``call``, noting which of the connection's logged queries each call made."""
+
+    def wrapper(*args, **kwargs):
+        start = len(connection.queries)
+        try:
+            return call(*args, **kwargs)
+        finally:
+            spans.append((start, len(connection.queries)))
+
+    return wrapper
+
+
+def statements(spans) -> int:
+    """Statements that read or write rows (not transaction control nor settings) of the
+    calls in ``spans``."""
+    words = ("SELECT", "INSERT", "UPDATE", "DELETE", "COPY")
+    made = [query for start, end in spans for query in connection.queries[start:end]]
+    return sum(1 for query in made if query["sql"].split()[0] in words)
