@@ -206,6 +206,7 @@ def claim(trial_id: int, *, owner: str) -> Claimed | Later | None:
     trial.started_at = now
     trial.intermediate = []
     trial.save()
+    _commit_without_flush_wait()
     if sweep.status == SweepStatus.QUEUED:
         sweep.status = SweepStatus.RUNNING
         sweep.started_at = now
@@ -272,17 +273,15 @@ def renew(trial_id: int, owner: str) -> bool:
     )
 
 
-@contextlib.contextmanager
-def _unflushed():
-    """A transaction whose commit does not wait for the write-ahead log to reach the disk
-    (PostgreSQL's ``synchronous_commit`` off for it alone), for what a database crash may
-    lose harmlessly: a checkpoint lost makes the lease look older and the fold's mean
-    missing until the next one, which the ledger already allows for."""
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        yield
+def _commit_without_flush_wait() -> None:
+    """Let the open transaction commit without waiting for the write-ahead log to reach the
+    disk (PostgreSQL's ``synchronous_commit`` off for it alone): for what a database crash
+    may lose harmlessly. A lost claim leaves the trial as it was (its worker's finish then
+    fails the lease check, and the retry or recovery claims it again); a lost checkpoint
+    makes the lease look older. A finish is always flushed, and flushes them with it."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def _check_in(trial_id: int, owner: str, **values) -> bool:
@@ -296,7 +295,8 @@ def _check_in(trial_id: int, owner: str, **values) -> bool:
         for name, key in (("intermediate", "intermediate"), ("sampler_attrs", "attrs"),
                           ("lease_expires_at", "until"))
     ]  # fmt: skip
-    with _unflushed(), connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        _commit_without_flush_wait()
         cursor.execute(
             f"UPDATE {Trial._meta.db_table} AS t "  # noqa: S608  (table names from the models)
             "SET intermediate = %s, sampler_attrs = %s, lease_expires_at = %s "
