@@ -15,6 +15,10 @@ A trial is a row with a number unique in its sweep and a status. The task of a t
    and only if it still holds the lease: a process killed before the commit leaves no run,
    one killed after leaves a finished trial that a redelivery skips.
 
+Only the finish waits for its commit to reach the disk; a claim that takes the trial and
+the checkpoints do not (``NO_FLUSH_WAIT``): a database crash may lose them, which leaves
+the trial as it was or its lease older, and the finish's flush takes them with it.
+
 A sweep keeps at most ``EXPERIMENTS_SWEEP_WINDOW`` of its trials in the queue, and each
 trial that ends enqueues the next: sweeps started together interleave on the workers.
 """
@@ -273,34 +277,38 @@ def renew(trial_id: int, owner: str) -> bool:
     )
 
 
+# Lets the transaction it runs in commit without waiting for the write-ahead log to reach
+# the disk (PostgreSQL's ``synchronous_commit``, off for that transaction alone): for what a
+# database crash may lose harmlessly. A lost claim leaves the trial as it was (its worker's
+# finish then fails the lease check, and the retry or recovery claims it again); a lost
+# checkpoint makes the lease look older. A finish is flushed, and flushes them with it.
+NO_FLUSH_WAIT = "SELECT set_config('synchronous_commit', 'off', true)"
+
+
 def _commit_without_flush_wait() -> None:
-    """Let the open transaction commit without waiting for the write-ahead log to reach the
-    disk (PostgreSQL's ``synchronous_commit`` off for it alone): for what a database crash
-    may lose harmlessly. A lost claim leaves the trial as it was (its worker's finish then
-    fails the lease check, and the retry or recovery claims it again); a lost checkpoint
-    makes the lease look older. A finish is always flushed, and flushes them with it."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            cursor.execute(NO_FLUSH_WAIT)
 
 
 def _check_in(trial_id: int, owner: str, **values) -> bool:
     """The checkpoint's write, if the trial is still the owner's and its sweep is not
-    being cancelled: the fold's means, the sampler's attributes, the lease renewed. Raw
-    SQL: the ORM turns the sweep's condition into a subquery and spends longer building
-    the statement than the database running it."""
+    being cancelled: the fold's means, the sampler's attributes, the lease renewed. One
+    statement, its own transaction, committed without the flush wait. Raw SQL: the ORM
+    turns the sweep's condition into a subquery and spends longer building the statement
+    than the database running it."""
     field = Trial._meta.get_field
     prepared = [
         field(name).get_db_prep_value(values[key], connection)
         for name, key in (("intermediate", "intermediate"), ("sampler_attrs", "attrs"),
                           ("lease_expires_at", "until"))
     ]  # fmt: skip
-    with transaction.atomic(), connection.cursor() as cursor:
-        _commit_without_flush_wait()
+    unflushed = f", ({NO_FLUSH_WAIT}) AS unflushed" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {Trial._meta.db_table} AS t "  # noqa: S608  (table names from the models)
             "SET intermediate = %s, sampler_attrs = %s, lease_expires_at = %s "
-            f"FROM {Sweep._meta.db_table} AS s WHERE t.id = %s AND t.lease_owner = %s "
+            f"FROM {Sweep._meta.db_table} AS s{unflushed} WHERE t.id = %s AND t.lease_owner = %s "
             "AND t.status = %s AND s.id = t.sweep_id AND s.status NOT IN (%s, %s)",
             [*prepared, trial_id, owner, TrialStatus.RUNNING, *CANCELLED],
         )

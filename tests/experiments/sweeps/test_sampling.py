@@ -100,6 +100,10 @@ def test_a_trial_is_claimed_checked_in_and_finished_in_few_statements(
     best_changed = Sweep.objects.get(pk=sweep.pk).best_trial_id != best_before
     counts = {name: statements(found) for name, found in spans.items()}
     assert len(spans["checkpoint"]) == 3
+    # The claim and each checkpoint commit without waiting for the WAL flush; the finish
+    # (the run and the result) waits for it.
+    unflushed = {name: [unflushed_in(span) for span in found] for name, found in spans.items()}
+    assert unflushed == {"claim": [True], "checkpoint": [True] * 3, "finish": [False]}
     assert counts == {
         "claim": 4,  # the sweep, the trial, the rows for the sampler; the claim
         "checkpoint": 3,  # one write a fold
@@ -127,5 +131,10 @@ def statements(spans) -> int:
     """Statements that read or write rows (not transaction control nor settings) of the
     calls in ``spans``."""
     words = ("SELECT", "INSERT", "UPDATE", "DELETE", "COPY")
-    made = [query for start, end in spans for query in connection.queries[start:end]]
-    return sum(1 for query in made if query["sql"].split()[0] in words)
+    made = [query["sql"] for start, end in spans for query in connection.queries[start:end]]
+    return sum(1 for sql in made if sql.split()[0] in words and sql != ledger.NO_FLUSH_WAIT)
+
+
+def unflushed_in(span: tuple[int, int]) -> bool:
+    start, end = span
+    return any(ledger.NO_FLUSH_WAIT in query["sql"] for query in connection.queries[start:end])
