@@ -87,6 +87,11 @@ def app_env(args) -> dict[str, str]:
         "CELERY_BROKER_URL": args.broker,
         "DJANGO_SETTINGS_MODULE": "mlprojects.settings",
         "DJANGO_LOG_LEVEL": "WARNING",
+        # As production runs: with debug on, every query is also logged in memory (a cost
+        # the plain loop and Optuna never pay), and Celery warns of the leak it makes.
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": "bench-only-not-a-secret-" + "x" * 40,
+        "DJANGO_ALLOWED_HOSTS": "localhost",
         # As many trials in the queue as the workers can take: the window is for fair
         # share between sweeps, and there is one sweep at a time here.
         "EXPERIMENTS_SWEEP_WINDOW": "64",
