@@ -1,5 +1,6 @@
 """The fast path that writes metric points; called only by ``services`` (``log_batch`` and
-``log_columns``) with the transaction open and the run's row locked.
+``log_columns``, and ``run_record`` for a run it has just inserted) with the transaction
+open and the run's row locked.
 
 Points arrive as arrays (:class:`Columns`) and leave as packed chunks (``MetricChunk``, see
 ``experiments.points``). Per series, in a few statements whatever the batch size:
@@ -111,16 +112,7 @@ def write(*, run_pk: int, columns: Columns) -> int:
             plan.tail.last_step = int(merged.steps[-1])
             tails.append(plan.tail)
         else:
-            chunks += [
-                MetricChunk(
-                    series_id=plan.series.pk,
-                    first_step=int(piece.steps[0]),
-                    last_step=int(piece.steps[-1]),
-                    size=len(piece),
-                    data=pack(piece),
-                )
-                for piece in split(new)
-            ]
+            chunks += _chunks(plan.series.pk, new)
         _advance(plan.series, new)
     _save_chunks(chunks)
     _update(tails, ["data", "size", "last_step"])
@@ -130,6 +122,40 @@ def write(*, run_pk: int, columns: Columns) -> int:
     )
     _widen_rollups(plans)
     return sum(len(plan.new) for plan in plans)
+
+
+def write_new(*, run_pk: int, columns: Columns) -> int:
+    """``write`` for a run created in this transaction, which has no series yet: nothing is
+    read, and each series row goes in with its latest point (three statements in all)."""
+    if not len(columns):
+        return 0
+    grouped = columns.by_key()
+    plans = [_Plan(_empty_series(run_pk, key), points) for key, points in grouped.items()]
+    for plan in plans:
+        _advance(plan.series, plan.new)
+    MetricSeries.objects.bulk_create([plan.series for plan in plans])
+    _save_chunks([chunk for plan in plans for chunk in _chunks(plan.series.pk, plan.new)])
+    _widen_rollups(plans)
+    return sum(len(plan.new) for plan in plans)
+
+
+def _empty_series(run_pk: int, key: str) -> MetricSeries:
+    return MetricSeries(
+        run_id=run_pk, key=key, latest_step=0, latest_timestamp=0, latest_value=0.0, point_count=0
+    )
+
+
+def _chunks(series_pk: int, points: Points) -> list[MetricChunk]:
+    return [
+        MetricChunk(
+            series_id=series_pk,
+            first_step=int(piece.steps[0]),
+            last_step=int(piece.steps[-1]),
+            size=len(piece),
+            data=pack(piece),
+        )
+        for piece in split(points)
+    ]
 
 
 def _series(run_pk: int, grouped: dict[str, Points]) -> dict[str, MetricSeries]:
@@ -169,19 +195,7 @@ def _series(run_pk: int, grouped: dict[str, Points]) -> dict[str, MetricSeries]:
         found[key] = series
     missing = [key for key in grouped if key not in found]
     if missing:
-        created = MetricSeries.objects.bulk_create(
-            [
-                MetricSeries(
-                    run_id=run_pk,
-                    key=key,
-                    latest_step=0,
-                    latest_timestamp=0,
-                    latest_value=0.0,
-                    point_count=0,
-                )
-                for key in missing
-            ]
-        )
+        created = MetricSeries.objects.bulk_create([_empty_series(run_pk, key) for key in missing])
         for series in created:
             series.tail_id = series.tail_size = series.tail_data = None
             found[series.key] = series

@@ -243,6 +243,13 @@ def run_create(
     tags: Iterable[tuple[str, str]] = (),
 ) -> Run:
     """Start a run. Its name and the ``mlflow.runName`` tag always agree, as in MLflow."""
+    return _run_insert(experiment=experiment, by=by, name=name, start_time=start_time, tags=tags)
+
+
+def _run_insert(
+    *, experiment: Experiment, by: User | None, name: str, start_time: int | None,
+    tags: Iterable[tuple[str, str]], status: str = RunStatus.RUNNING, end_time: int | None = None,
+) -> Run:  # fmt: skip
     tags = dict(tags)
     for key, value in tags.items():
         validation.check_tag(key, value)
@@ -267,12 +274,41 @@ def run_create(
         name=name,
         created_by=by,
         user_id=by.get_username() if by is not None else "",
-        status=RunStatus.RUNNING,
+        status=status,
         start_time=now_ms() if start_time is None else start_time,
+        end_time=end_time,
         artifact_uri=f"{artifact_location(experiment)}/{run_id}/artifacts",
     )
     RunTag.objects.bulk_create([RunTag(run=run, key=k, value=v) for k, v in tags.items()])
     return run
+
+
+@transaction.atomic
+def run_record(
+    *, experiment: Experiment, by: User | None, name: str, start_time: int, end_time: int,
+    status: str, metrics: Sequence[MetricIn] = (), params: Sequence[tuple[str, str]] = (),
+    tags: Sequence[tuple[str, str]] = (),
+) -> Run:  # fmt: skip
+    """A run that has ended, written whole: what ``run_create``, ``log_batch`` and
+    ``run_update`` would store, with their checks, in one INSERT per table (the run, its
+    tags, its params, its series, their chunks and rollups). What a sweep's trial logs."""
+    _check_status(status)
+    validation.check_int64("end_time", end_time)
+    columns = _metric_columns(metrics) if metrics else None
+    _check_params(params)
+    run = _run_insert(
+        experiment=experiment, by=by, name=name, start_time=start_time, tags=tags,
+        status=status, end_time=end_time,
+    )  # fmt: skip
+    Param.objects.bulk_create([Param(run=run, key=k, value=v) for k, v in params])
+    if columns is not None:
+        ingest.write_new(run_pk=run.pk, columns=columns)
+    return run
+
+
+def _check_status(status: str) -> None:
+    if status not in RunStatus.values:
+        raise validation.invalid_value("status", status, f"must be one of {RunStatus.values}.")
 
 
 def _locked_active_run(run: Run, *, only: Sequence[str] = ()) -> Run:
@@ -299,8 +335,8 @@ def run_update(
     end_time: int | None = None,
     name: str | None = None,
 ) -> Run:
-    if status is not None and status not in RunStatus.values:
-        raise validation.invalid_value("status", status, f"must be one of {RunStatus.values}.")
+    if status is not None:
+        _check_status(status)
     if end_time is not None:
         validation.check_int64("end_time", end_time)
     if name:
@@ -357,17 +393,8 @@ def log_batch(
     caller's to limit (``validation.check_batch_limits`` for MLflow's ``log-batch``).
     """
     columns = _metric_columns(metrics) if metrics else None
-    validation.check_pairs(params, validation.check_param, "params")
+    _check_params(params)
     validation.check_pairs(tags, validation.check_tag, "tags")
-    keys = [key for key, _ in params]
-    if len(set(keys)) != len(keys):
-        duplicates = sorted({key for key in keys if keys.count(key) > 1})
-        raise validation.invalid(
-            "params",
-            f"Duplicate parameter keys have been submitted: {duplicates}. Please ensure the "
-            "request contains only one param value per param key.",
-        )
-
     run = _locked_active_run(run, only=["name"])
     if params:
         _log_params(run, dict(params))
@@ -391,6 +418,18 @@ def log_columns(*, run: Run, by: User | None, columns: ingest.Columns) -> int:
         )
     run = _locked_active_run(run, only=["name"])
     return ingest.write(run_pk=run.pk, columns=columns)
+
+
+def _check_params(params: Sequence[tuple[str, str]]) -> None:
+    validation.check_pairs(params, validation.check_param, "params")
+    keys = [key for key, _ in params]
+    if len(set(keys)) != len(keys):
+        duplicates = sorted({key for key in keys if keys.count(key) > 1})
+        raise validation.invalid(
+            "params",
+            f"Duplicate parameter keys have been submitted: {duplicates}. Please ensure the "
+            "request contains only one param value per param key.",
+        )
 
 
 def _metric_columns(metrics: Sequence[MetricIn]) -> ingest.Columns:

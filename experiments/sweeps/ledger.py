@@ -15,6 +15,10 @@ A trial is a row with a number unique in its sweep and a status. The task of a t
    and only if it still holds the lease: a process killed before the commit leaves no run,
    one killed after leaves a finished trial that a redelivery skips.
 
+Only the finish waits for its commit to reach the disk; a claim that takes the trial and
+the checkpoints do not (``NO_FLUSH_WAIT``): a database crash may lose them, which leaves
+the trial as it was or its lease older, and the finish's flush takes them with it.
+
 A sweep keeps at most ``EXPERIMENTS_SWEEP_WINDOW`` of its trials in the queue, and each
 trial that ends enqueues the next: sweeps started together interleave on the workers.
 """
@@ -30,7 +34,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from experiments.choices import TRIAL_DONE, RunStatus, Strategy, SweepStatus, TrialStatus
@@ -40,6 +44,7 @@ from experiments.sweeps.execution import Outcome
 from phases.models import Project
 
 TRIAL_TASK = "experiments.trial_run"
+CANCELLED = (SweepStatus.CANCELLING, SweepStatus.CANCELLED)
 
 
 def new_owner(task_id: str | None = None) -> str:
@@ -61,20 +66,40 @@ def _window(sweep: Sweep) -> int:
     return max(1, window)
 
 
-def dispatch(sweep: Sweep) -> int:
+UNSENT = "unsent"  # in a tally: queued trials not in the queue yet
+
+
+def tally(sweep: Sweep) -> dict[str, int]:
+    """How many of the sweep's trials are in each status, and (``UNSENT``) how many of the
+    queued ones are not in the queue yet: what ``settle`` and ``dispatch`` decide on."""
+    counts: dict[str, int] = {UNSENT: 0}
+    rows = (
+        Trial.objects.filter(sweep=sweep)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("pk"), unsent=Count("pk", filter=Q(enqueued_at__isnull=True)))
+    )
+    for status, n, unsent in rows:
+        counts[status] = n
+        if status == TrialStatus.QUEUED:
+            counts[UNSENT] = unsent
+    return counts
+
+
+def dispatch(sweep: Sweep, counts: dict[str, int] | None = None) -> int:
     """Put the sweep's next queued trials in the queue, up to its window; inside the
-    caller's transaction (the sweep locked), sent once it commits. How many were sent."""
+    caller's transaction (the sweep locked), sent once it commits. How many were sent.
+    ``counts``: the sweep's ``tally``, when the caller has it."""
     if sweep.status not in (SweepStatus.QUEUED, SweepStatus.RUNNING):
         return 0
-    trials = Trial.objects.filter(sweep=sweep)
-    outstanding = trials.filter(
-        Q(status=TrialStatus.RUNNING) | Q(status=TrialStatus.QUEUED, enqueued_at__isnull=False)
-    ).count()
-    free = _window(sweep) - outstanding
+    counts = tally(sweep) if counts is None else counts
+    unsent = counts[UNSENT]
+    outstanding = counts.get(TrialStatus.RUNNING, 0) + counts.get(TrialStatus.QUEUED, 0) - unsent
+    free = min(_window(sweep) - outstanding, unsent)
     if free <= 0:
         return 0
     ids = list(
-        trials.filter(status=TrialStatus.QUEUED, enqueued_at__isnull=True)
+        Trial.objects.filter(sweep=sweep, status=TrialStatus.QUEUED, enqueued_at__isnull=True)
         .order_by("number")
         .values_list("pk", flat=True)[:free]
     )
@@ -113,27 +138,35 @@ class Later:
     seconds: float
 
 
-def _locked_sweep(sweep_id: int) -> Sweep:
-    return Sweep.objects.select_for_update().select_related("dataset").get(pk=sweep_id)
+def _locked_sweep(trial_id: int, *related: str, quota: bool = False) -> Sweep | None:
+    """The trial's sweep with its ``related`` rows, the sweep's row locked (only its row:
+    sweeps of one dataset or one project never wait on each other here), and with
+    ``quota`` the project's cap as ``sweep.quota``. One query; None if the trial is gone."""
+    sweeps = Sweep.objects.select_for_update(of=("self",)).select_related(*related)
+    if quota:
+        cap = TrialQuota.objects.filter(project_id=OuterRef("project_id"))
+        sweeps = sweeps.annotate(quota=Subquery(cap.values("max_concurrent")[:1]))
+    try:
+        return sweeps.get(trials=trial_id)
+    except Sweep.DoesNotExist:
+        return None
 
 
 def _project_cap(sweep: Sweep) -> int:
-    quota = TrialQuota.objects.filter(project_id=sweep.project_id).first()
-    return quota.max_concurrent if quota else settings.EXPERIMENTS_PROJECT_MAX_CONCURRENT
+    return sweep.quota or settings.EXPERIMENTS_PROJECT_MAX_CONCURRENT
 
 
 @transaction.atomic
 def claim(trial_id: int, *, owner: str) -> Claimed | Later | None:
     """Take the trial for ``owner``, or say why not (None: nothing to do)."""
-    sweep_id = Trial.objects.filter(pk=trial_id).values_list("sweep_id", flat=True).first()
-    if sweep_id is None:
+    sweep = _locked_sweep(trial_id, "dataset", quota=True)
+    if sweep is None:
         return None
-    sweep = _locked_sweep(sweep_id)
     trial = Trial.objects.select_for_update().get(pk=trial_id)
     now = timezone.now()
     if trial.status in TRIAL_DONE:
         return None
-    if sweep.status in (SweepStatus.CANCELLING, SweepStatus.CANCELLED):
+    if sweep.status in CANCELLED:
         _end(trial, TrialStatus.CANCELLED, "the sweep was cancelled before the trial started")
         settle(sweep)
         return None
@@ -149,8 +182,7 @@ def claim(trial_id: int, *, owner: str) -> Claimed | Later | None:
                 f"{trial.lease_owner} expired); gave up after "
                 f"{settings.EXPERIMENTS_TRIAL_MAX_ATTEMPTS} attempts",
             )
-            settle(sweep)
-            dispatch(sweep)
+            dispatch(sweep, settle(sweep))
             return None
     spent = sweep.started_at and (now - sweep.started_at).total_seconds()
     if sweep.max_seconds and spent and spent >= sweep.max_seconds:
@@ -171,8 +203,12 @@ def claim(trial_id: int, *, owner: str) -> Claimed | Later | None:
             _end(trial, TrialStatus.FAILED, "a grid trial has no point")  # never: set at creation
             settle(sweep)
             return None
-        history = Trial.objects.filter(sweep=sweep).exclude(params={}).exclude(pk=trial.pk)
-        trial.params, trial.sampler_attrs = sampling.ask(sweep, list(history), number=trial.number)
+        history = (
+            Trial.objects.filter(sweep=sweep).exclude(params={}).exclude(pk=trial.pk)
+        ).order_by("number")
+        trial.params, trial.sampler_attrs = sampling.ask(
+            sweep, list(history), number=trial.number, trial_pk=trial.pk
+        )
     trial.status = TrialStatus.RUNNING
     trial.lease_owner = owner
     trial.lease_expires_at = now + dt.timedelta(seconds=lease_seconds())
@@ -180,6 +216,7 @@ def claim(trial_id: int, *, owner: str) -> Claimed | Later | None:
     trial.started_at = now
     trial.intermediate = []
     trial.save()
+    _commit_without_flush_wait()
     if sweep.status == SweepStatus.QUEUED:
         sweep.status = SweepStatus.RUNNING
         sweep.started_at = now
@@ -246,25 +283,60 @@ def renew(trial_id: int, owner: str) -> bool:
     )
 
 
+# Lets the transaction it runs in commit without waiting for the write-ahead log to reach
+# the disk (PostgreSQL's ``synchronous_commit``, off for that transaction alone): for what a
+# database crash may lose harmlessly. A lost claim leaves the trial as it was (its worker's
+# finish then fails the lease check, and the retry or recovery claims it again); a lost
+# checkpoint makes the lease look older. A finish is flushed, and flushes them with it.
+NO_FLUSH_WAIT = "SELECT set_config('synchronous_commit', 'off', true)"
+
+
+def _commit_without_flush_wait() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(NO_FLUSH_WAIT)
+
+
+def _check_in(trial_id: int, owner: str, **values) -> bool:
+    """The checkpoint's write, if the trial is still the owner's and its sweep is not
+    being cancelled: the fold's means, the sampler's attributes, the lease renewed. One
+    statement, its own transaction, committed without the flush wait. Raw SQL: the ORM
+    turns the sweep's condition into a subquery and spends longer building the statement
+    than the database running it."""
+    field = Trial._meta.get_field
+    prepared = [
+        field(name).get_db_prep_value(values[key], connection)
+        for name, key in (("intermediate", "intermediate"), ("sampler_attrs", "attrs"),
+                          ("lease_expires_at", "until"))
+    ]  # fmt: skip
+    unflushed = f", ({NO_FLUSH_WAIT}) AS unflushed" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Trial._meta.db_table} AS t "  # noqa: S608  (table names from the models)
+            "SET intermediate = %s, sampler_attrs = %s, lease_expires_at = %s "
+            f"FROM {Sweep._meta.db_table} AS s{unflushed} WHERE t.id = %s AND t.lease_owner = %s "
+            "AND t.status = %s AND s.id = t.sweep_id AND s.status NOT IN (%s, %s)",
+            [*prepared, trial_id, owner, TrialStatus.RUNNING, *CANCELLED],
+        )
+        return cursor.rowcount > 0
+
+
 def checkpoint(trial: Trial, sweep: Sweep, *, owner: str, intermediate: list[float]) -> str | None:
     """After a fold: why the trial must stop here (``"cancelled"``, ``"lease"``,
-    ``"pruned"``), or None to go on. Records the fold's running mean on the trial."""
-    status = Sweep.objects.filter(pk=sweep.pk).values_list("status", flat=True).first()
-    if status in (SweepStatus.CANCELLING, SweepStatus.CANCELLED, None):
-        return "cancelled"
+    ``"pruned"``), or None to go on. Records the fold's running mean on the trial and
+    renews the lease, in one statement unless the sweep has a pruner or the trial stops."""
     prune, attrs = False, trial.sampler_attrs
     if sweep.pruner != "none":
-        finished = Trial.objects.filter(
-            sweep=sweep, status__in=(TrialStatus.SUCCEEDED, TrialStatus.PRUNED)
-        ).exclude(params={})
+        ended = (TrialStatus.SUCCEEDED, TrialStatus.PRUNED)
+        finished = Trial.objects.filter(sweep=sweep, status__in=ended).exclude(params={})
+        finished = finished.order_by("number")
         prune, attrs = sampling.should_prune(sweep, list(finished), trial, intermediate)
     until = timezone.now() + dt.timedelta(seconds=lease_seconds())
-    held = Trial.objects.filter(pk=trial.pk, lease_owner=owner, status=TrialStatus.RUNNING).update(
-        intermediate=intermediate, sampler_attrs=attrs, lease_expires_at=until
-    )
+    held = _check_in(trial.pk, owner, intermediate=intermediate, attrs=attrs, until=until)
     trial.intermediate, trial.sampler_attrs = intermediate, attrs
     if not held:
-        return "lease"
+        status = Sweep.objects.filter(pk=sweep.pk).values_list("status", flat=True).first()
+        return "cancelled" if status in (*CANCELLED, None) else "lease"
     return "pruned" if prune else None
 
 
@@ -272,8 +344,9 @@ def checkpoint(trial: Trial, sweep: Sweep, *, owner: str, intermediate: list[flo
 
 
 def _held(trial_id: int, owner: str) -> tuple[Sweep, Trial] | None:
-    sweep_id = Trial.objects.filter(pk=trial_id).values_list("sweep_id", flat=True).first()
-    sweep = _locked_sweep(sweep_id)
+    sweep = _locked_sweep(trial_id, "experiment", "created_by")
+    if sweep is None:
+        return None
     trial = Trial.objects.select_for_update().get(pk=trial_id)
     if trial.status != TrialStatus.RUNNING or trial.lease_owner != owner:
         return None
@@ -293,8 +366,7 @@ def finish(trial_id: int, *, owner: str, outcome: Outcome, pruned: bool = False)
     trial.run = run
     trial.value = None if pruned else outcome.mean(objective)
     _end(trial, TrialStatus.PRUNED if pruned else TrialStatus.SUCCEEDED)
-    settle(sweep)
-    dispatch(sweep)
+    dispatch(sweep, settle(sweep))
     return True
 
 
@@ -306,8 +378,7 @@ def stop(trial_id: int, *, owner: str, status: str, error: str = "") -> bool:
         return False
     sweep, trial = held
     _end(trial, status, error)
-    settle(sweep)
-    dispatch(sweep)
+    dispatch(sweep, settle(sweep))
     return True
 
 
@@ -319,29 +390,29 @@ def release(trial_id: int, *, owner: str) -> None:
     )
 
 
-def settle(sweep: Sweep) -> None:
+def settle(sweep: Sweep) -> dict[str, int]:
     """Under the sweep's lock: once no trial is queued or running, the sweep is done
     (finished, or cancelled if a cancel was asked, or failed if every trial failed) and
-    names its best trial."""
-    counts = dict(
-        Trial.objects.filter(sweep=sweep)
-        .values_list("status")
-        .annotate(n=Count("pk"))
-        .values_list("status", "n")
-    )
+    names its best trial. The sweep's ``tally``, for ``dispatch``."""
+    counts = tally(sweep)
     best = best_trial(sweep)
-    sweep.best_trial = best
-    fields = ["best_trial"]
+    fields = []
+    if sweep.best_trial_id != (best and best.pk):
+        sweep.best_trial = best
+        fields.append("best_trial")
     if not counts.get(TrialStatus.QUEUED) and not counts.get(TrialStatus.RUNNING):
-        if sweep.status in (SweepStatus.CANCELLING, SweepStatus.CANCELLED):
+        statuses = {status for status, n in counts.items() if n and status != UNSENT}
+        if sweep.status in CANCELLED:
             sweep.status = SweepStatus.CANCELLED
-        elif counts and set(counts) == {TrialStatus.FAILED}:
+        elif statuses == {TrialStatus.FAILED}:
             sweep.status = SweepStatus.FAILED
         else:
             sweep.status = SweepStatus.FINISHED
         sweep.finished_at = timezone.now()
         fields += ["status", "finished_at"]
-    sweep.save(update_fields=fields)
+    if fields:
+        sweep.save(update_fields=fields)
+    return counts
 
 
 def best_trial(sweep: Sweep) -> Trial | None:
@@ -358,23 +429,11 @@ def _ms(moment: dt.datetime) -> int:
 
 
 def _log_run(sweep: Sweep, trial: Trial, outcome: Outcome, *, pruned: bool):
-    """The trial as a run of the sweep's experiment, through the tracking services."""
+    """The trial as a run of the sweep's experiment, written whole by the tracking
+    services (one insert per table)."""
     from experiments import services as tracking
 
-    now = timezone.now()
-    stamp = _ms(now)
-    run = tracking.run_create(
-        experiment=sweep.experiment,
-        by=sweep.created_by,
-        name=f"{sweep.name} #{trial.number}",
-        start_time=_ms(trial.started_at),
-        tags=[
-            ("sweep.id", str(sweep.pk)),
-            ("sweep.trial", str(trial.number)),
-            ("sweep.family", str(trial.params.get(sampling.FAMILY, ""))),
-            ("mlflow.source.type", "JOB"),
-        ],
-    )
+    stamp = _ms(timezone.now())
     metrics = []
     for key, scores in outcome.scores.items():
         metrics += [tracking.MetricIn(f"{key}_fold", s, stamp, i) for i, s in enumerate(scores)]
@@ -387,16 +446,24 @@ def _log_run(sweep: Sweep, trial: Trial, outcome: Outcome, *, pruned: bool):
         metrics.append(
             tracking.MetricIn("fit_time", sum(outcome.fit_times) / len(outcome.fit_times), stamp, 0)
         )
-    params = [(key, _text(value)) for key, value in sorted(trial.params.items())]
-    tags = [(f"estimator.{key}", value) for key, value in sorted(outcome.estimator_params.items())]
-    tracking.log_batch(run=run, by=sweep.created_by, metrics=metrics, params=params, tags=tags)
-    tracking.run_update(
-        run=run,
+    tags = [
+        ("sweep.id", str(sweep.pk)),
+        ("sweep.trial", str(trial.number)),
+        ("sweep.family", str(trial.params.get(sampling.FAMILY, ""))),
+        ("mlflow.source.type", "JOB"),
+    ]
+    tags += [(f"estimator.{key}", value) for key, value in sorted(outcome.estimator_params.items())]
+    return tracking.run_record(
+        experiment=sweep.experiment,
         by=sweep.created_by,
-        status=RunStatus.KILLED if pruned else RunStatus.FINISHED,
+        name=f"{sweep.name} #{trial.number}",
+        start_time=_ms(trial.started_at),
         end_time=stamp,
+        status=RunStatus.KILLED if pruned else RunStatus.FINISHED,
+        metrics=metrics,
+        params=[(key, _text(value)) for key, value in sorted(trial.params.items())],
+        tags=tags,
     )
-    return run
 
 
 def _text(value) -> str:

@@ -1,18 +1,26 @@
 """Optuna, asked and told: the sweep's own rows are the truth, and Optuna only proposes.
 
-Optuna's storage is never the record. When a worker starts a trial it rebuilds an in-memory
-study from the sweep's trials (finished ones with their values and per-fold intermediate
-values, running ones as running, so TPE's constant liar spreads concurrent trials apart),
-asks it for the next params, and writes them to the trial row in the transaction that
-claims it, under the sweep's lock: two workers never ask at once, so they never get the
-same proposal. At each fold the same kind of study answers the pruner. Grid sweeps take
-their points from the rows (one point per trial number, fixed at creation) instead of
-Optuna's grid sampler, which picks points per worker and can run one twice.
+Optuna's storage is never the record. When a worker starts a trial it asks an in-memory
+study that mirrors the sweep's trials (finished ones with their values and per-fold
+intermediate values, running ones as running, so TPE's constant liar spreads concurrent
+trials apart) for the next params, and writes them to the trial row in the transaction
+that claims it, under the sweep's lock: two workers never ask at once, so they never get
+the same proposal. Each worker process keeps its study between asks and brings it up to
+date with the rows (trials it has not seen are added, running ones that have ended are
+told); when the rows say anything a study cannot follow (a trial gone, or back to the
+queue), it is rebuilt from them. At each fold a study of the finished rows answers the
+pruner. Grid sweeps take their points from the rows (one point per trial number, fixed at
+creation) instead of Optuna's grid sampler, which picks points per worker and can run
+one twice.
 """
 
 import datetime as dt
+import functools
 import math
+import threading
 import warnings
+from collections import OrderedDict
+from dataclasses import dataclass, field
 
 from experiments.choices import Pruner, Strategy, TrialStatus
 from experiments.sweeps.families import CATEGORICAL, INT, LOG_FLOAT
@@ -21,10 +29,17 @@ FAMILY = "family"
 
 
 def _optuna():
+    """Optuna, quiet (its log level set once: that clears every logger's cache)."""
+    optuna = _imported()
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    return optuna
+
+
+@functools.cache
+def _imported():
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     return optuna
 
 
@@ -60,29 +75,45 @@ def distributions_of(sweep, params: dict) -> tuple[dict, dict]:
     return named, found
 
 
+# The rows a study holds: the trials that ran or run, with their params.
+IN_STUDY = (TrialStatus.SUCCEEDED, TrialStatus.PRUNED, TrialStatus.FAILED, TrialStatus.RUNNING)
+
+
+def _state_of(trial):
+    """Optuna's state and value of a row (a success without a finite value counts as
+    failed)."""
+    states = _optuna().trial.TrialState
+    state = {
+        TrialStatus.SUCCEEDED: states.COMPLETE,
+        TrialStatus.PRUNED: states.PRUNED,
+        TrialStatus.FAILED: states.FAIL,
+        TrialStatus.RUNNING: states.RUNNING,
+    }[trial.status]
+    if state != states.COMPLETE:
+        return state, None
+    if not _finite(trial.value):
+        return states.FAIL, None
+    return state, trial.value
+
+
+def _intermediate(trial) -> dict[int, float]:
+    return {step: value for step, value in enumerate(trial.intermediate) if _finite(value)}
+
+
 def _frozen(sweep, trial, *, state=None):
     optuna = _optuna()
-    states = optuna.trial.TrialState
     if state is None:
-        state = {
-            TrialStatus.SUCCEEDED: states.COMPLETE,
-            TrialStatus.PRUNED: states.PRUNED,
-            TrialStatus.FAILED: states.FAIL,
-            TrialStatus.RUNNING: states.RUNNING,
-        }[trial.status]
-    params, distributions = distributions_of(sweep, trial.params)
-    intermediate = {step: value for step, value in enumerate(trial.intermediate) if _finite(value)}
-    value = trial.value if state == states.COMPLETE else None
-    if state == states.COMPLETE and not _finite(value):
-        state = states.FAIL
+        state, value = _state_of(trial)
+    else:
         value = None
+    params, distributions = distributions_of(sweep, trial.params)
     return optuna.trial.create_trial(
         state=state,
         value=value,
         params=params,
         distributions=distributions,
         system_attrs=dict(trial.sampler_attrs),
-        intermediate_values=intermediate,
+        intermediate_values=_intermediate(trial),
     )
 
 
@@ -112,23 +143,120 @@ def _pruner(sweep):
 
 def study_of(sweep, trials, *, number: int = 0):
     """An in-memory study holding ``trials`` (the sweep's rows that have params)."""
-    optuna = _optuna()
-    study = optuna.create_study(
-        direction=sweep.direction, sampler=_sampler(sweep, number), pruner=_pruner(sweep)
-    )
-    for trial in trials:
-        if trial.params and trial.status in (
-            TrialStatus.SUCCEEDED, TrialStatus.PRUNED, TrialStatus.FAILED, TrialStatus.RUNNING,
-        ):  # fmt: skip
-            study.add_trial(_frozen(sweep, trial))
-    return study
+    return _Mirror.of(sweep, trials, number=number).study
 
 
-def ask(sweep, trials, *, number: int) -> tuple[dict, dict]:
+@dataclass
+class _Mirror:
+    """A study that mirrors a sweep's rows: which row is which of its trials, and the
+    status and params each had when the study last saw it."""
+
+    study: object  # optuna.Study
+    storage: object  # its InMemoryStorage
+    study_id: int
+    seen: dict[int, tuple[int, str, dict]] = field(default_factory=dict)  # pk: id, status, params
+
+    @classmethod
+    def of(cls, sweep, trials, *, number: int) -> "_Mirror":
+        optuna = _optuna()
+        storage = optuna.storages.InMemoryStorage()
+        study = optuna.create_study(
+            storage=storage,
+            direction=sweep.direction,
+            sampler=_sampler(sweep, number),
+            pruner=_pruner(sweep),
+        )
+        mirror = cls(study, storage, storage.get_study_id_from_name(study.study_name))
+        for trial in trials:
+            if trial.params and trial.status in IN_STUDY:
+                mirror.add(sweep, trial)
+        return mirror
+
+    def add(self, sweep, trial) -> None:
+        self.study.add_trial(_frozen(sweep, trial))
+        self.seen[trial.pk] = (self.trial_id(), trial.status, trial.params)
+
+    def trial_id(self, number: int | None = None) -> int:
+        """The storage's id of the study's trial ``number`` (by default its last)."""
+        if number is None:
+            number = self.storage.get_n_trials(self.study_id) - 1
+        return self.storage.get_trial_id_from_study_id_trial_number(self.study_id, number)
+
+    def follow(self, sweep, trials) -> bool:
+        """Bring the study up to date with ``trials`` (all the sweep's rows that have
+        params but the one being claimed); False when it cannot follow them."""
+        rows = {trial.pk: trial for trial in trials if trial.params}
+        if any(pk not in rows for pk in self.seen):
+            return False  # a row gone, or its params cleared
+        for pk, trial in rows.items():
+            known = self.seen.get(pk)
+            if known is None:
+                if trial.status in IN_STUDY:
+                    self.add(sweep, trial)
+                continue
+            trial_id, status, params = known
+            if trial.params != params:
+                return False  # another worker's proposal for a trial this one asked for
+            if trial.status == status:
+                continue
+            if status != TrialStatus.RUNNING or trial.status not in IN_STUDY:
+                return False  # ended trials never change, and a study never forgets one
+            self._tell(trial_id, trial)
+            self.seen[pk] = (trial_id, trial.status, params)
+        return True
+
+    def _tell(self, trial_id: int, trial) -> None:
+        """A trial the study holds as running has ended: its values, attributes, state."""
+        storage = self.storage
+        for step, value in _intermediate(trial).items():
+            storage.set_trial_intermediate_value(trial_id, step, value)
+        for key, value in trial.sampler_attrs.items():
+            storage.set_trial_system_attr(trial_id, key, value)
+        state, value = _state_of(trial)
+        storage.set_trial_state_values(trial_id, state, None if value is None else [value])
+
+
+# Each worker process's studies, by sweep: the last few sweeps it asked for.
+_MIRRORS: "OrderedDict[tuple, _Mirror]" = OrderedDict()
+_MIRRORS_KEPT = 8
+_MIRRORS_LOCK = threading.Lock()
+
+
+def _mirror(sweep, trials, *, number: int) -> _Mirror:
+    key = (sweep.pk, sweep.created_at)
+    mirror = _MIRRORS.pop(key, None)
+    try:
+        followed = mirror is not None and mirror.follow(sweep, trials)
+    except (KeyError, RuntimeError, ValueError):  # Optuna's refusals: rebuild, as for a miss
+        followed = False
+    if not followed:
+        mirror = _Mirror.of(sweep, trials, number=number)
+    mirror.study.sampler = _sampler(sweep, number)
+    _MIRRORS[key] = mirror
+    while len(_MIRRORS) > _MIRRORS_KEPT:
+        _MIRRORS.popitem(last=False)
+    return mirror
+
+
+def ask(sweep, trials, *, number: int, trial_pk: int | None = None) -> tuple[dict, dict]:
     """The params of trial ``number`` (plain names, with ``family``) and the sampler's
-    attributes of it, asked of a study rebuilt from the sweep's ``trials``."""
-    study = study_of(sweep, trials, number=number)
-    asked = study.ask()
+    attributes of it, asked of this process's study of the sweep brought up to date with
+    ``trials`` (the sweep's other rows). ``trial_pk``: the row asked for, which the study
+    then holds as running (if its claim is rolled back, the study is rebuilt next time)."""
+    with _MIRRORS_LOCK:
+        mirror = _mirror(sweep, trials, number=number)
+        asked = mirror.study.ask()
+        params = _suggest(sweep, asked)
+        trial_id = mirror.trial_id(asked.number)
+        attrs = mirror.storage.get_trial_system_attrs(trial_id)
+        if trial_pk is None:
+            _MIRRORS.pop((sweep.pk, sweep.created_at), None)
+        else:
+            mirror.seen[trial_pk] = (trial_id, TrialStatus.RUNNING, params)
+        return params, {key: value for key, value in attrs.items() if _jsonable(value)}
+
+
+def _suggest(sweep, asked) -> dict:
     family = asked.suggest_categorical(FAMILY, sweep.families)
     params = {FAMILY: family}
     for name, dimension in sweep.space[family].items():
@@ -142,8 +270,7 @@ def ask(sweep, trials, *, number: int) -> tuple[dict, dict]:
             params[name] = asked.suggest_float(
                 qualified, dimension["low"], dimension["high"], log=kind == LOG_FLOAT
             )
-    attrs = {key: value for key, value in study.trials[-1].system_attrs.items() if _jsonable(value)}
-    return params, attrs
+    return params
 
 
 def should_prune(sweep, finished, trial, intermediate: list[float]) -> tuple[bool, dict]:

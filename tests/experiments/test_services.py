@@ -12,6 +12,7 @@ from experiments.choices import LifecycleStage
 from experiments.models import (
     Experiment,
     MetricChunk,
+    MetricRollup,
     MetricSeries,
     Param,
     Run,
@@ -285,6 +286,70 @@ def test_a_retried_batch_reads_only_the_chunks_it_overlaps(run, owner, on_postgr
         == 201_000
         == sum(MetricSeries.objects.filter(run=run).values_list("point_count", flat=True))
     )
+
+
+def stored(run: Run) -> dict:
+    """What a run holds, but its ids and name."""
+    run.refresh_from_db()
+    rollups = MetricRollup.objects.filter(series__run=run).order_by("series__key", "bucket")
+    return {
+        "run": (run.status, run.start_time, run.end_time, run.user_id, run.lifecycle_stage),
+        "params": sorted(Param.objects.filter(run=run).values_list("key", "value")),
+        "tags": sorted(
+            RunTag.objects.filter(run=run).exclude(key="mlflow.runName").values_list("key", "value")
+        ),
+        "series": {s.key: (latest(run, s.key), s.point_count) for s in run.metric_series.all()},
+        "points": {s.key: points(run, s.key) for s in run.metric_series.all()},
+        "rollups": list(rollups.values_list("series__key", "bucket", "min_value", "max_value")),
+    }
+
+
+def test_a_run_recorded_whole_holds_what_create_batch_and_update_would_write(project, owner):
+    experiment = services.experiment_create(project=project, name="sweep", by=owner)
+    metrics = [
+        MetricIn("acc_fold", 0.9, 500, 0), MetricIn("acc_fold", 0.8, 500, 1),
+        MetricIn("acc_fold", 0.8, 500, 1), MetricIn("acc", 0.85, 500, 0),
+        MetricIn("loss", math.nan, 500, 0), MetricIn("loss", 2.0, 400, 1),
+    ]  # fmt: skip
+    params = [("family", "knn"), ("n_neighbors", "5")]
+    tags = [("sweep.id", "1"), ("estimator.p", "2")]
+    made = services.run_create(experiment=experiment, by=owner, name="a", start_time=100)
+    services.log_batch(run=made, by=owner, metrics=metrics, params=params, tags=tags)
+    services.run_update(run=made, by=owner, status="FINISHED", end_time=600)
+
+    with CaptureQueriesContext(connection) as queries:
+        recorded = services.run_record(
+            experiment=experiment, by=owner, name="b", start_time=100, end_time=600,
+            status="FINISHED", metrics=metrics, params=params, tags=tags,
+        )  # fmt: skip
+
+    assert recorded.name == RunTag.objects.get(run=recorded, key="mlflow.runName").value == "b"
+    assert stored(recorded) == stored(made)
+    assert stored(recorded)["series"]["acc_fold"] == ((1, 500, 0.8, False), 2)
+    writes = [q["sql"].split()[0] for q in queries if q["sql"].split()[0] in ("INSERT", "COPY")]
+    assert len(writes) == 6  # the run, tags, params, series, chunks, rollups: once each
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"tags": [("t", "v" * 8001)]}, "exceeds the maximum length of 8000"),
+        ({"params": [("p", "1"), ("p", "2")]}, "Duplicate parameter keys"),
+        ({"metrics": [MetricIn("a;b", 1.0, 1)]}, "Names may only contain"),
+        ({"status": "DONE"}, "must be one of"),
+        ({"end_time": 2**63}, "64-bit integer"),
+    ],
+)
+def test_a_run_recorded_whole_with_one_bad_item_writes_nothing(project, owner, change, message):
+    experiment = services.experiment_create(project=project, name="sweep", by=owner)
+    fields = {"name": "r", "start_time": 1, "end_time": 2, "status": "FINISHED",
+              "metrics": [MetricIn("m", 1.0, 1)], "params": [("p", "1")], "tags": []}  # fmt: skip
+    fields.update(change)
+    with pytest.raises(DomainError, match=message) as refused:
+        services.run_record(experiment=experiment, by=owner, **fields)
+    assert refused.value.code == "invalid"
+    assert not Run.objects.filter(experiment=experiment).exists()
+    assert not MetricSeries.objects.exists() and not Param.objects.exists()
 
 
 # --- Evidence ---------------------------------------------------------------------------
