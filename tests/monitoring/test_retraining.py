@@ -5,6 +5,7 @@ sweep cannot start. Trials run as a worker runs them (the ledger called directly
 queue is exercised by ``test_worker``."""
 
 import pytest
+from django.urls import reverse
 
 from experiments import selectors as experiment_selectors
 from experiments import services as experiments
@@ -106,3 +107,36 @@ def test_with_training_rows_the_sweep_dataset_of_the_deployed_run_joins(deployed
     assert (origin["production_rows"], origin["training_rows"]) == (120, 150)
     assert origin["training_source"] == "the sweep dataset iris"
     assert sweep.dataset.rows == 270
+
+
+def test_a_version_retrained_on_an_export_says_where_its_rows_came_from(deployed, user):  # noqa: F811
+    from api.services import token_create
+    from registry import services as registry
+    from registry.cards import card_markdown, model_card
+    from tests.api.conftest import bearer
+    from tests.dashboard.conftest import client_for
+
+    iris_in_production(deployed, labelled=130, relabelled=True)
+    sweep = retraining.retraining_sweep_start(deployment=deployed, user=user, max_trials=1)
+    run_all(sweep)
+    run = Sweep.objects.get(pk=sweep.pk).best_trial.run
+    model = registry.registered_model_create(project=deployed.project, name="relearnt", by=user)
+    version = registry.model_version_create(
+        registered_model=model, by=user, source=f"runs:/{run.run_id}/model",
+        storage_location=f"{run.artifact_uri}/model", run=run,
+    )  # fmt: skip
+    summary = sweep.dataset.origin["summary"]
+    assert summary.startswith("130 labelled production rows of churn v1, observed")
+
+    card = model_card(version)
+    assert (card.trial["dataset_source"], card.trial["dataset_origin"]) == ("production", summary)
+    assert summary in card_markdown(card)
+    _, secret = token_create(user=user, name="main")
+    shown = bearer(secret).get(reverse("v1:model-version-card", args=[version.pk])).json()
+    assert shown["trial"]["dataset_origin"] == summary
+    page = (
+        client_for(user)
+        .get(reverse("dashboard:model-version", args=[deployed.project.slug, "relearnt", 1]))
+        .content.decode()
+    )
+    assert summary in page
