@@ -1,11 +1,12 @@
-"""Sweep pages: start a sweep from a form (or a retraining sweep prefilled from production),
-follow it live, steer it (cancel, resume, retry the failed trials) and make its best trial
-the evidence of the Experimentation outcome.
+"""Sweep pages: start a sweep from a form (or a retraining sweep prefilled from production,
+on production's labelled rows exported first), follow it live, steer it (cancel, resume,
+retry the failed trials) and make its best trial the evidence of the Experimentation
+outcome.
 
 Roles are ``phases.roles``' as everywhere: members see sweeps, contributors start and steer
 them, managers set evidence. Writes go through ``experiments.services`` (and
-``monitoring.retraining`` for a retraining sweep); a refusal is a message, never an error
-page.
+``monitoring.services`` for the export of production's rows); a refusal is a message,
+never an error page.
 """
 
 from csp.decorators import csp_update
@@ -27,7 +28,9 @@ from experiments import services
 from experiments.models import Dataset, Sweep
 from mlprojects.exceptions import DomainError
 from monitoring import retraining
+from monitoring import services as monitoring
 from monitoring.models import Deployment
+from monitoring.selectors import production_dataset_current
 from phases.roles import Action, allows
 
 POLL_SECONDS = 3
@@ -134,6 +137,26 @@ def sweep_new(request, slug: str):
         "dashboard/sweep_new.html",
         {"project": project, "form": form, "plan": plan, "has_datasets": datasets.exists()},
     )
+
+
+@login_required
+@require_POST
+def sweep_retrain(request, slug: str, deployment_id: int):
+    """ "Start a retraining sweep" of the monitoring section: export production's labelled
+    rows (unless an export still holds them all), then the form prefilled on them. Too few
+    labelled rows is a message, and the form starts from the run's own dataset."""
+    project = _project(request, slug)
+    _require(project, Action.LOG_DATA)
+    deployment = get_object_or_404(Deployment, project=project, pk=deployment_id)
+    if production_dataset_current(deployment=deployment) is None:
+        try:
+            dataset = monitoring.production_dataset_export(deployment=deployment, by=request.user)
+        except DomainError as error:
+            messages.error(request, f"Production's rows were not exported: {error.message}")
+        else:
+            messages.success(request, f"Dataset “{dataset.name}”: {dataset.origin['summary']}")
+    form = reverse("dashboard:sweep-new", args=[project.slug])
+    return redirect(f"{form}?retrain={deployment.pk}")
 
 
 VERBS = {

@@ -28,6 +28,11 @@ urlpatterns = [
         name="model-version-promote",
     ),
     path("projects/<slug:slug>/sweeps/new/", sweep_views.sweep_new, name="sweep-new"),
+    path(
+        "projects/<slug:slug>/deployments/<int:deployment_id>/retrain/",
+        sweep_views.sweep_retrain,
+        name="sweep-retrain",
+    ),
     path("projects/<slug:slug>/sweeps/<int:sweep_id>/", sweep_views.sweep_detail, name="sweep"),
     path(
         "projects/<slug:slug>/sweeps/<int:sweep_id>/progress/",

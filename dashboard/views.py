@@ -158,6 +158,7 @@ def _monitoring_context(project: Project, *, can_act: bool) -> dict:
         "monitor_cards": cards,
         "monitoring_charts": {"drift": figures.feature_drift(features) if features else None},
         "can_act_on_alerts": can_act and allows(project.caller_role, Action.EDIT_TASKS),
+        "can_retrain": can_act and allows(project.caller_role, Action.LOG_DATA),
         "now": timezone.now(),
     }
 

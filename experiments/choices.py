@@ -46,6 +46,7 @@ class Task(models.TextChoices):
 class DatasetSource(models.TextChoices):
     BUILTIN = "builtin", "Built into scikit-learn"
     UPLOAD = "upload", "Uploaded CSV"
+    PRODUCTION = "production", "Production rows"
 
 
 class Strategy(models.TextChoices):

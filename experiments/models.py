@@ -7,6 +7,7 @@ integers in milliseconds since the epoch, as MLflow sends and expects them.
 """
 
 import datetime as dt
+import os
 import uuid
 
 from django.conf import settings
@@ -278,10 +279,22 @@ class RunEvidence(models.Model):
 # --- Sweeps (experiment jobs) -----------------------------------------------------------
 
 
+class DatasetStorage(FileSystemStorage):
+    """Dataset files under ``EXPERIMENTS_DATASET_ROOT`` (the var dir by default), read on
+    every access: a field's storage is made once, when the model class loads, so a fixed
+    location would ignore a setting changed afterwards (as tests change it)."""
+
+    @property
+    def base_location(self) -> str:
+        return str(settings.EXPERIMENTS_DATASET_ROOT)
+
+    @property
+    def location(self) -> str:
+        return os.path.abspath(self.base_location)
+
+
 def dataset_storage() -> FileSystemStorage:
-    """Uploaded datasets live under ``EXPERIMENTS_DATASET_ROOT`` (the var dir by default),
-    read at call time so that tests and deployments can point it elsewhere."""
-    return FileSystemStorage(location=settings.EXPERIMENTS_DATASET_ROOT)
+    return DatasetStorage()
 
 
 def dataset_path(dataset: "Dataset", filename: str) -> str:
@@ -289,8 +302,9 @@ def dataset_path(dataset: "Dataset", filename: str) -> str:
 
 
 class Dataset(models.Model):
-    """A table a sweep trains on: one of scikit-learn's own, or a CSV a contributor uploaded.
-    Never changed once made, so trials may cache what they read."""
+    """A table a sweep trains on: one of scikit-learn's own, a CSV a contributor uploaded,
+    or production's labelled rows exported as a CSV (``origin`` says from where). Never
+    changed once made, so trials may cache what they read."""
 
     project = models.ForeignKey("phases.Project", on_delete=models.CASCADE, related_name="datasets")
     name = models.CharField(max_length=200)
@@ -305,6 +319,12 @@ class Dataset(models.Model):
         default=dict, help_text='Feature columns: name -> "numeric" or "categorical".'
     )
     rows = models.PositiveIntegerField()
+    origin = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Where exported rows came from: the deployment, the window of its batches, "
+        "the counts, and a summary in words. Empty for built-in and uploaded datasets.",
+    )
     created_by = optional_user()
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -314,8 +334,12 @@ class Dataset(models.Model):
             models.UniqueConstraint(fields=["project", "name"], name="dataset_name_unique"),
             models.CheckConstraint(
                 condition=(Q(source=DatasetSource.BUILTIN) & ~Q(builtin=""))
-                | (Q(source=DatasetSource.UPLOAD) & Q(builtin="")),
+                | (Q(source__in=[DatasetSource.UPLOAD, DatasetSource.PRODUCTION]) & Q(builtin="")),
                 name="dataset_source_matches",
+            ),
+            models.CheckConstraint(
+                condition=Q(source=DatasetSource.PRODUCTION) | Q(origin={}),
+                name="dataset_origin_of_exports_only",
             ),
         ]
 

@@ -385,7 +385,10 @@ def _history_page(
 
 # --- Sweeps (experiment jobs), read in ``experiments.sweeps`` ----------------------------
 
+from experiments.sweeps import datasets as _datasets  # noqa: E402
 from experiments.sweeps import selectors as _sweeps  # noqa: E402 (after what it builds on)
+
+dataset_table = _datasets.load
 
 sweep_best_so_far = _sweeps.sweep_best_so_far
 sweep_importances = _sweeps.sweep_importances

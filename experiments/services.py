@@ -577,6 +577,7 @@ def run_evidence_link(
 
 from experiments.sweeps import services as _sweeps  # noqa: E402 (after what it builds on)
 
+atomic_with_files = _sweeps.atomic_with_files
 dataset_create = _sweeps.dataset_create
 experimentation_outcome = _sweeps.experimentation_outcome
 sweep_best_as_evidence = _sweeps.sweep_best_as_evidence

@@ -406,6 +406,8 @@ MONITORING_MAX_BATCH_ROWS = env.int("MONITORING_MAX_BATCH_ROWS", default=100_000
 MONITORING_MAX_REFERENCE_BYTES = env.int("MONITORING_MAX_REFERENCE_BYTES", default=256 * 2**20)
 # Days the production deployment's monitors must have been ok for the gate evidence rule.
 MONITORING_GATE_OK_DAYS = env.int("MONITORING_GATE_OK_DAYS", default=14)
+# Labelled production rows an export (the retraining sweep's default dataset) needs at least.
+MONITORING_EXPORT_MIN_ROWS = env.int("MONITORING_EXPORT_MIN_ROWS", default=100)
 MONITORING_WEBHOOK_TIMEOUT_SECONDS = env.float("MONITORING_WEBHOOK_TIMEOUT_SECONDS", default=10)
 # Webhook hosts that may resolve to loopback, private or link-local addresses; every other
 # host must resolve to public addresses only (no request forgery into the local network).

@@ -243,11 +243,13 @@ def data_quality(monitor, deployment, start, end, now, config) -> Evaluation:
 def freshness(monitor, deployment, start, end, now, config) -> Evaluation:
     latest = selectors.latest_batch_time(deployment=deployment)
     max_age = dt.timedelta(hours=config["max_age_hours"])
-    since = latest or deployment.started_at
+    since = latest or max(
+        deployment.started_at, deployment.reference_set_at or deployment.started_at
+    )
     age = max(now - since, dt.timedelta(0))
     hours = age.total_seconds() / 3600
     details = {"latest_batch_at": latest.isoformat() if latest else None, "age_hours": hours}
-    what = "the last batch" if latest else "the deployment started and no batch since"
+    what = "the last batch" if latest else "the reference was set, and no batch since"
     summary = f"{hours:.1f} hours since {what} (at most {config['max_age_hours']:g} allowed)."
     status = ResultStatus.ALERT if age > max_age else ResultStatus.OK
     return Evaluation(status, summary, hours, config["max_age_hours"], 0, details)
@@ -292,9 +294,12 @@ def evaluate(
     if monitor.kind in NEEDS_DEPLOYMENT:
         if deployment is None:
             return Evaluation(ResultStatus.NOT_ENOUGH_DATA, "Nothing is deployed yet.")
-        if not deployment.reference_rows and monitor.kind != MonitorKind.FRESHNESS:
+        if not deployment.reference_rows:
+            # Batches are checked against the reference: without one none can be sent, so
+            # none is late either (freshness counts from when the reference was set).
             return Evaluation(
-                ResultStatus.NOT_ENOUGH_DATA, "The deployment has no reference data yet."
+                ResultStatus.NOT_ENOUGH_DATA,
+                "The deployment has no reference data yet, so no production batch can be sent.",
             )
     try:
         return EVALUATORS[monitor.kind](monitor, deployment, start, end, now, config)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-from django.db.models import Max, Sum
+from django.db.models import Count, Max, Sum
 
 from monitoring import batches, drift
 from monitoring.choices import ColumnKind
@@ -75,11 +75,73 @@ def project_health(*, project_id: int) -> Project:
     return Project.objects.only("health", "health_reasons").get(pk=project_id)
 
 
+# --- Production's labelled rows as a dataset ---------------------------------------------
+
+EXPORT_KIND = "production"  # ``Dataset.origin["kind"]`` of an export
+
+
+def iso(moment: dt.datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def records_in(*, deployment: Deployment, since: dt.datetime | None, until: dt.datetime | None):
+    """The deployment's production rows whose batch was observed in [since, until)."""
+    records = Record.objects.filter(deployment=deployment)
+    if since is not None:
+        records = records.filter(batch__observed_at__gte=since)
+    if until is not None:
+        records = records.filter(batch__observed_at__lt=until)
+    return records
+
+
+def label_counts(
+    *, deployment: Deployment, since: dt.datetime | None = None, until: dt.datetime | None = None
+) -> dict:
+    """The rows of the window with a label and without, and the newest label's time:
+    what says whether an export still holds every labelled row. Two queries."""
+    records = records_in(deployment=deployment, since=since, until=until)
+    labelled = records.filter(labelled_at__isnull=False).aggregate(
+        rows=Count("pk"), last=Max("labelled_at")
+    )
+    return {
+        "labelled_rows": labelled["rows"],
+        "unlabelled_rows": records.filter(labelled_at__isnull=True).count(),
+        "last_labelled_at": iso(labelled["last"]),
+    }
+
+
+def production_dataset_current(*, deployment: Deployment, with_training: bool = False):
+    """The newest whole export of ``deployment`` (no window) that still holds every
+    labelled row, or None: what a retraining sweep starts from. Three queries."""
+    from experiments.choices import DatasetSource
+    from experiments.models import Dataset
+
+    newest = (
+        Dataset.objects.filter(
+            project=deployment.project_id,
+            source=DatasetSource.PRODUCTION,
+            origin__kind=EXPORT_KIND,
+            origin__deployment=deployment.pk,
+            origin__since=None,
+            origin__until=None,
+            origin__with_training=with_training,
+        )
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if newest is None:
+        return None
+    counts = label_counts(deployment=deployment)
+    held = (newest.origin.get("production_rows"), newest.origin.get("last_labelled_at"))
+    return newest if held == (counts["labelled_rows"], counts["last_labelled_at"]) else None
+
+
 @dataclass(frozen=True)
 class RetrainingPlan:
     """What a retraining sweep starts from when production asks for one: the deployed
     version's run (its params are the sweep's starting point) and the production rows
-    seen since the deployment started, the labelled ones being the newer training data."""
+    seen since the deployment started, the labelled ones being the newer training data,
+    with the export of them that is still current, if there is one."""
 
     deployment: Deployment
     run_id: str | None
@@ -88,11 +150,12 @@ class RetrainingPlan:
     data_to: dt.datetime | None
     rows: int
     labelled_rows: int
+    export: object | None = None  # experiments.Dataset
 
 
 def retraining_plan(*, deployment: Deployment) -> RetrainingPlan:
     """The prefill of a retraining sweep for ``deployment``; sweeps (experiment jobs) take
-    it as their starting point. Three queries."""
+    it as their starting point. Six queries."""
     from experiments.models import Param
 
     version = deployment.model_version
@@ -112,4 +175,5 @@ def retraining_plan(*, deployment: Deployment) -> RetrainingPlan:
         data_to=batches["last"],
         rows=batches["rows"] or 0,
         labelled_rows=labelled,
+        export=production_dataset_current(deployment=deployment) if labelled else None,
     )

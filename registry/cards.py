@@ -88,6 +88,7 @@ def _trial_of(run: Run | None) -> dict | None:
         "dataset_source": dataset.builtin or dataset.source,
         "dataset_rows": dataset.rows,
         "dataset_target": dataset.target,
+        "dataset_origin": dataset.origin.get("summary", ""),
     }
 
 
@@ -265,6 +266,7 @@ def card_markdown(card: Card) -> str:
                 f"- Sweep trial: {_text(trial['label'])} ({_text(trial['objective'])} "
                 f"{_number(trial['value'])}), on the dataset {_text(trial['dataset'])} "
                 f"({trial['dataset_rows']} rows, target {_text(trial['dataset_target'])})"
+                + (f"; {_text(trial['dataset_origin'])}" if trial["dataset_origin"] else "")
             )
         else:
             lines.append("- Sweep trial: none")

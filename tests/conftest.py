@@ -44,3 +44,10 @@ def on_postgres():
 def fast_passwords(settings):
     """Hashing a password the production way costs a third of a second per user."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def dataset_files(settings, tmp_path_factory):
+    """Dataset files (uploads, exports of production's rows) go to a folder of the test
+    run, never to the checkout's var directory; a test may point them elsewhere."""
+    settings.EXPERIMENTS_DATASET_ROOT = tmp_path_factory.mktemp("datasets")

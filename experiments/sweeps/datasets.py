@@ -167,7 +167,7 @@ def _cached_table(dataset_pk: int, source: str, builtin: str, path: str, target:
 def load(dataset, *, target: str | None = None) -> Table:
     """The dataset's table with ``target`` (the dataset's own by default) as the target.
     Datasets never change once made, so each worker process keeps the last few it read."""
-    path = dataset.file.path if dataset.source == DatasetSource.UPLOAD else ""
+    path = dataset.file.path if dataset.source != DatasetSource.BUILTIN else ""
     return _cached_table(
         dataset.pk, dataset.source, dataset.builtin, path, target or dataset.target
     )

@@ -6,6 +6,9 @@ datasets and start, cancel, resume and retry sweeps; managers (``Action.REVIEW_O
 also make a sweep's best trial the evidence of an outcome.
 """
 
+import contextlib
+import contextvars
+
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -20,6 +23,38 @@ from phases.choices import EvidenceRule, OutcomeKind
 from phases.models import Outcome, Project
 
 MAX_UPLOAD_NAME = 200
+
+# The dataset files written inside the innermost ``atomic_with_files`` block: (storage, name).
+_new_files: contextvars.ContextVar[list | None] = contextvars.ContextVar(
+    "new_dataset_files", default=None
+)
+
+
+@contextlib.contextmanager
+def atomic_with_files():
+    """A transaction whose dataset files go with it. A file is written before its row, so
+    when the block fails the row rolls back and the file is deleted; a nested block that
+    succeeds hands its files to the enclosing one, which deletes them if it fails later."""
+    made: list = []
+    outer = _new_files.get()
+    token = _new_files.set(made)
+    try:
+        with transaction.atomic():
+            yield
+    except BaseException:
+        for storage, name in made:
+            storage.delete(name)
+        raise
+    finally:
+        _new_files.reset(token)
+    if outer is not None:
+        outer.extend(made)
+
+
+def _written(file) -> None:
+    made = _new_files.get()
+    if made is not None:
+        made.append((file.storage, file.name))
 
 
 def _name_taken() -> DomainError:
@@ -41,13 +76,14 @@ def _read(file) -> bytes:
     return data if isinstance(data, bytes) else data.encode()
 
 
-@transaction.atomic
+@atomic_with_files()
 def dataset_create(
     *, project: Project, user, name: str, builtin: str | None = None, file=None,
-    target: str | None = None,
+    target: str | None = None, origin: dict | None = None,
 ) -> Dataset:  # fmt: skip
-    """A built-in dataset (``builtin``: iris, wine, breast_cancer, digits, diabetes) or an
-    uploaded CSV file (``file``, with its ``target`` column)."""
+    """A built-in dataset (``builtin``: iris, wine, breast_cancer, digits, diabetes) or a
+    CSV file (``file``, with its ``target`` column): uploaded, or exported from production
+    when ``origin`` says where its rows came from (``monitoring`` makes those)."""
     name = (name or "").strip()
     if not name:
         raise DomainError.invalid("name", "must not be blank")
@@ -55,10 +91,10 @@ def dataset_create(
         raise DomainError.invalid("name", f"must be at most {MAX_UPLOAD_NAME} characters")
     if (builtin is None) == (file is None):
         raise DomainError.invalid("builtin", "give either a built-in dataset or a file")
+    if origin is not None and (file is None or not isinstance(origin, dict) or not origin):
+        raise DomainError.invalid("origin", "an exported dataset is a file and says its origin")
     if Dataset.objects.filter(project=project, name=name).exists():
-        raise DomainError(
-            "already_exists", "name: already exists", fields={"name": ["already exists"]}
-        )
+        raise _name_taken()
     if builtin is not None:
         described = datasets.describe_builtin(builtin)
         if target and target != described["target"]:
@@ -69,8 +105,10 @@ def dataset_create(
         described = datasets.describe_upload(
             data, target=target, limit=settings.EXPERIMENTS_MAX_DATASET_BYTES
         )
-        dataset = Dataset(project=project, name=name, source=DatasetSource.UPLOAD)
+        source = DatasetSource.PRODUCTION if origin else DatasetSource.UPLOAD
+        dataset = Dataset(project=project, name=name, source=source, origin=origin or {})
         dataset.file.save("upload.csv", ContentFile(data), save=False)
+        _written(dataset.file)
     for key, value in described.items():
         setattr(dataset, key, value)
     dataset.created_by = user
@@ -78,11 +116,7 @@ def dataset_create(
         with transaction.atomic():
             dataset.save()
     except IntegrityError as error:
-        if dataset.file:
-            dataset.file.delete(save=False)
-        raise DomainError(
-            "already_exists", "name: already exists", fields={"name": ["already exists"]}
-        ) from error
+        raise _name_taken() from error
     return dataset
 
 
@@ -97,9 +131,7 @@ def sweep_create(*, project: Project, user, **fields) -> Sweep:
     dataset = _dataset_of(project, fields.get("dataset"))
     checked = spec.check(project=project, spec=fields, dataset=dataset)
     if Sweep.objects.filter(project=project, name=checked.name).exists():
-        raise DomainError(
-            "already_exists", "name: already exists", fields={"name": ["already exists"]}
-        )
+        raise _name_taken()
     experiment_name = f"sweep: {checked.name}"
     if tracking.Experiment.objects.filter(project=project, name=experiment_name).exists():
         raise DomainError.invalid("name", f"an experiment named “{experiment_name}” exists already")

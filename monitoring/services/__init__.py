@@ -28,6 +28,7 @@ from monitoring.services.deployments import (
     reference_from_run,
     reference_set,
 )
+from monitoring.services.exports import production_dataset_export
 from monitoring.services.loop import (
     ACTING_PHASES,
     acting_phase,
@@ -81,6 +82,7 @@ __all__ = [
     "notification_deliver",
     "notifications_due",
     "production_alias_moved",
+    "production_dataset_export",
     "reference_from_run",
     "reference_set",
     "window_for",

@@ -190,10 +190,15 @@ FOLD_TOO_SMALL = {"type": "int", "low": 100, "high": 200}
 
 
 def deployed_from_a_sweep(world: World) -> None:
-    """In production with a version whose run is a sweep's best trial."""
+    """In production with a version whose run is a sweep's best trial, serving iris rows
+    with their labels: enough for an export of them."""
+    from tests.monitoring.conftest import iris_in_production
+
     with_finished_sweep(world)
     sweep = Sweep.objects.select_related("best_trial__run").get(project=world.project)
-    deploy_run(world.project, sweep.best_trial.run, by=world.users[Role.MANAGER])
+    iris_in_production(
+        deploy_run(world.project, sweep.best_trial.run, by=world.users[Role.MANAGER])
+    )
 
 
 def deploy_run(project: Project, run: Run, *, by) -> Deployment:
@@ -488,6 +493,9 @@ SWEEPS: dict[tuple[str, str], Rule] = {
     ),
     ("deployment", "retrain"): Rule(
         Role.CONTRIBUTOR, 202, target=current_deployment, prepare=deployed_from_a_sweep
+    ),
+    ("deployment", "export"): Rule(
+        Role.CONTRIBUTOR, 201, target=current_deployment, prepare=deployed_from_a_sweep
     ),
 }
 MATRIX: dict[tuple[str, str], Rule] = {

@@ -243,6 +243,7 @@ UNSTATABLE = {
     "POST /api/v1/sweeps/{id}/retry-failed/": "the sweep has failed trials",
     "POST /api/v1/sweeps/{id}/best-as-evidence/": "the sweep has a best trial; the outcome exists",
     "POST /api/v1/deployments/{id}/retrain/": "the deployed run names a family; the dataset exists",
+    "POST /api/v1/deployments/{id}/export/": "until is after since; both name their time zone",
 }
 ACCEPTED = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 # PostgreSQL text cannot hold NUL, so the API refuses it with 400 (``test_nul_is_refused``);

@@ -105,6 +105,47 @@ def test_labels_by_row_id(api, production):
     assert unknown.status_code == 400 and "row_id" in unknown.json()["fields"]
 
 
+def test_labelled_rows_exported_as_a_dataset_or_refused_with_the_reason(api, production, settings):
+    settings.MONITORING_EXPORT_MIN_ROWS = 100
+    url = reverse("v1:deployment-export", args=[production.deployment.pk])
+    columns = production_columns(np.random.default_rng(6), 160)
+    labels = columns.pop("label")
+    api.post(batches_url(production), csv_of(columns), content_type="text/csv")
+
+    few = api.post(url, {}, format="json")
+    assert few.status_code == 409
+    assert few.json()["code"] == "not_enough_labels"
+    assert few.json()["details"] == {"labelled_rows": 0, "min_rows": 100}
+    labelled = dict(zip(columns["row_id"][:120], labels[:120], strict=True))
+    services.labels_add(deployment=production.deployment, labels=labelled, by=None)
+    assert api.post(url, {"since": "last week"}, format="json").json()["fields"].keys() == {"since"}
+    backwards = {"since": "2026-03-02T00:00:00Z", "until": "2026-03-01T00:00:00Z"}
+    assert api.post(url, backwards, format="json").json()["fields"] == {
+        "until": ["must be after since"]
+    }
+    training = api.post(url, {"with_training": True}, format="json")
+    assert training.status_code == 409 and training.json()["code"] == "no_training_data"
+
+    made = api.post(url, {"name": "spring labels"}, format="json")
+
+    assert made.status_code == 201, made.json()
+    body = made.json()
+    assert (body["name"], body["source"], body["rows"], body["target"]) == (
+        "spring labels",
+        "production",
+        120,
+        "label",
+    )
+    assert body["columns"] == {"x": "numeric", "y": "numeric", "colour": "categorical"}
+    assert body["origin"]["unlabelled_rows_left_out"] == 40
+    assert body["origin"]["deployment"] == production.deployment.pk
+    assert api.post(url, {"name": "spring labels"}, format="json").status_code == 409
+    viewer = UserFactory()
+    membership_set(project=production.project, user=viewer, role=Role.VIEWER)
+    _, secret = token_create(user=viewer, name="notebook")
+    assert bearer(secret).post(url, {}, format="json").status_code == 403
+
+
 def test_reference_upload_and_results(api, production):
     url = reverse("v1:deployment-reference", args=[production.deployment.pk])
     columns = production_columns(np.random.default_rng(4), 200)

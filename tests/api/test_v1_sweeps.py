@@ -214,20 +214,34 @@ def test_a_builtin_dataset_by_json(world):
 # --- Retraining from production ---------------------------------------------------------
 
 
-def test_retraining_starts_a_sweep_prefilled_from_the_deployed_run(world):
+def test_retraining_starts_a_sweep_prefilled_from_the_deployed_run(world, settings):
+    from tests.monitoring.conftest import iris_in_production
+
+    settings.MONITORING_EXPORT_MIN_ROWS = 100
     with_finished_sweep(world)
     first = Sweep.objects.select_related("best_trial__run").get()
     deployment = deploy_run(world.project, first.best_trial.run, by=world.users[Role.MANAGER])
-    newer = with_dataset_named(world, "iris since launch")
+    retrain = reverse("v1:deployment-retrain", args=[deployment.pk])
+    contributor = world.client(Role.CONTRIBUTOR)
 
-    response = world.client(Role.CONTRIBUTOR).post(
-        reverse("v1:deployment-retrain", args=[deployment.pk]), {"max_trials": 3}, format="json"
-    )
+    iris_in_production(deployment, labelled=60, unlabelled=90)
+    refused = contributor.post(retrain, {"max_trials": 3}, format="json")
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "not_enough_labels"
+    assert "60 labelled production row(s)" in refused.json()["message"]
+    iris_in_production(deployment, labelled=100, prefix="q")
+    assert world.client(Role.VIEWER).post(retrain, {}, format="json").status_code == 403
+    named = contributor.post(retrain, {"dataset": first.dataset_id, "with_training": True})
+    assert named.status_code == 400 and "with_training" in named.json()["fields"]
+
+    response = contributor.post(retrain, {"max_trials": 3}, format="json")
 
     assert response.status_code == 202, response.json()
     retrained = Sweep.objects.exclude(pk=first.pk).get()
     assert response["Location"].endswith(detail(retrained))
-    assert retrained.families == ["knn"] and retrained.dataset == newer
+    exported = retrained.dataset
+    assert (exported.source, exported.rows, exported.target) == ("production", 160, "target")
+    assert retrained.families == ["knn"]
     assert (retrained.folds, retrained.metrics, retrained.max_trials) == (
         first.folds,
         first.metrics,
@@ -236,14 +250,11 @@ def test_retraining_starts_a_sweep_prefilled_from_the_deployed_run(world):
     best = first.best_trial.params["n_neighbors"]
     bounds = retrained.space["knn"]["n_neighbors"]
     assert bounds["low"] <= best <= bounds["high"]
-
-
-def with_dataset_named(world, name: str) -> Dataset:
-    from experiments import services
-
-    return services.dataset_create(
-        project=world.project, user=world.users[Role.MANAGER], name=name, builtin="iris"
-    )
+    shown = world.client(Role.VIEWER).get(reverse("v1:dataset-detail", args=[exported.pk]))
+    origin = shown.json()["origin"]
+    assert (origin["deployment"], origin["production_rows"]) == (deployment.pk, 160)
+    assert origin["unlabelled_rows_left_out"] == 90
+    assert origin["summary"].startswith("160 labelled production rows of churn v1")
 
 
 # --- Query counts -----------------------------------------------------------------------

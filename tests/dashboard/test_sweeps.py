@@ -113,17 +113,48 @@ def test_viewers_cannot_start_or_steer_and_managers_alone_set_evidence(
     assert client_for(manager).post(evidence).status_code == 302
 
 
-def test_retraining_is_prefilled_from_the_deployed_run(project, contributor, manager, iris):
+def test_retraining_is_prefilled_from_the_deployed_run(
+    project, contributor, viewer, manager, iris, settings
+):
+    from experiments.models import Dataset
+    from tests.monitoring.conftest import iris_in_production
+
+    settings.MONITORING_EXPORT_MIN_ROWS = 100
     sweep = knn(project, contributor, iris)
     run_all(sweep)
     sweep.refresh_from_db()
     deployment = deploy_run(project, sweep.best_trial.run, by=manager)
+    retrain = url(project, "sweep-retrain", deployment.pk)
+    link = f"{url(project, 'sweep-new')}?retrain={deployment.pk}"
 
     page = client_for(contributor).get(url(project, "project")).content.decode()
-    link = f"{url(project, 'sweep-new')}?retrain={deployment.pk}"
-    assert link in page
-    form = client_for(contributor).get(link)
+    assert f'action="{retrain}"' in page
+    seen = client_for(viewer).get(url(project, "project")).content.decode()
+    assert f'action="{retrain}"' not in seen
+    assert client_for(viewer).post(retrain).status_code == 403
+
+    # Too few labelled rows: the message says why, and the form starts from the run's dataset.
+    iris_in_production(deployment, labelled=20, unlabelled=10)
+    refused = client_for(contributor).post(retrain, follow=True)
+    assert refused.redirect_chain == [(link, 302)]
+    text = refused.content.decode()
+    assert "Production&#x27;s rows were not exported" in text and "20 labelled" in text
+    assert refused.context["form"].initial["dataset"] == iris.pk
+
+    iris_in_production(deployment, labelled=120, prefix="q")
+    form = client_for(contributor).post(retrain, follow=True)
+    exported = form.context["plan"].export
+    assert exported is not None and exported.rows == 140
     context = form.context["form"]
-    assert context.initial["families"] == ["knn"] and context.initial["dataset"] == iris.pk
+    assert context.initial["families"] == ["knn"] and context.initial["dataset"] == exported.pk
     assert "n_neighbors" in context.initial["space"]
-    assert "Start a retraining sweep" in form.content.decode()
+    text = form.content.decode()
+    assert "Start a retraining sweep" in text and "140 labelled production rows" in text
+    client_for(contributor).post(retrain)  # still current: exported once
+    assert Dataset.objects.filter(source="production").count() == 1
+
+    started = client_for(contributor).post(
+        link, {**form_data(exported, name="retrained"), "retrain": deployment.pk}, follow=True
+    )
+    assert Sweep.objects.get(name="retrained").dataset == exported
+    assert "The dataset is production's: 140 labelled production rows" in (started.content.decode())

@@ -133,3 +133,47 @@ def monitored_for(project, *, days: int, drift_days: int = 2, rows: int = 1000, 
                 monitor_id=monitor.pk, now=midnight + dt.timedelta(days=1, minutes=5)
             )
     return deployment
+
+
+def iris_frame():
+    from sklearn.datasets import load_iris
+
+    frame = load_iris(as_frame=True).frame
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
+
+
+def iris_in_production(
+    deployment: Deployment,
+    *,
+    labelled: int = 150,
+    unlabelled: int = 0,
+    at: dt.datetime | None = None,
+    prefix: str = "p",
+    relabelled: bool = False,
+) -> Deployment:
+    """A deployment of a model trained on iris (a builtin sweep dataset, target ``target``)
+    serving iris: the reference is iris, then one batch of iris rows (jittered, cycled when
+    more than 150), the first ``labelled`` of them sent with their species, or when
+    ``relabelled`` with what production learnt to ask instead: is the sepal long (0 or 1)."""
+    frame = iris_frame()
+    if not deployment.reference_rows:
+        reference = {c: frame[c].tolist() for c in frame.columns}
+        reference["prediction"] = frame["target"].tolist()
+        services.reference_set(
+            deployment=deployment, columns=reference, prediction="prediction",
+            label="target", by=None,
+        )  # fmt: skip
+        deployment.refresh_from_db()
+    rng = np.random.default_rng(len(prefix) + labelled + unlabelled)
+    rows = labelled + unlabelled
+    taken = frame.iloc[[i % len(frame) for i in range(rows)]].reset_index(drop=True)
+    columns: dict = {"row_id": [f"{prefix}{i}" for i in range(rows)]}
+    for name in frame.columns[:-1]:
+        columns[name] = (taken[name] + rng.normal(0, 0.01, rows)).round(3).tolist()
+    columns["prediction"] = taken["target"].tolist()
+    labels = (taken["sepal length (cm)"] > 5.8).astype(int) if relabelled else taken["target"]
+    if labelled:
+        columns["target"] = labels.tolist()[:labelled] + [None] * unlabelled
+    services.batch_add(deployment=deployment, columns=columns, by=None, observed_at=at)
+    return deployment

@@ -161,14 +161,28 @@ def test_data_quality_limits_learned_from_the_reference(production):
 def test_freshness(production):
     monitor = production.monitor(MonitorKind.FRESHNESS)
     now = timezone.now()
-    never = run(monitor, now)
+    # Batches can come once the reference is set (today; the deployment is a month old).
+    assert run(monitor, now).status == ResultStatus.OK
+    never = run(monitor, now + dt.timedelta(hours=25))
     assert never.status == ResultStatus.ALERT
-    assert "no batch since" in never.summary
+    assert "the reference was set, and no batch since" in never.summary
     production.send(200, at=day(-1))
     assert run(monitor, now + dt.timedelta(hours=2)).status == ResultStatus.OK
     late = run(monitor, now + dt.timedelta(hours=30))
     assert late.status == ResultStatus.ALERT
     assert late.value == pytest.approx(30, abs=0.1)
+
+
+def test_freshness_without_a_reference_is_not_enough_data_not_an_alarm():
+    """A deployment without a reference cannot be sent batches: nothing is late."""
+    project = make_project()
+    started = timezone.now() - dt.timedelta(days=100)
+    services.deployment_start(project=project, name="v1", by=None, now=started)
+    monitor = Monitor.objects.get(project=project, kind=MonitorKind.FRESHNESS)
+    result = run(monitor, timezone.now())
+    assert result.status == ResultStatus.NOT_ENOUGH_DATA
+    assert "no reference data yet" in result.summary
+    assert not monitor.alerts.exists()
 
 
 def test_health_is_a_monitor_like_the_others(production):

@@ -99,3 +99,59 @@ def test_beat_and_a_real_worker_run_a_monitor_and_deliver_its_alert(
     assert json.loads(body)["data"]["monitor"]["name"] == "Health every second"
     assert f"Task {services.RUN_MONITOR_TASK}" in output and "succeeded" in output
     assert f"Task {services.DELIVER_TASK}" in output
+
+
+@pytest.mark.worker
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_retraining_sweep_started_from_a_deployment_runs_on_a_real_worker_on_the_export(
+    on_postgres, tmp_path, settings
+):
+    """The API starts the sweep; a real worker, reading the dataset files from the same
+    folder, runs its trials on production's exported rows."""
+    from experiments import services as experiments
+    from experiments.choices import SweepStatus, TrialStatus
+    from experiments.models import Sweep
+    from experiments.sweeps import execution
+    from monitoring import retraining
+    from tests.api.test_permissions import deploy_run
+    from tests.experiments.sweeps.conftest import run_all, spec
+    from tests.experiments.sweeps.workers import purge, until, workers
+    from tests.monitoring.conftest import iris_in_production
+
+    root = tmp_path / "datasets"
+    settings.EXPERIMENTS_DATASET_ROOT = root
+    settings.MONITORING_EXPORT_MIN_ROWS = 100
+    purge()
+    project = make_project(success_metric="accuracy", success_target=0.9)
+    iris = experiments.dataset_create(
+        project=project, user=project.owner, name="iris", builtin="iris"
+    )
+    first = experiments.sweep_create(
+        project=project, user=project.owner, **spec(iris, max_trials=1)
+    )
+    run_all(first)
+    first.refresh_from_db()
+    deployment = deploy_run(project, first.best_trial.run, by=project.owner)
+    iris_in_production(deployment, labelled=150, unlabelled=20, relabelled=True)
+
+    with workers(tmp_path, {"EXPERIMENTS_DATASET_ROOT": str(root)}) as (worker,):
+        sweep = retraining.retraining_sweep_start(
+            deployment=deployment, user=project.owner, max_trials=3
+        )
+
+        def finished():
+            current = Sweep.objects.get(pk=sweep.pk)
+            return current if current.status == SweepStatus.FINISHED else None
+
+        done = until(finished, timeout=120, what="the retraining sweep", logs=[worker])
+    purge()
+    assert done.dataset.source == "production" and done.dataset.rows == 150
+    trials = list(done.trials.order_by("number"))
+    assert [t.status for t in trials] == [TrialStatus.SUCCEEDED] * 3
+    # The worker's scores are the export's: the same folds of the same rows score the same
+    # here, and production's two-class question is not iris's three species.
+    for trial in trials:
+        scored = execution.cross_validate(done, trial.params, after_fold=lambda *_: None)
+        assert trial.value == pytest.approx(scored.mean(done.metrics[0]))
+    assert set(execution.datasets.load(done.dataset).target) == {0, 1}

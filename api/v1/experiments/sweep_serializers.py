@@ -159,6 +159,25 @@ class RetrainSerializer(serializers.Serializer):
     strategy = serializers.ChoiceField(choices=Strategy.choices, required=False)
     max_trials = IntegerField(required=False, min_value=1)
     max_seconds = IntegerField(required=False, min_value=1)
+    with_training = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Without a dataset: add the deployed version's training rows to "
+        "production's labelled rows.",
+    )
+
+
+class ExportSerializer(serializers.Serializer):
+    """What to export of a deployment's labelled production rows; everything may be left out."""
+
+    name = CharField(required=False, max_length=200, help_text="The dataset's name.")
+    since = serializers.DateTimeField(
+        required=False, help_text="Only batches observed at or after this time."
+    )
+    until = serializers.DateTimeField(required=False, help_text="Only batches observed before.")
+    with_training = serializers.BooleanField(
+        required=False, default=False, help_text="Add the deployed version's training rows."
+    )
 
 
 class ProgressSerializer(serializers.Serializer):
@@ -208,11 +227,37 @@ class EvidenceRequestSerializer(serializers.Serializer):
     )
 
 
+class DatasetOriginSerializer(serializers.Serializer):
+    """Where an export's rows came from (``monitoring/README.md``, "Retraining")."""
+
+    kind = serializers.CharField(help_text="production")
+    deployment = serializers.IntegerField(help_text="Id of the deployment.")
+    deployment_name = serializers.CharField()
+    since = serializers.DateTimeField(allow_null=True, help_text="The window asked for.")
+    until = serializers.DateTimeField(allow_null=True)
+    window_from = serializers.DateTimeField(
+        allow_null=True, help_text="When the first batch exported was observed."
+    )
+    window_to = serializers.DateTimeField(allow_null=True)
+    batches = serializers.IntegerField()
+    production_rows = serializers.IntegerField(help_text="Labelled production rows.")
+    unlabelled_rows_left_out = serializers.IntegerField()
+    last_labelled_at = serializers.DateTimeField(allow_null=True)
+    with_training = serializers.BooleanField()
+    training_rows = serializers.IntegerField()
+    training_source = serializers.CharField()
+    duplicates_dropped = serializers.IntegerField(help_text="Repeated row ids taken once.")
+    summary = serializers.CharField()
+
+
 class DatasetSerializer(serializers.ModelSerializer):
     project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     columns = serializers.DictField(
         child=serializers.ChoiceField(choices=["numeric", "categorical"]), read_only=True
+    )
+    origin = serializers.SerializerMethodField(
+        help_text="Where an export of production's rows came from; null for other datasets."
     )
 
     class Meta:
@@ -227,10 +272,15 @@ class DatasetSerializer(serializers.ModelSerializer):
             "task",
             "columns",
             "rows",
+            "origin",
             "created_by",
             "created_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(DatasetOriginSerializer(allow_null=True))
+    def get_origin(self, dataset: Dataset) -> dict | None:
+        return dataset.origin or None
 
 
 class DatasetCreateSerializer(serializers.Serializer):

@@ -19,7 +19,12 @@ from rest_framework.response import Response
 
 from api.v1.base import READ, ProjectScopedViewSet
 from api.v1.errors import REFUSED, ErrorSerializer
-from api.v1.experiments.sweep_serializers import RetrainSerializer, SweepSerializer
+from api.v1.experiments.sweep_serializers import (
+    DatasetSerializer,
+    ExportSerializer,
+    RetrainSerializer,
+    SweepSerializer,
+)
 from api.v1.experiments.sweeps import started
 from api.v1.monitoring import filters
 from api.v1.monitoring.serializers import (
@@ -82,6 +87,7 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Projec
         "batches": Action.LOG_DATA,
         "labels": Action.LOG_DATA,
         "retrain": Action.LOG_DATA,
+        "export": Action.LOG_DATA,
     }
 
     @extend_schema(
@@ -165,13 +171,39 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Projec
         return Response(LabelsStoredSerializer(counts).data)
 
     @extend_schema(
+        summary="Export the labelled production rows as a dataset (contributor)",
+        description=(
+            "The feature columns of the deployment's batches joined with their labels by "
+            "row id (rows without a label left out), optionally with the deployed "
+            "version's training rows (a row id taken once), as a new dataset of the "
+            "project: the reference's feature columns and the target the deployed run's "
+            "sweep names, its `origin` saying where the rows came from. 409 "
+            "`not_enough_labels` below `MONITORING_EXPORT_MIN_ROWS` labelled rows, "
+            "`no_reference` without a reference, `no_training_data` when the training "
+            "rows are asked for and there are none; nothing is written then."
+        ),
+        request=ExportSerializer,
+        responses={201: DatasetSerializer, **REFUSED},
+    )
+    @action(detail=True, methods=["post"])
+    def export(self, request, pk=None):
+        deployment = self.get_object()
+        body = ExportSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        dataset = services.production_dataset_export(
+            deployment=deployment, by=request.user, **body.validated_data
+        )
+        return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
         summary="Start a retraining sweep prefilled from the deployed version's run (contributor)",
         description=(
             "The spec comes from the deployed version's run (its sweep's dataset, task, "
-            "target, folds, metrics, its family and a space around its params), on the "
-            "project's newest dataset added since the deployment went live when there is "
-            "one. Fields in the body replace the prefilled ones. Answers 202 with the "
-            "sweep's URL, like starting any sweep."
+            "target, folds, metrics, its family and a space around its params). Without a "
+            "`dataset` in the body it runs on the labelled production rows: the export "
+            "that still holds them all, else a new one (409 `not_enough_labels` when "
+            "there are too few). Fields in the body replace the prefilled ones. Answers "
+            "202 with the sweep's URL, like starting any sweep."
         ),
         request=RetrainSerializer,
         responses={202: SweepSerializer, **REFUSED},

@@ -389,6 +389,9 @@ class LineageTrialSerializer(serializers.Serializer):
     dataset_source = serializers.CharField()
     dataset_rows = serializers.IntegerField()
     dataset_target = serializers.CharField()
+    dataset_origin = serializers.CharField(
+        help_text="Where an export of production's rows came from, in words; empty otherwise."
+    )
 
 
 class AcceptedOutcomeSerializer(serializers.Serializer):
