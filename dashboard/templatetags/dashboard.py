@@ -153,6 +153,21 @@ def metric_name(project, key: str | None = None) -> str:
 
 
 @register.simple_tag
+def column_name(project, name: str) -> str:
+    """A column the runs list can show (``metrics.<key>`` or ``params.<key>``) as people
+    read it: the success metric's by its label with the column's name beside it, any other
+    by its name."""
+    kind, _, key = name.partition(".")
+    if kind == "metrics" and key == project.success_metric and project.success_metric_label:
+        return format_html(
+            '{} <span class="metric-key">(<code>{}</code>)</span>',
+            project.success_metric_label,
+            name,
+        )
+    return format_html("<code>{}</code>", name)
+
+
+@register.simple_tag
 def health_badge(health: str, label: str) -> str:
     """A project's health as a word and a shape, never as colour alone. A tag rather than
     an include: the portfolio draws it on every row, and an include costs ten times more."""
