@@ -10,7 +10,8 @@ the browser actually fetches, so they are measured in Chromium against the app s
     .venv/bin/python bench/page_weight.py --database mlprojects_bench_weight --json out.json
 
 1. **Data**: the demo portfolio (``demo_data --if-empty``) in its own PostgreSQL database
-   (``--database``, created and migrated when missing), with a password of this run's own.
+   (``--database``, created and migrated when missing, rebuilt with ``--fresh``), with a
+   password of this run's own.
 2. **Server**: ``collectstatic`` into a temporary folder (WhiteNoise's manifest and its
    brotli and gzip files), then gunicorn on a free port of 127.0.0.1, debug off.
 3. **Browser**: Debian's Chromium through Playwright, a new context (empty cache) per page:
@@ -39,6 +40,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from admin import prepare_database  # bench/admin.py: bench/ is this script's folder
+
 REPO = Path(__file__).resolve().parent.parent
 BIN = REPO / ".venv" / "bin"
 CHROMIUM = "/usr/bin/chromium"
@@ -54,25 +57,12 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--database", default="mlprojects_bench_weight")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
+    parser.add_argument("--fresh", action="store_true", help="drop and reload the database")
     parser.add_argument("--verbose", action="store_true", help="every response, on stderr")
     args = parser.parse_args()
     if urlsplit(args.server).hostname not in {"127.0.0.1", "localhost", "::1"}:
         parser.error("--server must be this machine's PostgreSQL")
     return args
-
-
-def prepare_database(args: argparse.Namespace) -> None:
-    import psycopg2
-    from psycopg2 import sql
-
-    connection = psycopg2.connect(f"{args.server}/postgres")
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [args.database])
-        if cursor.fetchone() is None:
-            log(f"creating {args.database}")
-            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(args.database)))
-    connection.close()
 
 
 def environment(args: argparse.Namespace, var_dir: Path, port: int, password: str) -> dict:

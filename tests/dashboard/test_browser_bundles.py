@@ -41,6 +41,8 @@ TRACES = """() => Array.from(document.querySelectorAll("[data-figure]")).map(el 
         hidden: el._fullData.filter(trace => trace.visible === false).length,
     };
 })"""
+DRAWN_OR_NONE = """() => Array.from(document.querySelectorAll("[data-figure]"))
+    .every(el => el.querySelector(".main-svg"))"""
 REGISTERED = "() => Object.keys(Plotly.PlotSchema.get().traces)"
 
 

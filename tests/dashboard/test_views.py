@@ -179,7 +179,7 @@ def test_portfolio_charts(manager, viewer, project):
     per_phase = figure(response, "chart-per-phase")
     assert per_phase["data"][0]["type"] == "bar"
     assert per_phase["data"][0]["x"] == [1, 0, 0, 0]
-    assert per_phase["data"][0]["y"][1][0] == "Ideation and planning"
+    assert per_phase["layout"]["yaxis"]["ticktext"][0] == "Ideation and planning"
 
     stays = figure(response, "chart-stays")
     assert stays["data"][0]["y"] == [project.name]
