@@ -19,6 +19,12 @@ COPY pyproject.toml ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
     && pip install --requirement /tmp/requirements.txt
 
+# --- browser libraries: the plotly.js bundles of package.json, from the lockfile --------
+FROM node:20-slim AS browser
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci
+
 # --- runtime --------------------------------------------------------------------------
 FROM python:3.11-slim
 
@@ -40,6 +46,8 @@ COPY --from=build /opt/venv /opt/venv
 
 WORKDIR /app
 COPY . .
+# collectstatic takes the bundles' dist files from here; pages read which style ids they need.
+COPY --from=browser /app/node_modules ./node_modules
 # The project itself, editable so BASE_DIR (templates/, static/) stays /app.
 RUN pip install --no-deps --editable . \
     && mkdir -p /app/var/artifacts \

@@ -23,7 +23,14 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(BIN)/.installed
+# The browser libraries the pages serve (plotly.js bundles): package.json pins them, the
+# lockfile holds their checksums, and `npm ci` installs exactly that, again only when the
+# lockfile changes. dashboard/plotly.py collects their dist files into the static files.
+node_modules/.installed: package.json package-lock.json .npmrc
+	npm ci
+	touch $@
+
+install: $(BIN)/.installed node_modules/.installed
 
 run dev: export MLPROJECTS_VAR_DIR := $(VAR_DIR)
 run dev: export MLPROJECTS_PORT := $(MLPROJECTS_PORT)

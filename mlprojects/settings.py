@@ -168,7 +168,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-# plotly.js comes from the installed plotly package, collected and compressed like the rest.
+# The plotly.js bundles come from node_modules/ (package.json, `npm ci`), their dist files
+# alone, collected and compressed like the rest.
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",

@@ -34,6 +34,9 @@ STILL_CONFIG = {**CONFIG, "modeBarButtons": [["toImage"]]}
 CARTESIAN = frozenset({"scatter", "bar", "box", "histogram", "heatmap"})
 HOVER_EXAMPLES = 3
 REASON_CHARS = 90
+# A chart narrower than this (its own width in pixels: a phone) is drawn with its figure's
+# ``narrow`` overrides merged in (``static/js/charts.js``): wrapped labels, more height.
+NARROW_BELOW = 640
 
 
 def _text(value: object) -> str:
@@ -41,10 +44,15 @@ def _text(value: object) -> str:
     return html.escape(str(value), quote=False)
 
 
-def _wrapped(value: object, width: int) -> str:
-    """User text as :func:`_text` shows it, broken into lines of about ``width`` characters
-    (a long metric label beside a chart would be cut off at the edge)."""
-    return "<br>".join(_text(line) for line in textwrap.wrap(str(value), width) or [""])
+def _wrap(value: object, width: int, lines: int = 2) -> str:
+    """User text as a tick label of a narrow chart: at most ``lines`` lines of about
+    ``width`` characters (a longer word is not split), the rest cut with an ellipsis (the
+    hover keeps the whole text); each line as :func:`_text` makes it."""
+    wrapped = textwrap.wrap(
+        str(value), width, max_lines=lines, placeholder=" …", break_long_words=False
+    )
+    wrapped = wrapped or [""]
+    return "<br>".join(_text(line) for line in wrapped)
 
 
 def _excerpt(value: str, limit: int = REASON_CHARS) -> str:
@@ -72,6 +80,25 @@ def _layout(**overrides) -> dict[str, object]:
     return layout
 
 
-def _figure(data: list[dict], layout: dict) -> Figure:
+def _figure(
+    data: list[dict],
+    layout: dict,
+    *,
+    narrow_layout: dict | None = None,
+    narrow_data: list[dict] | None = None,
+) -> Figure:
+    """The figure, and what changes when it is drawn narrower than :data:`NARROW_BELOW`:
+    ``narrow_layout`` is merged into the layout, ``narrow_data[i]`` into trace ``i``."""
     cartesian = any(trace.get("type", "scatter") in CARTESIAN for trace in data)
-    return {"data": data, "layout": layout, "config": CONFIG if cartesian else STILL_CONFIG}
+    figure: Figure = {
+        "data": data,
+        "layout": layout,
+        "config": CONFIG if cartesian else STILL_CONFIG,
+    }
+    if narrow_layout or narrow_data:
+        figure["narrow"] = {
+            "below": NARROW_BELOW,
+            "layout": narrow_layout or {},
+            "data": narrow_data or [],
+        }
+    return figure

@@ -17,7 +17,7 @@ from dashboard.figures.base import (
     _figure,
     _layout,
     _text,
-    _wrapped,
+    _wrap,
 )
 from phases.metrics import meets_target
 
@@ -48,7 +48,7 @@ def success_gauge(*, metric: str, best: float, target: float | None, maximize: b
     "lower is better" read the same way; the delta says how far the best run is from it.
     """
     # Beside the bullet bar the title has a quarter of the width: long labels wrap.
-    title = {"text": _wrapped(f"Best {metric}", 24), "font": {"size": 14, "weight": "bold"}}
+    title = {"text": _wrap(f"Best {metric}", 24, lines=3), "font": {"size": 14, "weight": "bold"}}
     number = {"valueformat": ".4~g", "font": {"size": 26}}
     if target is None:
         trace = {"type": "indicator", "mode": "number", "value": best, "number": number}

@@ -1,6 +1,7 @@
 """Portfolio figures: projects per phase, time in the current phase per project, loops back."""
 
 import datetime as dt
+import itertools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from dashboard.figures.base import (
     HOVER_EXAMPLES,
     INK,
     LOOP,
+    MUTED,
     ONGOING,
     PALETTE,
     Figure,
@@ -18,7 +20,11 @@ from dashboard.figures.base import (
     _figure,
     _layout,
     _text,
+    _wrap,
 )
+
+# Characters a line of a tick label holds on a phone, where a label takes two lines at most.
+NARROW_LABEL = 18
 
 # --- Portfolio: projects per phase ------------------------------------------------------
 
@@ -33,38 +39,73 @@ class PhaseCount:
 
 
 def projects_per_phase(counts: Sequence[PhaseCount]) -> Figure:
-    """A labelled bar per phase, phases in lifecycle order and grouped by lifecycle, on one
-    scale: a sponsor reads the count on the bar, and no shape suggests a conversion rate."""
+    """A labelled bar per phase, phases in lifecycle order, on one scale: a sponsor reads
+    the count on the bar, and no shape suggests a conversion rate. Each lifecycle is a
+    colour named in the legend, its phases a block of rows apart from the next lifecycle's
+    (a line between them); the axis names the phase alone, so the bars keep the width."""
     lifecycles = list(dict.fromkeys(count.lifecycle for count in counts))
+    rows = {lifecycle: [c for c in counts if c.lifecycle == lifecycle] for lifecycle in lifecycles}
+    ordered = [count for lifecycle in lifecycles for count in rows[lifecycle]]
     data = []
+    position = 0
     for i, lifecycle in enumerate(lifecycles):
-        rows = [count for count in counts if count.lifecycle == lifecycle]
+        block = rows[lifecycle]
         data.append(
             {
                 "type": "bar",
                 "orientation": "h",
                 "name": _text(lifecycle),
-                "y": [[_text(lifecycle)] * len(rows), [_text(row.phase) for row in rows]],
-                "x": [row.projects for row in rows],
-                "text": [row.projects for row in rows],
+                "y": list(range(position, position + len(block))),
+                "x": [row.projects for row in block],
+                "text": [row.projects for row in block],
                 "textposition": "outside",
                 "cliponaxis": False,
+                "customdata": [f"{_text(lifecycle)} · {_text(row.phase)}" for row in block],
                 "marker": {"color": PALETTE[i % len(PALETTE)]},
-                "hovertemplate": "%{y}: %{x} project(s)<extra></extra>",
+                "hovertemplate": "%{customdata}: %{x} project(s)<extra></extra>",
             }
         )
+        position += len(block)
+    dividers = [
+        {
+            "type": "line",
+            "xref": "paper",
+            "x0": 0,
+            "x1": 1,
+            "yref": "y",
+            "y0": edge - 0.5,
+            "y1": edge - 0.5,
+            "line": {"color": MUTED, "width": 1},
+        }
+        for edge in itertools.accumulate(len(rows[lifecycle]) for lifecycle in lifecycles[:-1])
+    ]
     xaxis = {"title": {"text": "Projects"}, "rangemode": "tozero", "gridcolor": GRID}
     if max((count.projects for count in counts), default=0) <= 10:
         xaxis["dtick"] = 1
+    positions = list(range(len(ordered)))
     layout = _layout(
-        height=max(160, 60 + 32 * len(counts)),
-        showlegend=False,
+        height=max(200, 90 + 32 * len(counts)),
+        showlegend=True,
         bargap=0.3,
         margin={"l": 10, "r": 30, "t": 10, "b": 40},
+        shapes=dividers,
         xaxis={**xaxis, "fixedrange": True},
-        yaxis={"autorange": "reversed", "automargin": True, "fixedrange": True},
+        yaxis={
+            "autorange": "reversed",
+            "automargin": True,
+            "fixedrange": True,
+            "showgrid": False,
+            "zeroline": False,
+            "tickmode": "array",
+            "tickvals": positions,
+            "ticktext": [_text(row.phase) for row in ordered],
+        },
     )
-    return _figure(data, layout)
+    narrow = {
+        "height": max(220, 100 + 40 * len(counts)),
+        "yaxis": {"ticktext": [_wrap(row.phase, NARROW_LABEL) for row in ordered]},
+    }
+    return _figure(data, layout, narrow_layout=narrow)
 
 
 # --- Portfolio: time in the current phase, per project ----------------------------------
@@ -100,6 +141,7 @@ def time_in_phase(stays: Sequence[PhaseStay]) -> Figure:
                 for stay in stays
             ],
             "textposition": "auto",
+            "textangle": 0,
             "customdata": [_text(stay.phase) for stay in stays],
             "marker": {"color": [ONGOING if stay.over else ACTUAL for stay in stays]},
             "hovertemplate": "%{y}<br>%{customdata}: %{x} days<extra></extra>",
@@ -120,7 +162,7 @@ def time_in_phase(stays: Sequence[PhaseStay]) -> Figure:
             }
         )
     layout = _layout(
-        height=max(160, 70 + 30 * len(stays)),
+        height=max(200, 90 + 30 * len(stays)),
         showlegend=bool(planned),
         margin={"l": 10, "r": 20, "t": 30, "b": 40},
         xaxis={
@@ -131,7 +173,18 @@ def time_in_phase(stays: Sequence[PhaseStay]) -> Figure:
         },
         yaxis={"autorange": "reversed", "automargin": True, "fixedrange": True},
     )
-    return _figure(data, layout)
+    # On a phone: names on two lines, the days alone on the bar (the diamond is the plan).
+    narrow = {
+        "height": max(220, 110 + 44 * len(stays)),
+        "xaxis": {"title": {"text": "Days in phase"}},
+        "yaxis": {
+            "tickmode": "array",
+            "tickvals": names,
+            "ticktext": [_wrap(stay.project, NARROW_LABEL) for stay in stays],
+        },
+    }
+    bar_text = {"text": [f"{stay.days:.0f} d" for stay in stays]}
+    return _figure(data, layout, narrow_layout=narrow, narrow_data=[bar_text])
 
 
 # --- Portfolio: loops back --------------------------------------------------------------
@@ -172,13 +225,14 @@ def loop_backs(loops: Sequence[LoopBack]) -> Figure:
             "x": [len(items) for _, items in ranked],
             "text": [len(items) for _, items in ranked],
             "textposition": "auto",
+            "textangle": 0,
             "customdata": hover,
             "marker": {"color": LOOP},
             "hovertemplate": "%{y}<br>%{customdata}<extra>%{x} loop(s) back</extra>",
         }
     ]
     layout = _layout(
-        height=max(160, 80 + 40 * len(labels)),
+        height=max(200, 80 + 40 * len(labels)),
         showlegend=False,
         xaxis={
             "title": {"text": "Loops back"},
@@ -188,4 +242,15 @@ def loop_backs(loops: Sequence[LoopBack]) -> Figure:
         },
         yaxis={"autorange": "reversed", "automargin": True},
     )
-    return _figure(data, layout)
+    narrow = {
+        "height": max(220, 90 + 56 * len(labels)),
+        "yaxis": {
+            "tickmode": "array",
+            "tickvals": labels,
+            "ticktext": [
+                _wrap(f"{items[0].from_phase} → {items[0].to_phase}", NARROW_LABEL)
+                for _, items in ranked
+            ],
+        },
+    }
+    return _figure(data, layout, narrow_layout=narrow)

@@ -10,15 +10,17 @@ register = template.Library()
 
 
 @register.inclusion_tag("dashboard/_plotly_styles.html")
-def plotly_styles() -> dict:
-    """What the page must hold before plotly.js runs, so that it adds no inline style."""
-    return {"global_id": plotly.GLOBAL_STYLE_ID, "placeholder_ids": plotly.placeholder_ids()}
+def plotly_styles(bundle: str) -> dict:
+    """What the page must hold before the plotly.js ``bundle`` runs, so that it adds no
+    inline style."""
+    return {"global_id": plotly.GLOBAL_STYLE_ID, "placeholder_ids": plotly.placeholder_ids(bundle)}
 
 
 @register.simple_tag
-def plotly_path() -> str:
-    """The static path of plotly.js, for ``{% static %}``."""
-    return plotly.STATIC_PATH
+def plotly_path(bundle: str) -> str:
+    """The static path of the plotly.js ``bundle`` (a name of ``plotly.BUNDLES``), for
+    ``{% static %}``."""
+    return plotly.bundle(bundle).static_path
 
 
 @register.filter
@@ -148,6 +150,21 @@ def metric_name(project, key: str | None = None) -> str:
             key,
         )
     return format_html("<code>{}</code>", key)
+
+
+@register.simple_tag
+def column_name(project, name: str) -> str:
+    """A column the runs list can show (``metrics.<key>`` or ``params.<key>``) as people
+    read it: the success metric's by its label with the column's name beside it, any other
+    by its name."""
+    kind, _, key = name.partition(".")
+    if kind == "metrics" and key == project.success_metric and project.success_metric_label:
+        return format_html(
+            '{} <span class="metric-key">(<code>{}</code>)</span>',
+            project.success_metric_label,
+            name,
+        )
+    return format_html("<code>{}</code>", name)
 
 
 @register.simple_tag

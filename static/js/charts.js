@@ -29,8 +29,34 @@
     return window.matchMedia("(hover: none), (pointer: coarse)").matches;
   }
 
-  /* Axis titles of parallel coordinates would run into each other on a phone: tilt them. */
+  function isObject(value) {
+    return value !== null && typeof value === "object" && !Array.isArray(value);
+  }
+
+  /* Merges ``source`` into ``target``, objects key by key, anything else replaced. */
+  function merge(target, source) {
+    Object.keys(source).forEach(function (key) {
+      if (isObject(source[key]) && isObject(target[key])) {
+        merge(target[key], source[key]);
+      } else {
+        target[key] = source[key];
+      }
+    });
+  }
+
+  /* A figure drawn narrower than its ``narrow.below`` pixels (a phone) takes the changes
+     its builder made for that width: wrapped labels, more height, shorter text. Axis
+     titles of parallel coordinates would run into each other on a phone: tilt them. */
   function fit(figure, element) {
+    var narrow = figure.narrow;
+    if (narrow && element.clientWidth < narrow.below) {
+      merge(figure.layout, narrow.layout);
+      narrow.data.forEach(function (changes, index) {
+        if (figure.data[index]) {
+          merge(figure.data[index], changes);
+        }
+      });
+    }
     if (element.clientWidth < 640) {
       figure.data.forEach(function (trace) {
         if (trace.type === "parcoords") {

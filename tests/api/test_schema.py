@@ -1,6 +1,7 @@
 """The OpenAPI schema: it validates, it documents every operation and its errors, and the
 running API keeps every promise it makes (Schemathesis against the live server)."""
 
+import gzip
 import subprocess
 import sys
 from pathlib import Path
@@ -52,6 +53,20 @@ def served_schema(db, fresh_throttles, fast_passwords) -> dict:
     response = bearer(secret).get(reverse("schema"), {"format": "json"})
     assert response.status_code == 200
     return response.json()
+
+
+def test_the_schema_is_sent_compressed_to_a_client_that_accepts_it(db, fast_passwords):
+    """The API docs fetch it on every visit; the static files beside them (Swagger UI) are
+    compressed by WhiteNoise at collect time."""
+    _, secret = token_create(user=UserFactory(), name="docs")
+    client = bearer(secret)
+    plain = client.get(reverse("schema"), {"format": "json"})
+    packed = client.get(reverse("schema"), {"format": "json"}, HTTP_ACCEPT_ENCODING="gzip, br")
+    assert "Content-Encoding" not in plain.headers
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in packed.headers["Vary"]
+    assert len(packed.content) * 5 < len(plain.content)
+    assert gzip.decompress(packed.content) == plain.content
 
 
 def operations(schema: dict):

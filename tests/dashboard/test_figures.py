@@ -27,7 +27,7 @@ def test_every_figure_is_json_and_uses_svg_traces_only():
     ]
     for figure in built:
         json.dumps(figure)
-        assert set(figure) == {"data", "layout", "config"}
+        assert {"data", "layout", "config"} <= set(figure) <= {"data", "layout", "config", "narrow"}
         assert figure["config"]["displaylogo"] is False
         assert figure["config"]["showSendToCloud"] is False
         assert figure["config"]["modeBarButtons"] == [["toImage", "zoom2d", "resetScale2d"]]
@@ -49,18 +49,40 @@ def test_projects_per_phase_is_one_scale_of_labelled_bars_grouped_by_lifecycle()
     )
     first, second = figure["data"]
     assert first["type"] == "bar" and first["orientation"] == "h"
-    assert first["y"] == [["ML development"] * 2, ["Ideation", "Experiments"]]
+    assert (first["name"], second["name"]) == ("ML development", "MLOps")  # the legend
+    assert first["y"] == [0, 1] and second["y"] == [2, 3]
     assert first["text"] == first["x"] == [3, 0]
-    assert second["y"][1] == ["Scoping", "Data"]
+    assert second["customdata"] == ["MLOps · Scoping", "MLOps · Data"]
+    yaxis = figure["layout"]["yaxis"]
+    assert yaxis["tickvals"] == [0, 1, 2, 3]
+    assert yaxis["ticktext"] == ["Ideation", "Experiments", "Scoping", "Data"]
+    # A line between the lifecycles' blocks of rows.
+    assert [shape["y0"] for shape in figure["layout"]["shapes"]] == [1.5]
     assert "xaxis2" not in figure["layout"], "one scale for every lifecycle"
     assert "dtick" not in figure["layout"]["xaxis"], "a tick per project only for few"
 
 
-def test_user_text_in_portfolio_figures_is_escaped():
-    figure = figures.projects_per_phase([figures.PhaseCount("<b>L</b>", "<i>P</i>", 1)])
-    assert figure["data"][0]["y"] == [["&lt;b&gt;L&lt;/b&gt;"], ["&lt;i&gt;P&lt;/i&gt;"]]
-    stays = figures.time_in_phase([figures.PhaseStay("<a href=x>p</a>", "<b>", 1.0, None)])
-    assert stays["data"][0]["y"] == ["&lt;a href=x&gt;p&lt;/a&gt;"]
+def test_on_a_phone_portfolio_labels_wrap_and_the_charts_grow():
+    long = "Ideation, planning and stakeholder sign-off"
+    per_phase = figures.projects_per_phase([figures.PhaseCount("ML", long, 2)])
+    narrow = per_phase["narrow"]
+    assert narrow["below"] == figures.NARROW_BELOW
+    assert narrow["layout"]["yaxis"]["ticktext"] == ["Ideation, planning<br>and stakeholder …"]
+    assert narrow["layout"]["height"] >= per_phase["layout"]["height"]
+    stays = figures.time_in_phase(
+        [figures.PhaseStay("<b>Fresh</b> produce demand forecasting", "Data", 35.2, 60)]
+    )
+    narrow = stays["narrow"]
+    assert narrow["layout"]["yaxis"]["tickvals"] == stays["data"][0]["y"]
+    assert narrow["layout"]["yaxis"]["ticktext"] == ["&lt;b&gt;Fresh&lt;/b&gt;<br>produce demand …"]
+    assert narrow["data"] == [{"text": ["35 d"]}]  # the diamond shows the plan
+    assert stays["data"][0]["text"] == ["35 d of 60"]
+    loops = figures.loop_backs(
+        [figures.LoopBack("P", "Productionization", "Experimentation", "why", NOW)]
+    )
+    assert loops["narrow"]["layout"]["yaxis"]["ticktext"] == [
+        "Productionization<br>→ Experimentation"
+    ]
 
 
 # --- Time in phase ----------------------------------------------------------------------

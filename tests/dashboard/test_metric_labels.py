@@ -45,6 +45,11 @@ def test_the_runs_list_names_the_metric_by_its_label(churn, manager):
     shows_label(html)
     assert "best on " + WITH_KEY in html
     assert "metrics.val_auc" in html  # the column still orders by the key
+    # The column picker too, with the column's name beside the label; others by name.
+    picker = html[html.index('class="column-picker"') :]
+    picker = picker[: picker.index("</details>")]
+    assert f'{ESCAPED} <span class="metric-key">(<code>metrics.val_auc</code>)</span>' in picker
+    assert "<code>metrics.loss</code>" in picker
 
 
 def test_the_run_page_names_the_metric_by_its_label(churn, manager):
@@ -81,6 +86,8 @@ def test_the_version_page_and_card_name_the_metric_by_its_label(churn, manager):
     html = html_of(client.get(version_url(churn, "churn", 2)))
     shows_label(html)
     assert f'data-testid="evaluation-metric">{WITH_KEY}' in html
+    metrics = html[html.index('id="version-metrics"') :]
+    assert f'<th scope="row">{WITH_KEY}</th>' in metrics[: metrics.index("</table>")]
     markdown = client.get(version_url(churn, "churn", 2, "model-card-markdown")).content.decode()
     assert "- Success metric: Churners" in markdown and "(key val\\_auc)" in markdown
 

@@ -179,7 +179,7 @@ def test_portfolio_charts(manager, viewer, project):
     per_phase = figure(response, "chart-per-phase")
     assert per_phase["data"][0]["type"] == "bar"
     assert per_phase["data"][0]["x"] == [1, 0, 0, 0]
-    assert per_phase["data"][0]["y"][1][0] == "Ideation and planning"
+    assert per_phase["layout"]["yaxis"]["ticktext"][0] == "Ideation and planning"
 
     stays = figure(response, "chart-stays")
     assert stays["data"][0]["y"] == [project.name]
@@ -540,16 +540,31 @@ def test_evidence_links_only_for_web_urls(manager, project):
 # --- plotly.js --------------------------------------------------------------------------
 
 
-def test_plotly_js_is_a_static_file_of_the_installed_package():
-    found = finders.find(plotly.STATIC_PATH)
-    assert found is not None
-    assert Path(found).read_bytes()[:200].find(b"plotly.js") != -1
-    collected = [path for path, _ in plotly.PlotlyFinder().list([])]
-    assert collected == ["plotly.min.js"], "only the bundle, not the package's data sets"
+def test_each_plotly_js_bundle_is_a_static_file_from_node_modules():
+    for bundle in plotly.BUNDLES.values():
+        found = finders.find(bundle.static_path)
+        assert found == str(plotly.NODE_MODULES / bundle.package / bundle.file)
+        assert Path(found).read_bytes()[:200].find(b"plotly.js") != -1
+    collected = [(path, storage.prefix) for path, storage in plotly.PlotlyFinder().list([])]
+    # Only the dist files, not the packages' sources, type declarations or READMEs.
+    assert collected == [(b.file, b.prefix) for b in plotly.BUNDLES.values()]
+    assert plotly.PlotlyFinder().check() == []
+
+
+def test_a_missing_bundle_is_a_system_check_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(plotly, "NODE_MODULES", tmp_path)
+    errors = plotly.PlotlyFinder().check()
+    assert [error.id for error in errors] == ["dashboard.E001"] * len(plotly.BUNDLES)
+    assert "npm ci" in errors[0].hint
+
+
+def test_a_page_names_a_bundle_that_exists():
+    with pytest.raises(ValueError, match=r"no plotly\.js bundle 'gl3d': a page names one of basic"):
+        plotly.bundle("gl3d")
 
 
 def test_pages_load_plotly_from_this_server(manager, project):
     html = client_for(manager).get(project_url(project)).content.decode()
     # charts.js fetches plotly.js when the page holds a chart.
-    assert f'data-plotly="{static(plotly.STATIC_PATH)}"' in html
+    assert f'data-plotly="{static(plotly.BUNDLES["finance"].static_path)}"' in html
     assert "cdn" not in html.lower()
