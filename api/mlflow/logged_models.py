@@ -6,14 +6,14 @@ reads it back. Reading needs the viewer role, every write the contributor role."
 from api.mlflow import artifacts, errors, shaping
 from api.mlflow.parsing import (
     Fields,
+    as_enum,
     as_integer,
-    encode_token,
     key_values,
     missing,
     offset_from,
     wrong_type,
 )
-from api.mlflow.views import Call, max_results
+from api.mlflow.views import Call, max_results, paged
 from phases.roles import Action
 from registry import selectors, services
 from registry.choices import LoggedModelStatus
@@ -59,12 +59,7 @@ def logged_models_create(call: Call) -> dict:
 def _status(value) -> str:
     if value is None or value == "":
         raise missing("status")
-    if isinstance(value, str) and value in LoggedModelStatus.values:
-        return value
-    number = as_integer(value, "status")
-    if number not in _STATUS_NUMBERS:
-        raise errors.invalid(f"Invalid value {value} for parameter 'status' supplied.")
-    return _STATUS_NUMBERS[number]
+    return as_enum(value, "status", _STATUS_NUMBERS)
 
 
 def logged_model(call: Call) -> dict:
@@ -145,12 +140,8 @@ def logged_models_search(call: Call) -> dict:
         limit=max_results(fields, default=MAX_RESULTS_DEFAULT),
     )
     zero = scope.zero_is_default
-    body = {}
-    if page.items:
-        body["models"] = [shaping.logged_model_json(m, zero_is_default=zero) for m in page.items]
-    if page.more:
-        body["next_page_token"] = encode_token({"offset": offset + len(page.items)})
-    return body
+    items = [shaping.logged_model_json(m, zero_is_default=zero) for m in page.items]
+    return paged("models", page, items, offset)
 
 
 def logged_models_list_artifacts(call: Call) -> dict:

@@ -150,6 +150,16 @@ def as_integer(value: Any, name: str, *, required: bool = False, default: int | 
     raise invalid(f"Parameter '{name}' must be an integer, got '{value}'.{_SEE_DOCS}")
 
 
+def as_enum(value: Any, name: str, numbers: dict[int, str]) -> str:
+    """A protocol-buffer enum as clients send it: its name, or its number in ``numbers``."""
+    if isinstance(value, str) and value in numbers.values():
+        return value
+    number = as_integer(value, name)
+    if number not in numbers:
+        raise invalid(f"Invalid value {value} for parameter '{name}' supplied.")
+    return numbers[number]
+
+
 def as_double(value: Any, name: str) -> float:
     """A JSON number, or a string as protocol buffers write doubles ("NaN", "-Infinity")."""
     if value is None:

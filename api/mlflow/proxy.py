@@ -36,32 +36,41 @@ def artifacts_list_for_run(call: Call) -> dict:
     return body
 
 
+def _owned(parts: list[str], at: int, find, usage: str, unknown: str):
+    """The owner whose id is ``parts[at]``, followed by ``artifacts``, and the path after it;
+    the owner must be of the experiment named first, or it is ``unknown`` (``{id}`` is its
+    id)."""
+    if len(parts) < at + 2 or parts[at + 1] != "artifacts":
+        raise errors.invalid(f"Invalid path: {'/'.join(parts)!r}. {usage}")
+    owner = find(parts[at])
+    if str(owner.experiment_id) != parts[0]:
+        raise errors.not_found(unknown.format(id=parts[at]))
+    return owner, "/".join(parts[at + 2 :])
+
+
 def proxied_run(call: Call, parts: list[str], action: Action) -> tuple[Run, str]:
     """``<experiment id>/<run id>/artifacts/<relative>`` as the run it names (which the
     caller must be allowed to touch) and the path inside its folder."""
-    if len(parts) < 3 or parts[2] != "artifacts":
-        raise errors.invalid(
-            f"Invalid path: {'/'.join(parts)!r}. Artifacts live under "
-            "<experiment id>/<run id>/artifacts/ or <experiment id>/models/<model id>/artifacts/."
-        )
-    run = call.scope.run(parts[1], action)
-    if str(run.experiment_id) != parts[0]:
-        raise errors.not_found(f"Run with id={parts[1]} not found")
-    return run, "/".join(parts[3:])
+    return _owned(
+        parts,
+        1,
+        lambda run_id: call.scope.run(run_id, action),
+        "Artifacts live under <experiment id>/<run id>/artifacts/ or "
+        "<experiment id>/models/<model id>/artifacts/.",
+        "Run with id={id} not found",
+    )
 
 
 def proxied_model(call: Call, parts: list[str], action: Action) -> tuple[LoggedModel, str]:
     """``<experiment id>/models/<model id>/artifacts/<relative>`` as the logged model it
     names and the path inside its folder."""
-    if len(parts) < 4 or parts[3] != "artifacts":
-        raise errors.invalid(
-            f"Invalid path: {'/'.join(parts)!r}. A model's artifacts live under "
-            "<experiment id>/models/<model id>/artifacts/."
-        )
-    model = call.scope.logged_model(parts[2], action)
-    if str(model.experiment_id) != parts[0]:
-        raise errors.not_found(f"Logged model with ID '{parts[2]}' not found.")
-    return model, "/".join(parts[4:])
+    return _owned(
+        parts,
+        2,
+        lambda model_id: call.scope.logged_model(model_id, action),
+        "A model's artifacts live under <experiment id>/models/<model id>/artifacts/.",
+        "Logged model with ID '{id}' not found.",
+    )
 
 
 def _proxied(call: Call, path: str | None, action: Action) -> tuple[pathlib.Path, str, str]:

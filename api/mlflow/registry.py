@@ -16,9 +16,9 @@ else (a local path, another server) is refused: a version here is one the projec
 import urllib.parse
 
 from api.mlflow import artifacts, errors, shaping
-from api.mlflow.parsing import encode_token, key_values, missing, offset_from
+from api.mlflow.parsing import key_values, missing, offset_from
 from api.mlflow.proxy import proxied_model, proxied_run
-from api.mlflow.views import Call, max_results
+from api.mlflow.views import Call, max_results, paged
 from phases.roles import Action
 from registry import selectors, services, validation
 from registry.choices import Stage
@@ -120,14 +120,8 @@ def registered_models_search(call: Call) -> dict:
         ),
     )
     latest = selectors.latest_versions(page.items)
-    body = {}
-    if page.items:
-        body["registered_models"] = [
-            shaping.registered_model_json(rm, latest[rm.pk]) for rm in page.items
-        ]
-    if page.more:
-        body["next_page_token"] = encode_token({"offset": offset + len(page.items)})
-    return body
+    items = [shaping.registered_model_json(rm, latest[rm.pk]) for rm in page.items]
+    return paged("registered_models", page, items, offset)
 
 
 def registered_models_get_latest_versions(call: Call) -> dict:
@@ -323,12 +317,8 @@ def model_versions_search(call: Call) -> dict:
             fields, default=VERSIONS_MAX_RESULTS_DEFAULT, threshold=VERSIONS_MAX_RESULTS_THRESHOLD
         ),
     )
-    body = {}
-    if page.items:
-        body["model_versions"] = [shaping.model_version_json(v) for v in page.items]
-    if page.more:
-        body["next_page_token"] = encode_token({"offset": offset + len(page.items)})
-    return body
+    items = [shaping.model_version_json(v) for v in page.items]
+    return paged("model_versions", page, items, offset)
 
 
 def model_versions_get_download_uri(call: Call) -> dict:

@@ -8,103 +8,93 @@ from experiments.validation import MAX_BATCH_LOG_REQUEST_SIZE
 
 _v = views.endpoint
 
+
+def _under(prefix: str, routes: dict) -> list:
+    """A resource's routes, its prefix written once; the list stays flat (one pattern a
+    route), as the role tests read it."""
+    return [path(prefix + route, view) for route, view in routes.items()]
+
+
+experiments = {
+    "create": _v(views.experiments_create, "POST"),
+    "get": _v(views.experiments_get, "GET"),
+    "get-by-name": _v(views.experiments_get_by_name, "GET"),
+    "search": _v(views.experiments_search, "GET", "POST"),
+    "update": _v(views.experiments_update, "POST"),
+    "delete": _v(views.experiments_delete, "POST"),
+    "restore": _v(views.experiments_restore, "POST"),
+    "set-experiment-tag": _v(views.experiments_set_tag, "POST"),
+    "delete-experiment-tag": _v(views.experiments_delete_tag, "POST"),
+}
+runs = {
+    "create": _v(views.runs_create, "POST"),
+    "get": _v(views.runs_get, "GET"),
+    "update": _v(views.runs_update, "POST"),
+    "delete": _v(views.runs_delete, "POST"),
+    "restore": _v(views.runs_restore, "POST"),
+    "search": _v(views.runs_search, "POST"),
+    "log-metric": _v(views.runs_log_metric, "POST"),
+    "log-parameter": _v(views.runs_log_parameter, "POST"),
+    "set-tag": _v(views.runs_set_tag, "POST"),
+    "delete-tag": _v(views.runs_delete_tag, "POST"),
+    "log-batch": _v(
+        views.runs_log_batch,
+        "POST",
+        body_limit=MAX_BATCH_LOG_REQUEST_SIZE,
+        too_large=views.batch_too_large,
+    ),
+    "log-inputs": _v(views.runs_log_inputs, "POST"),
+    "outputs": _v(logged_models.runs_outputs, "POST"),
+}
+# MLflow 3's logged models.
+logged = {
+    "": _v(logged_models.logged_models_create, "POST"),
+    "/search": _v(logged_models.logged_models_search, "POST"),
+    "/<str:model_id>": _v(logged_models.logged_model, "GET", "PATCH", "DELETE"),
+    "/<str:model_id>/tags": _v(logged_models.logged_models_set_tags, "PATCH"),
+    "/<str:model_id>/tags/<path:tag_key>": _v(logged_models.logged_models_delete_tag, "DELETE"),
+    "/<str:model_id>/params": _v(logged_models.logged_models_log_params, "POST"),
+    "/<str:model_id>/artifacts/directories": _v(logged_models.logged_models_list_artifacts, "GET"),
+}
+# The model registry.
+registered = {
+    "create": _v(registry.registered_models_create, "POST"),
+    "get": _v(registry.registered_models_get, "GET"),
+    "rename": _v(registry.registered_models_rename, "POST"),
+    "update": _v(registry.registered_models_update, "PATCH"),
+    "delete": _v(registry.registered_models_delete, "DELETE"),
+    "search": _v(registry.registered_models_search, "GET"),
+    "get-latest-versions": _v(registry.registered_models_get_latest_versions, "GET", "POST"),
+    "set-tag": _v(registry.registered_models_set_tag, "POST"),
+    "delete-tag": _v(registry.registered_models_delete_tag, "DELETE"),
+    "alias": _v(registry.registered_models_alias, "GET", "POST", "DELETE"),
+}
+versions = {
+    "create": _v(registry.model_versions_create, "POST"),
+    "get": _v(registry.model_versions_get, "GET"),
+    "update": _v(registry.model_versions_update, "PATCH"),
+    "delete": _v(registry.model_versions_delete, "DELETE"),
+    "transition-stage": _v(registry.model_versions_transition_stage, "POST"),
+    "search": _v(registry.model_versions_search, "GET"),
+    "get-download-uri": _v(registry.model_versions_get_download_uri, "GET"),
+    "set-tag": _v(registry.model_versions_set_tag, "POST"),
+    "delete-tag": _v(registry.model_versions_delete_tag, "DELETE"),
+}
+# Artifacts of runs and logged models.
+artifacts = {
+    "mlflow/artifacts/list": _v(proxy.artifacts_list_for_run, "GET"),
+    "mlflow-artifacts/artifacts": _v(proxy.proxy_list, "GET"),
+    "mlflow-artifacts/artifacts/<path:artifact_path>": _v(proxy.proxy_file, "GET", "PUT", "DELETE"),
+}
+
 endpoints = [
-    path("mlflow/experiments/create", _v(views.experiments_create, "POST")),
-    path("mlflow/experiments/get", _v(views.experiments_get, "GET")),
-    path("mlflow/experiments/get-by-name", _v(views.experiments_get_by_name, "GET")),
-    path("mlflow/experiments/search", _v(views.experiments_search, "GET", "POST")),
-    path("mlflow/experiments/update", _v(views.experiments_update, "POST")),
-    path("mlflow/experiments/delete", _v(views.experiments_delete, "POST")),
-    path("mlflow/experiments/restore", _v(views.experiments_restore, "POST")),
-    path("mlflow/experiments/set-experiment-tag", _v(views.experiments_set_tag, "POST")),
-    path("mlflow/experiments/delete-experiment-tag", _v(views.experiments_delete_tag, "POST")),
-    path("mlflow/runs/create", _v(views.runs_create, "POST")),
-    path("mlflow/runs/get", _v(views.runs_get, "GET")),
-    path("mlflow/runs/update", _v(views.runs_update, "POST")),
-    path("mlflow/runs/delete", _v(views.runs_delete, "POST")),
-    path("mlflow/runs/restore", _v(views.runs_restore, "POST")),
-    path("mlflow/runs/search", _v(views.runs_search, "POST")),
-    path("mlflow/runs/log-metric", _v(views.runs_log_metric, "POST")),
-    path("mlflow/runs/log-parameter", _v(views.runs_log_parameter, "POST")),
-    path("mlflow/runs/set-tag", _v(views.runs_set_tag, "POST")),
-    path("mlflow/runs/delete-tag", _v(views.runs_delete_tag, "POST")),
-    path(
-        "mlflow/runs/log-batch",
-        _v(
-            views.runs_log_batch,
-            "POST",
-            body_limit=MAX_BATCH_LOG_REQUEST_SIZE,
-            too_large=views.batch_too_large,
-        ),
-    ),
-    path("mlflow/runs/log-inputs", _v(views.runs_log_inputs, "POST")),
-    path("mlflow/runs/outputs", _v(logged_models.runs_outputs, "POST")),
+    *_under("mlflow/experiments/", experiments),
+    *_under("mlflow/runs/", runs),
     path("mlflow/metrics/get-history", _v(views.metrics_get_history, "GET")),
-    # MLflow 3's logged models.
-    path("mlflow/logged-models", _v(logged_models.logged_models_create, "POST")),
-    path("mlflow/logged-models/search", _v(logged_models.logged_models_search, "POST")),
-    path(
-        "mlflow/logged-models/<str:model_id>",
-        _v(logged_models.logged_model, "GET", "PATCH", "DELETE"),
-    ),
-    path(
-        "mlflow/logged-models/<str:model_id>/tags",
-        _v(logged_models.logged_models_set_tags, "PATCH"),
-    ),
-    path(
-        "mlflow/logged-models/<str:model_id>/tags/<path:tag_key>",
-        _v(logged_models.logged_models_delete_tag, "DELETE"),
-    ),
-    path(
-        "mlflow/logged-models/<str:model_id>/params",
-        _v(logged_models.logged_models_log_params, "POST"),
-    ),
-    path(
-        "mlflow/logged-models/<str:model_id>/artifacts/directories",
-        _v(logged_models.logged_models_list_artifacts, "GET"),
-    ),
-    # The model registry.
-    path("mlflow/registered-models/create", _v(registry.registered_models_create, "POST")),
-    path("mlflow/registered-models/get", _v(registry.registered_models_get, "GET")),
-    path("mlflow/registered-models/rename", _v(registry.registered_models_rename, "POST")),
-    path("mlflow/registered-models/update", _v(registry.registered_models_update, "PATCH")),
-    path("mlflow/registered-models/delete", _v(registry.registered_models_delete, "DELETE")),
-    path("mlflow/registered-models/search", _v(registry.registered_models_search, "GET")),
-    path(
-        "mlflow/registered-models/get-latest-versions",
-        _v(registry.registered_models_get_latest_versions, "GET", "POST"),
-    ),
-    path("mlflow/registered-models/set-tag", _v(registry.registered_models_set_tag, "POST")),
-    path(
-        "mlflow/registered-models/delete-tag",
-        _v(registry.registered_models_delete_tag, "DELETE"),
-    ),
-    path(
-        "mlflow/registered-models/alias",
-        _v(registry.registered_models_alias, "GET", "POST", "DELETE"),
-    ),
-    path("mlflow/model-versions/create", _v(registry.model_versions_create, "POST")),
-    path("mlflow/model-versions/get", _v(registry.model_versions_get, "GET")),
-    path("mlflow/model-versions/update", _v(registry.model_versions_update, "PATCH")),
-    path("mlflow/model-versions/delete", _v(registry.model_versions_delete, "DELETE")),
-    path(
-        "mlflow/model-versions/transition-stage",
-        _v(registry.model_versions_transition_stage, "POST"),
-    ),
-    path("mlflow/model-versions/search", _v(registry.model_versions_search, "GET")),
-    path(
-        "mlflow/model-versions/get-download-uri",
-        _v(registry.model_versions_get_download_uri, "GET"),
-    ),
-    path("mlflow/model-versions/set-tag", _v(registry.model_versions_set_tag, "POST")),
-    path("mlflow/model-versions/delete-tag", _v(registry.model_versions_delete_tag, "DELETE")),
-    # Artifacts of runs and logged models.
-    path("mlflow/artifacts/list", _v(proxy.artifacts_list_for_run, "GET")),
-    path("mlflow-artifacts/artifacts", _v(proxy.proxy_list, "GET")),
-    path(
-        "mlflow-artifacts/artifacts/<path:artifact_path>",
-        _v(proxy.proxy_file, "GET", "PUT", "DELETE"),
-    ),
+    *_under("mlflow/logged-models", logged),
+    *_under("mlflow/registered-models/", registered),
+    *_under("mlflow/model-versions/", versions),
+    *_under("", artifacts),
     re_path(r"^mlflow(?:-artifacts)?/", views.unknown_endpoint),
 ]
 

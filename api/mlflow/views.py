@@ -25,6 +25,7 @@ from api.mlflow import errors, shaping
 from api.mlflow.parsing import (
     Fields,
     as_double,
+    as_enum,
     as_integer,
     decode_token,
     encode_token,
@@ -37,7 +38,7 @@ from api.mlflow.parsing import (
 )
 from api.mlflow.scope import Scope
 from experiments import selectors, services, validation
-from experiments.choices import RunStatus, ViewType
+from experiments.choices import ViewType
 from experiments.models import Run
 from phases.roles import Action
 from registry import selectors as registry_selectors
@@ -145,15 +146,12 @@ def max_results(
 def _view_type(value, name: str) -> ViewType:
     if value is None or value == "":
         return ViewType.ACTIVE_ONLY
-    if isinstance(value, str) and value in ViewType.values:
-        return ViewType(value)
-    number = as_integer(value, name)
-    if number not in _VIEW_NUMBERS:
-        raise errors.invalid(f"Invalid value {value} for parameter '{name}' supplied.")
-    return _VIEW_NUMBERS[number]
+    return ViewType(as_enum(value, name, _VIEW_NUMBERS))
 
 
-def _paged(key: str, page: selectors.Page, items: list, offset: int) -> dict:
+def paged(key: str, page: selectors.Page, items: list, offset: int) -> dict:
+    """A search's answer: ``items`` under ``key`` (left out when empty, as MLflow does) and
+    the token of the next page when there is one."""
     body = {key: items} if items else {}
     if page.more:
         body["next_page_token"] = encode_token({"offset": offset + len(page.items)})
@@ -220,7 +218,7 @@ def experiments_search(call: Call) -> dict:
         zero_is_default=scope.zero_is_default,
     )
     items = [shaping.experiment_json(e, zero_is_default=scope.zero_is_default) for e in page.items]
-    return _paged("experiments", page, items, offset)
+    return paged("experiments", page, items, offset)
 
 
 def _writable_experiment(call: Call):
@@ -293,12 +291,7 @@ def runs_get(call: Call) -> dict:
 def _status(value) -> str | None:
     if value is None or value == "":
         return None
-    if isinstance(value, str) and value in RunStatus.values:
-        return value
-    number = as_integer(value, "status")
-    if number not in _STATUS_NUMBERS:
-        raise errors.invalid(f"Invalid value {value} for parameter 'status' supplied.")
-    return _STATUS_NUMBERS[number]
+    return as_enum(value, "status", _STATUS_NUMBERS)
 
 
 def runs_update(call: Call) -> dict:
@@ -483,7 +476,7 @@ def runs_search(call: Call) -> dict:
     )
     registry_selectors.attach_model_links(page.items)
     items = [shaping.run_json(r, zero_is_default=scope.zero_is_default) for r in page.items]
-    return _paged("runs", page, items, offset)
+    return paged("runs", page, items, offset)
 
 
 def metrics_get_history(call: Call) -> dict:
