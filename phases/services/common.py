@@ -1,6 +1,7 @@
 """What the lifecycle services share: the checks on the keyword fields they take."""
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import DatabaseError
 from django.db.models import TextChoices
 
 from mlprojects.exceptions import DomainError
@@ -30,7 +31,15 @@ def _one_of(fields: dict, name: str, choices: type[TextChoices]) -> None:
 
 
 def _assign(instance, fields: dict):
+    """Write ``fields`` to the existing row, never anything else: a row deleted meanwhile
+    (a concurrent DELETE) is gone, not inserted again from the stale copy in memory."""
     for name, value in fields.items():
         setattr(instance, name, value)
-    instance.save()
+    try:
+        instance.save(force_update=True)
+    except DatabaseError as error:
+        if "did not affect any rows" not in str(error):
+            raise
+        name = type(instance)._meta.verbose_name
+        raise DomainError("not_found", f"The {name} no longer exists.") from error
     return instance

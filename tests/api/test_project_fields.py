@@ -48,3 +48,20 @@ def test_any_label_and_metric_edit_answers_without_a_server_error(world, body):
     url = reverse("v1:project-detail", kwargs={"slug": world.project.slug})
     response = world.client(Role.MANAGER).patch(url, body, format="json")
     assert response.status_code in (200, 400), response.content
+
+
+@pytest.mark.django_db
+def test_an_update_of_a_project_deleted_meanwhile_is_not_found_and_inserts_nothing():
+    """A PATCH racing a DELETE: the stale copy in memory is not saved back as a new row."""
+    from mlprojects.exceptions import DomainError
+    from phases import services
+    from phases.models import Project
+    from tests.factories import make_project
+
+    project = make_project(name="Gone soon")
+    stale = Project.objects.get(pk=project.pk)
+    Project.objects.filter(pk=project.pk).delete()
+    with pytest.raises(DomainError) as raised:
+        services.project_update(project=stale, by=None, name="Back from the dead")
+    assert raised.value.code == "not_found"
+    assert not Project.objects.filter(pk=project.pk).exists()
