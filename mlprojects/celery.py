@@ -3,7 +3,7 @@
 import os
 from enum import StrEnum
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mlprojects.settings")
 
@@ -32,3 +32,17 @@ app.conf.task_routes = {
     "experiments.*": {"queue": Queue.EXPERIMENTS.value},
 }
 app.autodiscover_tasks()
+
+
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def close_stale_connections(sender=None, **kwargs) -> None:
+    """Close a database connection past its age or no longer usable, around each task,
+    as Django does around each request: with ``CELERY_DB_REUSE_MAX`` Celery keeps the
+    connection between tasks and no longer checks it. Not for a task run eagerly (inside a
+    test's or a request's transaction)."""
+    if getattr(getattr(sender, "request", None), "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()
