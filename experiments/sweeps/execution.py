@@ -25,10 +25,12 @@ class Stop(Exception):
 
 @dataclass
 class Outcome:
-    """What the folds measured: per metric, each fold's score, and each fold's fit time."""
+    """What the folds measured: per metric, each fold's score, and each fold's fit time and
+    scoring time (as scikit-learn's ``cross_validate`` reports them)."""
 
     scores: dict[str, list[float]] = field(default_factory=dict)
     fit_times: list[float] = field(default_factory=list)
+    score_times: list[float] = field(default_factory=list)
     estimator_params: dict[str, str] = field(default_factory=dict)
 
     def mean(self, key: str) -> float:
@@ -78,11 +80,13 @@ def cross_validate(sweep, params: dict, *, after_fold: Callable[[int, float], No
         model = clone(pipeline)
         started = time.perf_counter()
         model.fit(features.iloc[train], target[train])
-        outcome.fit_times.append(time.perf_counter() - started)
+        fitted = time.perf_counter()
+        outcome.fit_times.append(fitted - started)
         for key, (scorer, sign) in scorers.items():
             outcome.scores[key].append(
                 float(sign * scorer(model, features.iloc[test], target[test]))
             )
+        outcome.score_times.append(time.perf_counter() - fitted)
         if fold == 0:
             outcome.estimator_params = {
                 str(k): repr(v)[:500] for k, v in model.named_steps["model"].get_params().items()

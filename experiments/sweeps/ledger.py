@@ -156,6 +156,13 @@ def _project_cap(sweep: Sweep) -> int:
     return sweep.quota or settings.EXPERIMENTS_PROJECT_MAX_CONCURRENT
 
 
+# What a claim writes on the trial row (only these: the row's other columns stay as read).
+CLAIMED_FIELDS = (
+    "params", "sampler_attrs", "status", "lease_owner", "lease_expires_at", "attempts",
+    "started_at", "intermediate",
+)  # fmt: skip
+
+
 @transaction.atomic
 def claim(trial_id: int, *, owner: str) -> Claimed | Later | None:
     """Take the trial for ``owner``, or say why not (None: nothing to do)."""
@@ -215,7 +222,7 @@ def claim(trial_id: int, *, owner: str) -> Claimed | Later | None:
     trial.attempts += 1
     trial.started_at = now
     trial.intermediate = []
-    trial.save()
+    trial.save(update_fields=CLAIMED_FIELDS)
     _commit_without_flush_wait()
     if sweep.status == SweepStatus.QUEUED:
         sweep.status = SweepStatus.RUNNING
@@ -233,13 +240,18 @@ def _budget_spent(sweep: Sweep) -> None:
     settle(sweep)
 
 
+# What ending a trial writes: its status and error, its lease released, when it ended, and
+# what ``finish`` set before (its run and value).
+ENDED_FIELDS = ("status", "error", "lease_owner", "lease_expires_at", "finished_at", "run", "value")
+
+
 def _end(trial: Trial, status: str, error: str = "") -> None:
     trial.status = status
     trial.error = error
     trial.lease_owner = ""
     trial.lease_expires_at = None
     trial.finished_at = timezone.now()
-    trial.save()
+    trial.save(update_fields=ENDED_FIELDS)
 
 
 # --- While it works ---------------------------------------------------------------------
@@ -395,10 +407,10 @@ def settle(sweep: Sweep) -> dict[str, int]:
     (finished, or cancelled if a cancel was asked, or failed if every trial failed) and
     names its best trial. The sweep's ``tally``, for ``dispatch``."""
     counts = tally(sweep)
-    best = best_trial(sweep)
+    best = best_trial_id(sweep)
     fields = []
-    if sweep.best_trial_id != (best and best.pk):
-        sweep.best_trial = best
+    if sweep.best_trial_id != best:
+        sweep.best_trial_id = best
         fields.append("best_trial")
     if not counts.get(TrialStatus.QUEUED) and not counts.get(TrialStatus.RUNNING):
         statuses = {status for status, n in counts.items() if n and status != UNSENT}
@@ -415,11 +427,12 @@ def settle(sweep: Sweep) -> dict[str, int]:
     return counts
 
 
-def best_trial(sweep: Sweep) -> Trial | None:
+def best_trial_id(sweep: Sweep) -> int | None:
     order = "-value" if sweep.direction == "maximize" else "value"
     return (
         Trial.objects.filter(sweep=sweep, status=TrialStatus.SUCCEEDED, value__isnull=False)
         .order_by(order, "number")
+        .values_list("pk", flat=True)
         .first()
     )
 
@@ -439,13 +452,10 @@ def _log_run(sweep: Sweep, trial: Trial, outcome: Outcome, *, pruned: bool):
         metrics += [tracking.MetricIn(f"{key}_fold", s, stamp, i) for i, s in enumerate(scores)]
         if not pruned:
             metrics.append(tracking.MetricIn(key, outcome.mean(key), stamp, 0))
-    metrics += [
-        tracking.MetricIn("fit_time_fold", t, stamp, i) for i, t in enumerate(outcome.fit_times)
-    ]
-    if outcome.fit_times:
-        metrics.append(
-            tracking.MetricIn("fit_time", sum(outcome.fit_times) / len(outcome.fit_times), stamp, 0)
-        )
+    for key, times in (("fit_time", outcome.fit_times), ("score_time", outcome.score_times)):
+        metrics += [tracking.MetricIn(f"{key}_fold", t, stamp, i) for i, t in enumerate(times)]
+        if times:
+            metrics.append(tracking.MetricIn(key, sum(times) / len(times), stamp, 0))
     tags = [
         ("sweep.id", str(sweep.pk)),
         ("sweep.trial", str(trial.number)),

@@ -90,6 +90,8 @@ def test_trials_run_as_runs_of_the_sweep_and_the_sweep_names_its_best(project, u
         "f1_fold",
         "fit_time",
         "fit_time_fold",
+        "score_time",
+        "score_time_fold",
     }
     assert series["accuracy"].latest_value == pytest.approx(best.value)
     assert series["accuracy_fold"].point_count == 2
