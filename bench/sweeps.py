@@ -21,8 +21,10 @@ order that cancels a drift:
    two processes, one more on one process; speed-up = (t1a + t1b) / (t2a + t2b).
    Target: at least 1.8.
 2. **Overhead** of the queue, the ledger and the run logging: the one-process sweeps' wall
-   time over the time their folds took (fits and scorings, as the worker timed them while
-   it ran them and logged them as ``fit_time`` and ``score_time``). Target: under 5%. The
+   time over their trials' own work: the time their folds took (fits and scorings, as the
+   worker timed them while it ran them and logged them as ``fit_time`` and
+   ``score_time``), plus what a plain loop spends on each trial outside its folds (the
+   pipeline built, the dataset read; under 1% of the whole). Target: under 5%. The
    same trials in a plain loop in this process (nothing logged) are also timed, and the
    sweeps' wall time over the loop's is printed beside it: the issue's own comparison,
    which agrees when the machine holds still.
@@ -411,15 +413,20 @@ def main(argv=None) -> int:
         )
     )
     t1, folds = t1a + t1b, work_inside(one_a) + work_inside(one_b)
+    # The work of the two sweeps' trials: their folds as the worker timed them, and what the
+    # plain loop spends on each trial outside its folds (building the pipeline, reading the
+    # dataset), which a trial in the worker spends as well. That part is under 1% of the
+    # whole, so the drift between the two measurements hardly weighs on it.
+    work = folds + 2 * (loop - loop_folds)
     speedup = t1 / (t2a + t2b)
-    overhead = t1 / folds - 1
-    per_trial_ms = (t1 - folds) / (2 * args.trials) * 1000
+    overhead = t1 / work - 1
+    per_trial_ms = (t1 - work) / (2 * args.trials) * 1000
     over_loop = t1 / (2 * loop) - 1
     versus_optuna = (t_tpe / work_inside(tpe)) / (t_optuna / folds_optuna)
     checks = [
         ("speed-up, 1 -> 2 worker processes, the same trials",
          f"{speedup:.2f}x", "at least 1.80x", speedup >= 1.8),
-        ("overhead: the sweep's wall time over its folds' own time",
+        ("overhead: the sweeps' wall time over their trials' own work",
          f"{overhead:+.1%} ({per_trial_ms:.0f} ms a trial)", "under 5%", overhead < 0.05),
         ("wall time against Optuna alone, per second of folds",
          f"{versus_optuna:.3f}x (raw {t_tpe / t_optuna:.3f}x)", "at most 1.05x",
@@ -431,7 +438,8 @@ def main(argv=None) -> int:
         f"\n{args.trials} random trials: 1 process {t1a:.2f} s and {t1b:.2f} s, 2 processes "
         f"{t2a:.2f} s and {t2b:.2f} s. The 1-process sweeps spent {inside:.2f} s inside their "
         f"trials and {t1 - inside:.2f} s between them; their folds took {folds:.2f} s (timed "
-        f"by the worker). The same trials in a plain loop: {loop:.2f} s, its folds "
+        f"by the worker), their work {work:.2f} s with the loop's time outside folds. The "
+        f"same trials in a plain loop: {loop:.2f} s, its folds "
         f"{loop_folds:.2f} s: the sweeps' mean wall time is {over_loop:+.1%} over the loop's "
         f"(the machine's speed drifts between them). TPE on 2 processes {t_tpe:.2f} s (folds "
         f"{work_inside(tpe):.2f} s), Optuna alone {t_optuna:.2f} s (folds {folds_optuna:.2f} s)\n"

@@ -8,7 +8,7 @@ copy of a message after the first harmless.
 from celery import shared_task
 from django.conf import settings
 
-from experiments.sweeps import ledger
+from experiments.sweeps import ledger, recovery
 
 LIMIT = settings.EXPERIMENTS_TRIAL_TIME_LIMIT
 
@@ -39,6 +39,6 @@ def trial_run(self, trial_id: int) -> None:
         ledger.send([trial_id], countdown=later.seconds)
 
 
-@shared_task(name=ledger.RECOVER_TASK, ignore_result=True)
+@shared_task(name=recovery.RECOVER_TASK, ignore_result=True)
 def recover_trials() -> None:
-    ledger.recover()
+    recovery.recover()

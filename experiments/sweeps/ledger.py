@@ -32,13 +32,14 @@ import traceback
 import uuid
 from dataclasses import dataclass
 
+import numpy as np
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from experiments.choices import TRIAL_DONE, RunStatus, Strategy, SweepStatus, TrialStatus
-from experiments.models import Sweep, Trial, TrialQuota
+from experiments.models import Sweep, Trial, TrialQuota, epoch_ms
 from experiments.sweeps import sampling
 from experiments.sweeps.execution import Outcome
 from phases.models import Project
@@ -241,8 +242,11 @@ def _budget_spent(sweep: Sweep) -> None:
 
 
 # What ending a trial writes: its status and error, its lease released, when it ended, and
-# what ``finish`` set before (its run and value).
-ENDED_FIELDS = ("status", "error", "lease_owner", "lease_expires_at", "finished_at", "run", "value")
+# what ``finish`` set before (its run, value and every fold's running mean).
+ENDED_FIELDS = (
+    "status", "error", "lease_owner", "lease_expires_at", "finished_at", "run", "value",
+    "intermediate",
+)  # fmt: skip
 
 
 def _end(trial: Trial, status: str, error: str = "") -> None:
@@ -356,7 +360,7 @@ def checkpoint(trial: Trial, sweep: Sweep, *, owner: str, intermediate: list[flo
 
 
 def _held(trial_id: int, owner: str) -> tuple[Sweep, Trial] | None:
-    sweep = _locked_sweep(trial_id, "experiment", "created_by")
+    sweep = _locked_sweep(trial_id, "experiment", "created_by", "best_trial")
     if sweep is None:
         return None
     trial = Trial.objects.select_for_update().get(pk=trial_id)
@@ -377,8 +381,11 @@ def finish(trial_id: int, *, owner: str, outcome: Outcome, pruned: bool = False)
     objective = sweep.metrics[0]
     trial.run = run
     trial.value = None if pruned else outcome.mean(objective)
+    # Every fold's running mean (the checkpoints wrote all but the last).
+    scores = outcome.scores[objective]
+    trial.intermediate = [float(np.mean(scores[: n + 1])) for n in range(len(scores))]
     _end(trial, TrialStatus.PRUNED if pruned else TrialStatus.SUCCEEDED)
-    dispatch(sweep, settle(sweep))
+    dispatch(sweep, settle(sweep, ended=trial))
     return True
 
 
@@ -402,12 +409,14 @@ def release(trial_id: int, *, owner: str) -> None:
     )
 
 
-def settle(sweep: Sweep) -> dict[str, int]:
+def settle(sweep: Sweep, *, ended: Trial | None = None) -> dict[str, int]:
     """Under the sweep's lock: once no trial is queued or running, the sweep is done
     (finished, or cancelled if a cancel was asked, or failed if every trial failed) and
-    names its best trial. The sweep's ``tally``, for ``dispatch``."""
+    names its best trial. The sweep's ``tally``, for ``dispatch``. ``ended``: the one trial
+    that has just ended (and ``sweep.best_trial`` loaded): the best is then this trial or
+    the one before it, without a query."""
     counts = tally(sweep)
-    best = best_trial_id(sweep)
+    best = best_trial_id(sweep) if ended is None else _better(sweep, ended, sweep.best_trial)
     fields = []
     if sweep.best_trial_id != best:
         sweep.best_trial_id = best
@@ -427,6 +436,19 @@ def settle(sweep: Sweep) -> dict[str, int]:
     return counts
 
 
+def _better(sweep: Sweep, trial: Trial, best: Trial | None) -> int | None:
+    """The id of the better of ``trial`` and the sweep's ``best`` so far, as
+    ``best_trial_id`` orders them (the objective's direction, then the lower number)."""
+    if trial.status != TrialStatus.SUCCEEDED or trial.value is None:
+        return best and best.pk
+    if best is None:
+        return trial.pk
+    sign = 1 if sweep.direction == "maximize" else -1
+    if (sign * trial.value, -trial.number) > (sign * best.value, -best.number):
+        return trial.pk
+    return best.pk
+
+
 def best_trial_id(sweep: Sweep) -> int | None:
     order = "-value" if sweep.direction == "maximize" else "value"
     return (
@@ -437,16 +459,12 @@ def best_trial_id(sweep: Sweep) -> int | None:
     )
 
 
-def _ms(moment: dt.datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
 def _log_run(sweep: Sweep, trial: Trial, outcome: Outcome, *, pruned: bool):
     """The trial as a run of the sweep's experiment, written whole by the tracking
     services (one insert per table)."""
     from experiments import services as tracking
 
-    stamp = _ms(timezone.now())
+    stamp = epoch_ms(timezone.now())
     metrics = []
     for key, scores in outcome.scores.items():
         metrics += [tracking.MetricIn(f"{key}_fold", s, stamp, i) for i, s in enumerate(scores)]
@@ -467,7 +485,7 @@ def _log_run(sweep: Sweep, trial: Trial, outcome: Outcome, *, pruned: bool):
         experiment=sweep.experiment,
         by=sweep.created_by,
         name=f"{sweep.name} #{trial.number}",
-        start_time=_ms(trial.started_at),
+        start_time=epoch_ms(trial.started_at),
         end_time=stamp,
         status=RunStatus.KILLED if pruned else RunStatus.FINISHED,
         metrics=metrics,
@@ -480,44 +498,6 @@ def _text(value) -> str:
     if isinstance(value, float):
         return repr(value)
     return "None" if value is None else str(value)
-
-
-# --- Recovery ---------------------------------------------------------------------------
-
-RECOVER_TASK = "experiments.recover_trials"
-
-
-def recover(*, now: dt.datetime | None = None) -> list[int]:
-    """What beat runs every minute, so that no sweep waits on a message that is gone:
-    trials whose lease expired (their worker died) are sent again at once, to be taken over;
-    and a sweep with trials in the queue but none running (live) and none finished for
-    ``EXPERIMENTS_STALL_SECONDS`` has those sent again (their messages were reserved by a
-    worker that died, and Redis would return them only after its visibility timeout).
-    A copy of a message too many is harmless: the ledger runs a trial once."""
-    now = now or timezone.now()
-    lost = list(
-        Trial.objects.filter(
-            status=TrialStatus.RUNNING,
-            lease_expires_at__lt=now,
-            sweep__status__in=(SweepStatus.RUNNING, SweepStatus.CANCELLING),
-        ).values_list("pk", flat=True)
-    )
-    quiet = now - dt.timedelta(seconds=settings.EXPERIMENTS_STALL_SECONDS)
-    busy = Trial.objects.filter(
-        Q(status=TrialStatus.RUNNING, lease_expires_at__gte=now) | Q(finished_at__gte=quiet),
-        sweep=OuterRef("pk"),
-    )
-    stalled = Sweep.objects.filter(status__in=(SweepStatus.QUEUED, SweepStatus.RUNNING)).exclude(
-        Exists(busy)
-    )
-    waiting = Trial.objects.filter(
-        sweep__in=stalled, status=TrialStatus.QUEUED, enqueued_at__lt=quiet
-    )
-    again = list(waiting.values_list("pk", flat=True))
-    with transaction.atomic():
-        Trial.objects.filter(pk__in=again).update(enqueued_at=now)
-        transaction.on_commit(lambda: send(lost + again))
-    return lost + again
 
 
 # --- The whole task ---------------------------------------------------------------------
@@ -539,8 +519,10 @@ def run_trial(trial_id: int, *, owner: str) -> Later | None:
         means.append(mean)
         if heartbeat.lost.is_set():
             raise Stop("lease")
+        if fold == sweep.folds - 1:
+            return  # the finish follows at once, checks the lease and writes the means
         reason = checkpoint(trial, sweep, owner=owner, intermediate=list(means))
-        if reason is not None and not (reason == "pruned" and fold == sweep.folds - 1):
+        if reason is not None:
             raise Stop(reason)
 
     try:

@@ -10,7 +10,7 @@ from django.db.models import RestrictedError
 from experiments import selectors, services
 from experiments.choices import RunStatus, SweepStatus, TrialStatus
 from experiments.models import Dataset, Experiment, Param, Run, RunEvidence, Sweep, Trial
-from experiments.sweeps import ledger
+from experiments.sweeps import ledger, recovery
 from mlprojects.exceptions import DomainError
 from tests.experiments.sweeps.conftest import run_all, spec
 
@@ -338,7 +338,7 @@ def test_trials_go_to_the_experiments_queue_and_recovery_to_the_scheduled_one():
     from mlprojects.celery import Queue, app
 
     assert app.amqp.router.route({}, ledger.TRIAL_TASK)["queue"].name == Queue.EXPERIMENTS
-    assert app.amqp.router.route({}, ledger.RECOVER_TASK)["queue"].name == Queue.SCHEDULED
+    assert app.amqp.router.route({}, recovery.RECOVER_TASK)["queue"].name == Queue.SCHEDULED
 
 
 def test_two_sweeps_each_keep_only_their_window_in_the_queue(
@@ -383,10 +383,10 @@ def test_recovery_sends_again_the_trials_of_dead_workers_and_of_stalled_sweeps(
 
     sweep = services.sweep_create(project=project, user=user, **spec(iris, max_trials=3))
     claimed = ledger.claim(sweep.trials.get(number=0).pk, owner="dead")
-    assert ledger.recover() == []  # its lease is live, and the sweep is busy
+    assert recovery.recover() == []  # its lease is live, and the sweep is busy
     later = timezone.now() + dt.timedelta(seconds=settings.EXPERIMENTS_STALL_SECONDS + 120)
     with django_capture_on_commit_callbacks():
-        again = ledger.recover(now=later)
+        again = recovery.recover(now=later)
     queued = list(sweep.trials.filter(number__gt=0).values_list("pk", flat=True))
     assert sorted(again) == sorted([claimed.trial.pk, *queued])
 
@@ -482,3 +482,25 @@ def test_a_sweeps_dataset_and_experiment_cannot_be_deleted_from_under_it(project
         with pytest.raises(RestrictedError):
             row.delete()
     assert Sweep.objects.filter(pk=sweep.pk).exists()
+
+
+def test_the_best_trial_kept_as_trials_finish_is_the_one_a_fresh_ranking_names(project, user, iris):
+    """The finish names the best from the trial that ended and the best so far; on a tie
+    the lower number wins, as ``ledger.best_trial_id`` ranks them from scratch."""
+    from experiments.sweeps.execution import Outcome
+
+    sweep = services.sweep_create(
+        project=project, user=user, **spec(iris, max_trials=4, metrics=["accuracy"])
+    )
+    trials = list(sweep.trials.order_by("number"))
+    values = {3: 0.90, 1: 0.90, 2: 0.95, 0: 0.80}  # finished in this order
+    named = []
+    for number, value in values.items():
+        trial = trials[number]
+        assert isinstance(ledger.claim(trial.pk, owner="w"), ledger.Claimed)
+        outcome = Outcome(scores={"accuracy": [value] * sweep.folds}, fit_times=[0.1])
+        assert ledger.finish(trial.pk, owner="w", outcome=outcome)
+        current = Sweep.objects.get(pk=sweep.pk)
+        assert current.best_trial_id == ledger.best_trial_id(current)
+        named.append(Trial.objects.get(pk=current.best_trial_id).number)
+    assert named == [3, 1, 2, 2]
