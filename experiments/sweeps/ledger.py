@@ -9,7 +9,8 @@ A trial is a row with a number unique in its sweep and a status. The task of a t
    (``attempts`` counts the claims; past ``EXPERIMENTS_TRIAL_MAX_ATTEMPTS`` it is recorded
    as failed with the reason). The claim asks Optuna for the params when the row has none.
 2. **works** outside any transaction, a heartbeat thread renewing the lease, and after
-   each fold checks in (``checkpoint``): a cancel, a lost lease or the pruner stop it there.
+   each fold but the last checks in (``checkpoint``): a cancel, a lost lease or the pruner
+   stop it there (after the last, the finish follows at once and checks the lease).
 3. **finishes** it in one transaction that writes the run (params, per-fold scores as
    steps, means, fit time, the estimator's params as tags) and the trial's result together,
    and only if it still holds the lease: a process killed before the commit leaves no run,
