@@ -33,10 +33,13 @@ from monitoring.models import (
     ReferenceColumn,
     Result,
 )
-from phases.admin.common import ManagedInlineMixin, ManagedProjectsMixin
+from phases.admin.common import ManagedInlineMixin, ManagedProjectsMixin, ReadOnlyMixin
 
 
 class _ReadOnly:
+    """Rows only the services write, which the superuser may still delete
+    (``ManagedProjectsMixin``); records no one deletes are ``ReadOnlyMixin``'s."""
+
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
@@ -44,11 +47,10 @@ class _ReadOnly:
         return False
 
 
-class ReferenceColumnInline(ManagedInlineMixin, _ReadOnly, admin.TabularInline):
+class ReferenceColumnInline(ManagedInlineMixin, ReadOnlyMixin, admin.TabularInline):
     model = ReferenceColumn
     fields = ("position", "name", "role", "kind", "stats")
     extra = 0
-    can_delete = False
 
 
 @admin.register(Deployment)
@@ -60,7 +62,7 @@ class DeploymentAdmin(_ReadOnly, ManagedProjectsMixin, admin.ModelAdmin):
     inlines = [ReferenceColumnInline]
 
 
-class _EveryForm(forms.ModelForm):
+class _MonitorForm(forms.ModelForm):
     every = forms.DurationField(
         required=False, help_text="How often beat runs it (default: the window). HH:MM:SS."
     )
@@ -71,8 +73,19 @@ class _EveryForm(forms.ModelForm):
             raise forms.ValidationError("Must be at least a second.")
         return every
 
+    def clean(self):
+        """The config must suit the monitor's kind (chosen on the add page, fixed after)."""
+        data = super().clean()
+        kind = data.get("kind") or self.instance.kind
+        if kind:
+            try:
+                services.monitor_config_check(kind, data.get("config") or {})
+            except DomainError as error:
+                self.add_error("config", error.message)
+        return data
 
-class MonitorAddForm(_EveryForm):
+
+class MonitorAddForm(_MonitorForm):
     class Meta:
         model = Monitor
         fields = (
@@ -87,17 +100,8 @@ class MonitorAddForm(_EveryForm):
             "enabled",
         )
 
-    def clean(self):
-        data = super().clean()
-        if data.get("kind"):
-            try:
-                services.monitor_config_check(data["kind"], data.get("config") or {})
-            except DomainError as error:
-                self.add_error("config", error.message)
-        return data
 
-
-class MonitorChangeForm(_EveryForm):
+class MonitorChangeForm(_MonitorForm):
     class Meta:
         model = Monitor
         fields = ("name", "window", "config", "for_duration", "repeat_interval", "enabled")
@@ -109,14 +113,6 @@ class MonitorChangeForm(_EveryForm):
         interval = self.instance.schedule.interval if self.instance.schedule_id else None
         if interval is not None:
             every.initial = dt.timedelta(**{interval.period: interval.every})
-
-    def clean(self):
-        data = super().clean()
-        try:
-            services.monitor_config_check(self.instance.kind, data.get("config") or {})
-        except DomainError as error:
-            self.add_error("config", error.message)
-        return data
 
 
 @admin.register(Monitor)
@@ -219,27 +215,21 @@ class MonitorAdmin(ManagedProjectsMixin, admin.ModelAdmin):
 
 
 @admin.register(Result)
-class ResultAdmin(_ReadOnly, ManagedProjectsMixin, admin.ModelAdmin):
+class ResultAdmin(ReadOnlyMixin, ManagedProjectsMixin, admin.ModelAdmin):
     project_path = "monitor__project"
     list_display = ("monitor", "window_start", "window_end", "status", "value", "summary")
     list_filter = ("status", "monitor__kind")
     list_select_related = ("monitor__project",)
     date_hierarchy = "window_start"
 
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(Alert)
-class AlertAdmin(_ReadOnly, ManagedProjectsMixin, admin.ModelAdmin):
+class AlertAdmin(ReadOnlyMixin, ManagedProjectsMixin, admin.ModelAdmin):
     project_path = "monitor__project"
     list_display = ("monitor", "state", "started_at", "fired_at", "resolved_at", "acknowledged_at")
     list_filter = ("state", "monitor__kind")
     list_select_related = ("monitor__project",)
     actions = ["acknowledge", "resolve"]
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def _each(self, request, queryset, verb, call) -> None:
         done = 0
@@ -312,11 +302,10 @@ class ChannelAdmin(ManagedProjectsMixin, admin.ModelAdmin):
         obj.pk = created.pk
 
 
-class DeliveryAttemptInline(ManagedInlineMixin, _ReadOnly, admin.TabularInline):
+class DeliveryAttemptInline(ManagedInlineMixin, ReadOnlyMixin, admin.TabularInline):
     model = DeliveryAttempt
     fields = ("attempted_at", "ok", "status_code", "error", "duration_ms")
     extra = 0
-    can_delete = False
 
 
 @admin.register(Notification)
