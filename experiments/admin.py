@@ -30,10 +30,16 @@ from experiments.models import (
 from phases.admin.common import ManagedInlineMixin, ManagedProjectsMixin, ReadOnlyMixin
 
 
-class ExperimentTagInline(ManagedInlineMixin, ReadOnlyMixin, admin.TabularInline):
-    model = ExperimentTag
+class KeyValueInline(ManagedInlineMixin, ReadOnlyMixin, admin.TabularInline):
+    """The tags or params (``experiments.models.KeyValue``) of the row on the page, as the
+    tool logged them."""
+
     fields = ["key", "value"]
     extra = 0
+
+
+class ExperimentTagInline(KeyValueInline):
+    model = ExperimentTag
 
 
 @admin.register(Experiment)
@@ -53,16 +59,12 @@ class ExperimentAdmin(ReadOnlyMixin, ManagedProjectsMixin, admin.ModelAdmin):
         return experiment.runs__count
 
 
-class ParamInline(ManagedInlineMixin, ReadOnlyMixin, admin.TabularInline):
+class ParamInline(KeyValueInline):
     model = Param
-    fields = ["key", "value"]
-    extra = 0
 
 
-class RunTagInline(ManagedInlineMixin, ReadOnlyMixin, admin.TabularInline):
+class RunTagInline(KeyValueInline):
     model = RunTag
-    fields = ["key", "value"]
-    extra = 0
 
 
 class MetricSeriesInline(ManagedInlineMixin, ReadOnlyMixin, admin.TabularInline):

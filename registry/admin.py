@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
+from experiments.admin import KeyValueInline
 from mlprojects.exceptions import DomainError
 from phases.admin.common import (
     ACTION_PAGE,
@@ -65,16 +66,12 @@ class RegistrySettingsAdmin(ManagedProjectsMixin, admin.ModelAdmin):
         return False
 
 
-class LoggedModelTagInline(ManagedInlineMixin, ReadOnlyMixin, admin.TabularInline):
+class LoggedModelTagInline(KeyValueInline):
     model = LoggedModelTag
-    fields = ["key", "value"]
-    extra = 0
 
 
-class LoggedModelParamInline(ManagedInlineMixin, ReadOnlyMixin, admin.TabularInline):
+class LoggedModelParamInline(KeyValueInline):
     model = LoggedModelParam
-    fields = ["key", "value"]
-    extra = 0
 
 
 @admin.register(LoggedModel)
