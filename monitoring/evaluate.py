@@ -91,6 +91,15 @@ def _window(deployment: Deployment, start: dt.datetime, end: dt.datetime):
     return selectors.window_rows(deployment=deployment, start=start, end=end)
 
 
+def _no_rows() -> Evaluation:
+    return Evaluation(ResultStatus.NOT_ENOUGH_DATA, "No production rows in this window.")
+
+
+def _values(table, profiles: dict) -> dict:
+    """The window's values of each reference column, read as the reference's kind."""
+    return {name: column_values(table, name, p.kind) for name, p in profiles.items()}
+
+
 def _drift_options(config: dict) -> tuple[drift.FeatureOptions, dict[str, drift.FeatureOptions]]:
     per_feature = {name: _options(opts) for name, opts in config.get("features", {}).items()}
     return _options(config), per_feature
@@ -100,8 +109,8 @@ def data_drift(monitor, deployment, start, end, now, config) -> Evaluation:
     profiles = selectors.reference_profiles(deployment=deployment, role=ColumnRole.FEATURE)
     table, _ = _window(deployment, start, end)
     if table is None:
-        return Evaluation(ResultStatus.NOT_ENOUGH_DATA, "No production rows in this window.")
-    current = {name: column_values(table, name, p.kind) for name, p in profiles.items()}
+        return _no_rows()
+    current = _values(table, profiles)
     default, per_feature = _drift_options(config)
     result = drift.dataset_drift(
         profiles,
@@ -149,11 +158,10 @@ def prediction_drift(monitor, deployment, start, end, now, config) -> Evaluation
         return Evaluation(ResultStatus.ERROR, "The reference has no prediction column.")
     table, _ = _window(deployment, start, end)
     if table is None:
-        return Evaluation(ResultStatus.NOT_ENOUGH_DATA, "No production rows in this window.")
-    ((name, prof),) = profiles.items()
+        return _no_rows()
     result = drift.dataset_drift(
         profiles,
-        {name: column_values(table, name, prof.kind)},
+        _values(table, profiles),
         default=_options(config),
         min_rows=config["min_rows"],
     )
@@ -222,8 +230,8 @@ def data_quality(monitor, deployment, start, end, now, config) -> Evaluation:
     profiles = selectors.reference_profiles(deployment=deployment, role=ColumnRole.FEATURE)
     table, type_errors = _window(deployment, start, end)
     if table is None:
-        return Evaluation(ResultStatus.NOT_ENOUGH_DATA, "No production rows in this window.")
-    current = {name: column_values(table, name, p.kind) for name, p in profiles.items()}
+        return _no_rows()
+    current = _values(table, profiles)
     limits = {key: config[key] for key in quality.DEFAULTS}
     columns = quality.dataset_quality(profiles, current, type_errors=type_errors, limits=limits)
     failing = [c for c in columns if c.violations]
