@@ -33,7 +33,7 @@ from monitoring.models import (
     ReferenceColumn,
     Result,
 )
-from phases.admin.common import ManagedInlineMixin, ManagedProjectsMixin, ReadOnlyMixin
+from phases.admin.common import ManagedProjectsMixin, ReadOnlyInline, ReadOnlyMixin
 
 
 class _ReadOnly:
@@ -47,10 +47,9 @@ class _ReadOnly:
         return False
 
 
-class ReferenceColumnInline(ManagedInlineMixin, ReadOnlyMixin, admin.TabularInline):
+class ReferenceColumnInline(ReadOnlyInline):
     model = ReferenceColumn
     fields = ("position", "name", "role", "kind", "stats")
-    extra = 0
 
 
 @admin.register(Deployment)
@@ -302,10 +301,9 @@ class ChannelAdmin(ManagedProjectsMixin, admin.ModelAdmin):
         obj.pk = created.pk
 
 
-class DeliveryAttemptInline(ManagedInlineMixin, ReadOnlyMixin, admin.TabularInline):
+class DeliveryAttemptInline(ReadOnlyInline):
     model = DeliveryAttempt
     fields = ("attempted_at", "ok", "status_code", "error", "duration_ms")
-    extra = 0
 
 
 @admin.register(Notification)

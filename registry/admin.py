@@ -13,8 +13,8 @@ from experiments.admin import KeyValueInline
 from mlprojects.exceptions import DomainError
 from phases.admin.common import (
     ACTION_PAGE,
-    ManagedInlineMixin,
     ManagedProjectsMixin,
+    ReadOnlyInline,
     ReadOnlyMixin,
 )
 from phases.models import Outcome
@@ -86,17 +86,15 @@ class LoggedModelAdmin(ReadOnlyMixin, ManagedProjectsMixin, admin.ModelAdmin):
         return super().get_queryset(request).select_related("experiment", "source_run")
 
 
-class ModelVersionInline(ManagedInlineMixin, ReadOnlyMixin, admin.TabularInline):
+class ModelVersionInline(ReadOnlyInline):
     model = ModelVersion
     fields = ["version", "current_stage", "run", "logged_model", "source", "user_id"]
-    extra = 0
     show_change_link = True
 
 
-class ModelAliasInline(ManagedInlineMixin, ReadOnlyMixin, admin.TabularInline):
+class ModelAliasInline(ReadOnlyInline):
     model = ModelAlias
     fields = ["alias", "model_version", "set_by", "set_at"]
-    extra = 0
 
 
 @admin.register(RegisteredModel)
