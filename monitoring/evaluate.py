@@ -100,17 +100,26 @@ def _values(table, profiles: dict) -> dict:
     return {name: column_values(table, name, p.kind) for name, p in profiles.items()}
 
 
+def _features(deployment: Deployment, start: dt.datetime, end: dt.datetime):
+    """Each feature's reference profile and its values in the window, with the window's
+    rows and how many values had the wrong type; None when production sent no rows."""
+    profiles = selectors.reference_profiles(deployment=deployment, role=ColumnRole.FEATURE)
+    table, type_errors = _window(deployment, start, end)
+    if table is None:
+        return None
+    return profiles, _values(table, profiles), table, type_errors
+
+
 def _drift_options(config: dict) -> tuple[drift.FeatureOptions, dict[str, drift.FeatureOptions]]:
     per_feature = {name: _options(opts) for name, opts in config.get("features", {}).items()}
     return _options(config), per_feature
 
 
 def data_drift(monitor, deployment, start, end, now, config) -> Evaluation:
-    profiles = selectors.reference_profiles(deployment=deployment, role=ColumnRole.FEATURE)
-    table, _ = _window(deployment, start, end)
-    if table is None:
+    found = _features(deployment, start, end)
+    if found is None:
         return _no_rows()
-    current = _values(table, profiles)
+    profiles, current, table, _ = found
     default, per_feature = _drift_options(config)
     result = drift.dataset_drift(
         profiles,
@@ -227,11 +236,10 @@ def model_performance(monitor, deployment, start, end, now, config) -> Evaluatio
 
 
 def data_quality(monitor, deployment, start, end, now, config) -> Evaluation:
-    profiles = selectors.reference_profiles(deployment=deployment, role=ColumnRole.FEATURE)
-    table, type_errors = _window(deployment, start, end)
-    if table is None:
+    found = _features(deployment, start, end)
+    if found is None:
         return _no_rows()
-    current = _values(table, profiles)
+    profiles, current, table, type_errors = found
     limits = {key: config[key] for key in quality.DEFAULTS}
     columns = quality.dataset_quality(profiles, current, type_errors=type_errors, limits=limits)
     failing = [c for c in columns if c.violations]
