@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from experiments.choices import LifecycleStage
-from experiments.models import MAX_KEY_LENGTH, KeyValue, unique_key
+from experiments.models import MAX_KEY_LENGTH, KeyValue, ParamValue, unique_key
 from mlprojects.db import optional_user
 from registry.choices import DEFAULT_PRODUCTION_ALIAS, DeploymentKind, LoggedModelStatus, Stage
 
@@ -106,16 +106,11 @@ class LoggedModelTag(KeyValue):
         constraints = [unique_key("model", "logged_model_tag_unique")]
 
 
-class LoggedModelParam(KeyValue):
-    """Write-once, as a run's params are."""
-
+class LoggedModelParam(ParamValue):
     model = models.ForeignKey(LoggedModel, on_delete=models.CASCADE, related_name="params")
 
     class Meta:
         constraints = [unique_key("model", "logged_model_param_unique")]
-
-    def __str__(self) -> str:
-        return f"{self.key}={self.value}"
 
 
 class LoggedModelMetric(models.Model):
