@@ -47,6 +47,21 @@ class _ReadOnly:
         return False
 
 
+class _AddedByService:
+    """Adding a row calls ``create``, a service that checks and writes more than the form's
+    row (a monitor's schedule, a channel's secret); a change saves as Django does. The admin
+    goes on with ``obj`` (history log, redirect), so it takes the new row's id."""
+
+    def create(self, request, data: dict):
+        raise NotImplementedError
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+        else:
+            obj.pk = self.create(request, form.cleaned_data).pk
+
+
 class ReferenceColumnInline(ReadOnlyInline):
     model = ReferenceColumn
     fields = ("position", "name", "role", "kind", "stats")
@@ -115,7 +130,7 @@ class MonitorChangeForm(_MonitorForm):
 
 
 @admin.register(Monitor)
-class MonitorAdmin(ManagedProjectsMixin, admin.ModelAdmin):
+class MonitorAdmin(_AddedByService, ManagedProjectsMixin, admin.ModelAdmin):
     project_path = "project"
     list_display = ("name", "project", "kind", "window", "schedule_link", "enabled", "last_run_at")
     list_filter = ("kind", "enabled", "project")
@@ -169,12 +184,12 @@ class MonitorAdmin(ManagedProjectsMixin, admin.ModelAdmin):
         return tuple("schedule_every" if name == "schedule_link" else name for name in fields)
 
     def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
         if change:
-            super().save_model(request, obj, form, change)
             services.monitor_schedule_follow(obj, every=form.cleaned_data.get("every"))
-            return
-        data = form.cleaned_data
-        created = services.monitor_create(
+
+    def create(self, request, data: dict) -> Monitor:
+        return services.monitor_create(
             project=data["project"],
             kind=data["kind"],
             name=data["name"],
@@ -186,7 +201,6 @@ class MonitorAdmin(ManagedProjectsMixin, admin.ModelAdmin):
             repeat_interval=data.get("repeat_interval"),
             enabled=data.get("enabled", True),
         )
-        obj.pk = created.pk
 
     @admin.display(description="schedule")
     def schedule_link(self, monitor: Monitor) -> SafeString | str:
@@ -276,7 +290,7 @@ class ChannelForm(forms.ModelForm):
 
 
 @admin.register(Channel)
-class ChannelAdmin(ManagedProjectsMixin, admin.ModelAdmin):
+class ChannelAdmin(_AddedByService, ManagedProjectsMixin, admin.ModelAdmin):
     project_path = "project"
     form = ChannelForm
     list_display = ("name", "project", "kind", "address", "enabled")
@@ -286,19 +300,14 @@ class ChannelAdmin(ManagedProjectsMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ("project", "kind", "address") if obj else ()
 
-    def save_model(self, request, obj, form, change):
-        if change:
-            super().save_model(request, obj, form, change)
-            return
-        data = form.cleaned_data
-        created = services.channel_create(
+    def create(self, request, data: dict) -> Channel:
+        return services.channel_create(
             project=data["project"],
             kind=data["kind"],
             name=data["name"],
             address=data["address"],
             by=request.user,
         )
-        obj.pk = created.pk
 
 
 class DeliveryAttemptInline(ReadOnlyInline):
