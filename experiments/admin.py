@@ -27,13 +27,18 @@ from experiments.models import (
     Trial,
     TrialQuota,
 )
-from phases.admin.common import ManagedInlineMixin, ManagedProjectsMixin, ReadOnlyMixin
+from phases.admin.common import ManagedProjectsMixin, ReadOnlyInline, ReadOnlyMixin
 
 
-class ExperimentTagInline(ManagedInlineMixin, ReadOnlyMixin, admin.TabularInline):
-    model = ExperimentTag
+class KeyValueInline(ReadOnlyInline):
+    """The tags or params (``experiments.models.KeyValue``) of the row on the page, as the
+    tool logged them."""
+
     fields = ["key", "value"]
-    extra = 0
+
+
+class ExperimentTagInline(KeyValueInline):
+    model = ExperimentTag
 
 
 @admin.register(Experiment)
@@ -53,19 +58,15 @@ class ExperimentAdmin(ReadOnlyMixin, ManagedProjectsMixin, admin.ModelAdmin):
         return experiment.runs__count
 
 
-class ParamInline(ManagedInlineMixin, ReadOnlyMixin, admin.TabularInline):
+class ParamInline(KeyValueInline):
     model = Param
-    fields = ["key", "value"]
-    extra = 0
 
 
-class RunTagInline(ManagedInlineMixin, ReadOnlyMixin, admin.TabularInline):
+class RunTagInline(KeyValueInline):
     model = RunTag
-    fields = ["key", "value"]
-    extra = 0
 
 
-class MetricSeriesInline(ManagedInlineMixin, ReadOnlyMixin, admin.TabularInline):
+class MetricSeriesInline(ReadOnlyInline):
     model = MetricSeries
     fields = [
         "key",
@@ -75,7 +76,6 @@ class MetricSeriesInline(ManagedInlineMixin, ReadOnlyMixin, admin.TabularInline)
         "latest_timestamp",
         "point_count",
     ]
-    extra = 0
     verbose_name = "latest metric"
     verbose_name_plural = "latest metrics"
 
@@ -139,10 +139,9 @@ class DatasetAdmin(ReadOnlyMixin, ManagedProjectsMixin, admin.ModelAdmin):
     list_select_related = ["project"]
 
 
-class TrialInline(ManagedInlineMixin, ReadOnlyMixin, admin.TabularInline):
+class TrialInline(ReadOnlyInline):
     model = Trial
     fields = ["number", "status", "params", "value", "attempts", "error", "run"]
-    extra = 0
     show_change_link = True
 
 

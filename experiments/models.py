@@ -62,6 +62,16 @@ def unique_key(owner: str, name: str) -> models.UniqueConstraint:
     return models.UniqueConstraint(fields=[owner, "key"], name=name)
 
 
+class ParamValue(KeyValue):
+    """Write-once: a param keeps the value it was first logged with."""
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"
+
+
 class Experiment(models.Model):
     project = models.ForeignKey(
         "phases.Project", on_delete=models.CASCADE, related_name="experiments"
@@ -131,16 +141,11 @@ class Run(models.Model):
         return self.name or self.run_id
 
 
-class Param(KeyValue):
-    """Write-once: a param keeps the value it was first logged with."""
-
+class Param(ParamValue):
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="params")
 
     class Meta:
         constraints = [unique_key("run", "param_unique")]
-
-    def __str__(self) -> str:
-        return f"{self.key}={self.value}"
 
 
 class RunTag(KeyValue):

@@ -33,10 +33,13 @@ from monitoring.models import (
     ReferenceColumn,
     Result,
 )
-from phases.admin.common import ManagedInlineMixin, ManagedProjectsMixin
+from phases.admin.common import ManagedProjectsMixin, ReadOnlyInline, ReadOnlyMixin
 
 
 class _ReadOnly:
+    """Rows only the services write, which the superuser may still delete
+    (``ManagedProjectsMixin``); records no one deletes are ``ReadOnlyMixin``'s."""
+
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
@@ -44,11 +47,24 @@ class _ReadOnly:
         return False
 
 
-class ReferenceColumnInline(ManagedInlineMixin, _ReadOnly, admin.TabularInline):
+class _AddedByService:
+    """Adding a row calls ``create``, a service that checks and writes more than the form's
+    row (a monitor's schedule, a channel's secret); a change saves as Django does. The admin
+    goes on with ``obj`` (history log, redirect), so it takes the new row's id."""
+
+    def create(self, request, data: dict):
+        raise NotImplementedError
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+        else:
+            obj.pk = self.create(request, form.cleaned_data).pk
+
+
+class ReferenceColumnInline(ReadOnlyInline):
     model = ReferenceColumn
     fields = ("position", "name", "role", "kind", "stats")
-    extra = 0
-    can_delete = False
 
 
 @admin.register(Deployment)
@@ -60,7 +76,7 @@ class DeploymentAdmin(_ReadOnly, ManagedProjectsMixin, admin.ModelAdmin):
     inlines = [ReferenceColumnInline]
 
 
-class _EveryForm(forms.ModelForm):
+class _MonitorForm(forms.ModelForm):
     every = forms.DurationField(
         required=False, help_text="How often beat runs it (default: the window). HH:MM:SS."
     )
@@ -71,8 +87,19 @@ class _EveryForm(forms.ModelForm):
             raise forms.ValidationError("Must be at least a second.")
         return every
 
+    def clean(self):
+        """The config must suit the monitor's kind (chosen on the add page, fixed after)."""
+        data = super().clean()
+        kind = data.get("kind") or self.instance.kind
+        if kind:
+            try:
+                services.monitor_config_check(kind, data.get("config") or {})
+            except DomainError as error:
+                self.add_error("config", error.message)
+        return data
 
-class MonitorAddForm(_EveryForm):
+
+class MonitorAddForm(_MonitorForm):
     class Meta:
         model = Monitor
         fields = (
@@ -87,17 +114,8 @@ class MonitorAddForm(_EveryForm):
             "enabled",
         )
 
-    def clean(self):
-        data = super().clean()
-        if data.get("kind"):
-            try:
-                services.monitor_config_check(data["kind"], data.get("config") or {})
-            except DomainError as error:
-                self.add_error("config", error.message)
-        return data
 
-
-class MonitorChangeForm(_EveryForm):
+class MonitorChangeForm(_MonitorForm):
     class Meta:
         model = Monitor
         fields = ("name", "window", "config", "for_duration", "repeat_interval", "enabled")
@@ -110,17 +128,9 @@ class MonitorChangeForm(_EveryForm):
         if interval is not None:
             every.initial = dt.timedelta(**{interval.period: interval.every})
 
-    def clean(self):
-        data = super().clean()
-        try:
-            services.monitor_config_check(self.instance.kind, data.get("config") or {})
-        except DomainError as error:
-            self.add_error("config", error.message)
-        return data
-
 
 @admin.register(Monitor)
-class MonitorAdmin(ManagedProjectsMixin, admin.ModelAdmin):
+class MonitorAdmin(_AddedByService, ManagedProjectsMixin, admin.ModelAdmin):
     project_path = "project"
     list_display = ("name", "project", "kind", "window", "schedule_link", "enabled", "last_run_at")
     list_filter = ("kind", "enabled", "project")
@@ -174,12 +184,12 @@ class MonitorAdmin(ManagedProjectsMixin, admin.ModelAdmin):
         return tuple("schedule_every" if name == "schedule_link" else name for name in fields)
 
     def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
         if change:
-            super().save_model(request, obj, form, change)
             services.monitor_schedule_follow(obj, every=form.cleaned_data.get("every"))
-            return
-        data = form.cleaned_data
-        created = services.monitor_create(
+
+    def create(self, request, data: dict) -> Monitor:
+        return services.monitor_create(
             project=data["project"],
             kind=data["kind"],
             name=data["name"],
@@ -191,7 +201,6 @@ class MonitorAdmin(ManagedProjectsMixin, admin.ModelAdmin):
             repeat_interval=data.get("repeat_interval"),
             enabled=data.get("enabled", True),
         )
-        obj.pk = created.pk
 
     @admin.display(description="schedule")
     def schedule_link(self, monitor: Monitor) -> SafeString | str:
@@ -219,27 +228,21 @@ class MonitorAdmin(ManagedProjectsMixin, admin.ModelAdmin):
 
 
 @admin.register(Result)
-class ResultAdmin(_ReadOnly, ManagedProjectsMixin, admin.ModelAdmin):
+class ResultAdmin(ReadOnlyMixin, ManagedProjectsMixin, admin.ModelAdmin):
     project_path = "monitor__project"
     list_display = ("monitor", "window_start", "window_end", "status", "value", "summary")
     list_filter = ("status", "monitor__kind")
     list_select_related = ("monitor__project",)
     date_hierarchy = "window_start"
 
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(Alert)
-class AlertAdmin(_ReadOnly, ManagedProjectsMixin, admin.ModelAdmin):
+class AlertAdmin(ReadOnlyMixin, ManagedProjectsMixin, admin.ModelAdmin):
     project_path = "monitor__project"
     list_display = ("monitor", "state", "started_at", "fired_at", "resolved_at", "acknowledged_at")
     list_filter = ("state", "monitor__kind")
     list_select_related = ("monitor__project",)
     actions = ["acknowledge", "resolve"]
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def _each(self, request, queryset, verb, call) -> None:
         done = 0
@@ -287,7 +290,7 @@ class ChannelForm(forms.ModelForm):
 
 
 @admin.register(Channel)
-class ChannelAdmin(ManagedProjectsMixin, admin.ModelAdmin):
+class ChannelAdmin(_AddedByService, ManagedProjectsMixin, admin.ModelAdmin):
     project_path = "project"
     form = ChannelForm
     list_display = ("name", "project", "kind", "address", "enabled")
@@ -297,26 +300,19 @@ class ChannelAdmin(ManagedProjectsMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ("project", "kind", "address") if obj else ()
 
-    def save_model(self, request, obj, form, change):
-        if change:
-            super().save_model(request, obj, form, change)
-            return
-        data = form.cleaned_data
-        created = services.channel_create(
+    def create(self, request, data: dict) -> Channel:
+        return services.channel_create(
             project=data["project"],
             kind=data["kind"],
             name=data["name"],
             address=data["address"],
             by=request.user,
         )
-        obj.pk = created.pk
 
 
-class DeliveryAttemptInline(ManagedInlineMixin, _ReadOnly, admin.TabularInline):
+class DeliveryAttemptInline(ReadOnlyInline):
     model = DeliveryAttempt
     fields = ("attempted_at", "ok", "status_code", "error", "duration_ms")
-    extra = 0
-    can_delete = False
 
 
 @admin.register(Notification)

@@ -91,17 +91,35 @@ def _window(deployment: Deployment, start: dt.datetime, end: dt.datetime):
     return selectors.window_rows(deployment=deployment, start=start, end=end)
 
 
+def _no_rows() -> Evaluation:
+    return Evaluation(ResultStatus.NOT_ENOUGH_DATA, "No production rows in this window.")
+
+
+def _values(table, profiles: dict) -> dict:
+    """The window's values of each reference column, read as the reference's kind."""
+    return {name: column_values(table, name, p.kind) for name, p in profiles.items()}
+
+
+def _features(deployment: Deployment, start: dt.datetime, end: dt.datetime):
+    """Each feature's reference profile and its values in the window, with the window's
+    rows and how many values had the wrong type; None when production sent no rows."""
+    profiles = selectors.reference_profiles(deployment=deployment, role=ColumnRole.FEATURE)
+    table, type_errors = _window(deployment, start, end)
+    if table is None:
+        return None
+    return profiles, _values(table, profiles), table, type_errors
+
+
 def _drift_options(config: dict) -> tuple[drift.FeatureOptions, dict[str, drift.FeatureOptions]]:
     per_feature = {name: _options(opts) for name, opts in config.get("features", {}).items()}
     return _options(config), per_feature
 
 
 def data_drift(monitor, deployment, start, end, now, config) -> Evaluation:
-    profiles = selectors.reference_profiles(deployment=deployment, role=ColumnRole.FEATURE)
-    table, _ = _window(deployment, start, end)
-    if table is None:
-        return Evaluation(ResultStatus.NOT_ENOUGH_DATA, "No production rows in this window.")
-    current = {name: column_values(table, name, p.kind) for name, p in profiles.items()}
+    found = _features(deployment, start, end)
+    if found is None:
+        return _no_rows()
+    profiles, current, table, _ = found
     default, per_feature = _drift_options(config)
     result = drift.dataset_drift(
         profiles,
@@ -149,11 +167,10 @@ def prediction_drift(monitor, deployment, start, end, now, config) -> Evaluation
         return Evaluation(ResultStatus.ERROR, "The reference has no prediction column.")
     table, _ = _window(deployment, start, end)
     if table is None:
-        return Evaluation(ResultStatus.NOT_ENOUGH_DATA, "No production rows in this window.")
-    ((name, prof),) = profiles.items()
+        return _no_rows()
     result = drift.dataset_drift(
         profiles,
-        {name: column_values(table, name, prof.kind)},
+        _values(table, profiles),
         default=_options(config),
         min_rows=config["min_rows"],
     )
@@ -219,11 +236,10 @@ def model_performance(monitor, deployment, start, end, now, config) -> Evaluatio
 
 
 def data_quality(monitor, deployment, start, end, now, config) -> Evaluation:
-    profiles = selectors.reference_profiles(deployment=deployment, role=ColumnRole.FEATURE)
-    table, type_errors = _window(deployment, start, end)
-    if table is None:
-        return Evaluation(ResultStatus.NOT_ENOUGH_DATA, "No production rows in this window.")
-    current = {name: column_values(table, name, p.kind) for name, p in profiles.items()}
+    found = _features(deployment, start, end)
+    if found is None:
+        return _no_rows()
+    profiles, current, table, type_errors = found
     limits = {key: config[key] for key in quality.DEFAULTS}
     columns = quality.dataset_quality(profiles, current, type_errors=type_errors, limits=limits)
     failing = [c for c in columns if c.violations]

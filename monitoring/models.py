@@ -6,10 +6,10 @@ Invariants a newcomer must know are in ``monitoring/README.md``. Every write goe
 
 import datetime as dt
 
-from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from mlprojects.db import optional_user
 from monitoring.choices import (
     AlertState,
     ChannelKind,
@@ -50,9 +50,7 @@ class Deployment(models.Model):
     )
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
-    started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    started_by = optional_user()
     reference_source = models.CharField(max_length=16, choices=ReferenceSource.choices, blank=True)
     reference_rows = models.PositiveIntegerField(default=0)
     reference_set_at = models.DateTimeField(null=True, blank=True)
@@ -135,9 +133,7 @@ class Batch(models.Model):
     type_errors = models.JSONField(
         default=dict, blank=True, help_text="Values of the wrong type, per column, kept as missing."
     )
-    sent_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    sent_by = optional_user()
 
     class Meta:
         ordering = ["deployment", "observed_at", "id"]
@@ -282,19 +278,10 @@ class Alert(models.Model):
     started_at = models.DateTimeField(help_text="When the condition was first seen.")
     fired_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
-    resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        help_text="Empty when the monitor resolved it by being ok again.",
-    )
+    resolved_by = optional_user(help_text="Empty when the monitor resolved it by being ok again.")
     resolution = models.TextField(blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
-    acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    acknowledged_by = optional_user()
     silenced_until = models.DateTimeField(null=True, blank=True)
     last_result = models.ForeignKey(
         Result, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

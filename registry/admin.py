@@ -9,11 +9,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
+from experiments.admin import KeyValueInline
 from mlprojects.exceptions import DomainError
 from phases.admin.common import (
     ACTION_PAGE,
-    ManagedInlineMixin,
     ManagedProjectsMixin,
+    ReadOnlyInline,
     ReadOnlyMixin,
 )
 from phases.models import Outcome
@@ -65,16 +66,12 @@ class RegistrySettingsAdmin(ManagedProjectsMixin, admin.ModelAdmin):
         return False
 
 
-class LoggedModelTagInline(ManagedInlineMixin, ReadOnlyMixin, admin.TabularInline):
+class LoggedModelTagInline(KeyValueInline):
     model = LoggedModelTag
-    fields = ["key", "value"]
-    extra = 0
 
 
-class LoggedModelParamInline(ManagedInlineMixin, ReadOnlyMixin, admin.TabularInline):
+class LoggedModelParamInline(KeyValueInline):
     model = LoggedModelParam
-    fields = ["key", "value"]
-    extra = 0
 
 
 @admin.register(LoggedModel)
@@ -89,17 +86,15 @@ class LoggedModelAdmin(ReadOnlyMixin, ManagedProjectsMixin, admin.ModelAdmin):
         return super().get_queryset(request).select_related("experiment", "source_run")
 
 
-class ModelVersionInline(ManagedInlineMixin, ReadOnlyMixin, admin.TabularInline):
+class ModelVersionInline(ReadOnlyInline):
     model = ModelVersion
     fields = ["version", "current_stage", "run", "logged_model", "source", "user_id"]
-    extra = 0
     show_change_link = True
 
 
-class ModelAliasInline(ManagedInlineMixin, ReadOnlyMixin, admin.TabularInline):
+class ModelAliasInline(ReadOnlyInline):
     model = ModelAlias
     fields = ["alias", "model_version", "set_by", "set_at"]
-    extra = 0
 
 
 @admin.register(RegisteredModel)

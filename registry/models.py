@@ -9,13 +9,13 @@ MLflow objects are integers in milliseconds since the epoch, as MLflow sends the
 
 import uuid
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from experiments.choices import LifecycleStage
-from experiments.models import MAX_KEY_LENGTH, KeyValue, unique_key
+from experiments.models import MAX_KEY_LENGTH, KeyValue, ParamValue, unique_key
+from mlprojects.db import optional_user
 from registry.choices import DEFAULT_PRODUCTION_ALIAS, DeploymentKind, LoggedModelStatus, Stage
 
 MAX_MODEL_NAME_LENGTH = 256
@@ -80,13 +80,7 @@ class LoggedModel(models.Model):
         max_length=16, choices=LifecycleStage.choices, default=LifecycleStage.ACTIVE
     )
     artifact_location = models.CharField(max_length=MAX_URI_LENGTH, editable=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    created_by = optional_user()
     creation_time = models.BigIntegerField()
     last_update_time = models.BigIntegerField()
 
@@ -112,16 +106,11 @@ class LoggedModelTag(KeyValue):
         constraints = [unique_key("model", "logged_model_tag_unique")]
 
 
-class LoggedModelParam(KeyValue):
-    """Write-once, as a run's params are."""
-
+class LoggedModelParam(ParamValue):
     model = models.ForeignKey(LoggedModel, on_delete=models.CASCADE, related_name="params")
 
     class Meta:
         constraints = [unique_key("model", "logged_model_param_unique")]
-
-    def __str__(self) -> str:
-        return f"{self.key}={self.value}"
 
 
 class LoggedModelMetric(models.Model):
@@ -201,13 +190,7 @@ class RegisteredModel(models.Model):
         help_text="The highest version number handed out; numbers of deleted versions are "
         "never reused.",
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    created_by = optional_user()
     creation_time = models.BigIntegerField()
     last_update_time = models.BigIntegerField()
 
@@ -259,13 +242,7 @@ class ModelVersion(models.Model):
     run_link = models.CharField(max_length=MAX_URI_LENGTH, blank=True)
     description = models.TextField(blank=True)
     current_stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.NONE)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    created_by = optional_user()
     user_id = models.CharField(max_length=256, blank=True)
     creation_time = models.BigIntegerField()
     last_update_time = models.BigIntegerField()
@@ -300,13 +277,7 @@ class ModelAlias(models.Model):
     model_version = models.ForeignKey(
         ModelVersion, on_delete=models.CASCADE, related_name="aliases"
     )
-    set_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    set_by = optional_user()
     set_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -372,13 +343,7 @@ class DeploymentEvent(models.Model):
         blank=True,
         help_text="The version's metric values when it moved, by key (NaN as null).",
     )
-    by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    by = optional_user()
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

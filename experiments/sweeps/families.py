@@ -92,6 +92,36 @@ _KNN_SPACE = {
     "weights": {"type": CATEGORICAL, "choices": ["uniform", "distance"]},
 }
 
+
+def _both_tasks(key: str, label: str, estimator: str, params, space, **options):
+    """A family scikit-learn has for both tasks, as ``<estimator>Classifier`` and
+    ``<estimator>Regressor``: one key, label, params and default space for the two."""
+    return {
+        task: Family(key, label, _sk(f"{estimator}{suffix}"), params, space, **options)
+        for task, suffix in ((Task.CLASSIFICATION, "Classifier"), (Task.REGRESSION, "Regressor"))
+    }
+
+
+_RANDOM_FOREST = _both_tasks(
+    "random_forest",
+    "Random forest",
+    "sklearn.ensemble.RandomForest",
+    _FOREST,
+    _FOREST_SPACE,
+    seeded=True,
+)
+_HIST_GRADIENT_BOOSTING = _both_tasks(
+    "hist_gradient_boosting",
+    "Gradient boosting (histogram)",
+    "sklearn.ensemble.HistGradientBoosting",
+    _BOOSTING,
+    _BOOSTING_SPACE,
+    seeded=True,
+)
+_K_NEAREST = _both_tasks(
+    "knn", "k-nearest neighbours", "sklearn.neighbors.KNeighbors", _KNN, _KNN_SPACE
+)
+
 FAMILIES: dict[str, dict[str, Family]] = {
     Task.CLASSIFICATION: {
         "logistic": Family(
@@ -106,30 +136,10 @@ FAMILIES: dict[str, dict[str, Family]] = {
             {"C": {"type": LOG_FLOAT, "low": 0.001, "high": 100.0}},
             fixed={"max_iter": 1000},
         ),
-        "random_forest": Family(
-            "random_forest",
-            "Random forest",
-            _sk("sklearn.ensemble.RandomForestClassifier"),
-            _FOREST,
-            _FOREST_SPACE,
-            seeded=True,
-        ),
-        "hist_gradient_boosting": Family(
-            "hist_gradient_boosting",
-            "Gradient boosting (histogram)",
-            _sk("sklearn.ensemble.HistGradientBoostingClassifier"),
-            _BOOSTING,
-            _BOOSTING_SPACE,
-            seeded=True,
-        ),
+        "random_forest": _RANDOM_FOREST[Task.CLASSIFICATION],
+        "hist_gradient_boosting": _HIST_GRADIENT_BOOSTING[Task.CLASSIFICATION],
         "svm": Family("svm", "SVM", _sk("sklearn.svm.SVC"), _SVM, _SVM_SPACE, seeded=True),
-        "knn": Family(
-            "knn",
-            "k-nearest neighbours",
-            _sk("sklearn.neighbors.KNeighborsClassifier"),
-            _KNN,
-            _KNN_SPACE,
-        ),
+        "knn": _K_NEAREST[Task.CLASSIFICATION],
     },
     Task.REGRESSION: {
         "ridge": Family(
@@ -142,22 +152,8 @@ FAMILIES: dict[str, dict[str, Family]] = {
             },
             {"alpha": {"type": LOG_FLOAT, "low": 0.001, "high": 100.0}},
         ),
-        "random_forest": Family(
-            "random_forest",
-            "Random forest",
-            _sk("sklearn.ensemble.RandomForestRegressor"),
-            _FOREST,
-            _FOREST_SPACE,
-            seeded=True,
-        ),
-        "hist_gradient_boosting": Family(
-            "hist_gradient_boosting",
-            "Gradient boosting (histogram)",
-            _sk("sklearn.ensemble.HistGradientBoostingRegressor"),
-            _BOOSTING,
-            _BOOSTING_SPACE,
-            seeded=True,
-        ),
+        "random_forest": _RANDOM_FOREST[Task.REGRESSION],
+        "hist_gradient_boosting": _HIST_GRADIENT_BOOSTING[Task.REGRESSION],
         "svm": Family(
             "svm",
             "SVM",
@@ -165,13 +161,7 @@ FAMILIES: dict[str, dict[str, Family]] = {
             dict(_SVM),
             _SVM_SPACE,
         ),
-        "knn": Family(
-            "knn",
-            "k-nearest neighbours",
-            _sk("sklearn.neighbors.KNeighborsRegressor"),
-            _KNN,
-            _KNN_SPACE,
-        ),
+        "knn": _K_NEAREST[Task.REGRESSION],
     },
 }
 

@@ -326,6 +326,13 @@ class ManagedInlineMixin:
         return self.admin_site._registry[self.parent_model].has_view_permission(request, obj)
 
 
+class ReadOnlyInline(ManagedInlineMixin, ReadOnlyMixin, admin.TabularInline):
+    """The rows under the one on the page that only services write (what tools logged, a
+    deployment's reference, delivery attempts): seen by whoever sees that row, never edited."""
+
+    extra = 0
+
+
 class SuperuserOnlyMixin:
     """For what no project owns and a manager must not touch: people and their permissions,
     sign-in lockouts, and the beat schedules (a periodic task may run any task with any

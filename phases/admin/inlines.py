@@ -220,7 +220,7 @@ class OtherPhaseInline(_ProjectPartInline, nested_admin.NestedTabularInline):
 
 
 class TransitionInline(
-    _ProjectPartInline, ReadOnlyMixin, TransitionColumns, nested_admin.NestedTabularInline
+    ReadOnlyMixin, _ProjectPartInline, TransitionColumns, nested_admin.NestedTabularInline
 ):
     model = Transition
     fields = ["created_at", "kind", "from_name", "to_name", "by_name", "reason"]
@@ -232,15 +232,6 @@ class TransitionInline(
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("from_phase", "to_phase", "by")
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="by")
     def by_name(self, transition: Transition) -> str:

@@ -108,33 +108,8 @@ class ProjectAdmin(ManagedProjectsMixin, _ServiceWritesAdmin, nested_admin.Neste
         "success_target",
         "success_direction",
     ]
-    add_fieldsets = (
-        (None, {"fields": ["name", "slug", "description", "owner", "lifecycle", "start_date"]}),
-        ("Success", {"fields": success_fields}),
-    )
-    fieldsets = (
-        (None, {"fields": ["name", "slug", "description", "owner_name", "lifecycle"]}),
-        ("Success", {"fields": success_fields}),
-        (
-            "Progress",
-            {
-                "fields": [
-                    "current_phase_name",
-                    "completed_at",
-                    "planned_finish",
-                    "gate_checklist",
-                    "health_badge",
-                    "health_reasons_list",
-                    "health_checked_at",
-                ]
-            },
-        ),
-        ("Record", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
-    )
-    readonly_fields = [
-        "slug",
-        "owner_name",
-        "lifecycle",
+    # Where the project stands and when it was written: shown, never edited here.
+    progress_fields = [
         "current_phase_name",
         "completed_at",
         "planned_finish",
@@ -142,9 +117,19 @@ class ProjectAdmin(ManagedProjectsMixin, _ServiceWritesAdmin, nested_admin.Neste
         "health_badge",
         "health_reasons_list",
         "health_checked_at",
-        "created_at",
-        "updated_at",
     ]
+    record_fields = ["created_at", "updated_at"]
+    add_fieldsets = (
+        (None, {"fields": ["name", "slug", "description", "owner", "lifecycle", "start_date"]}),
+        ("Success", {"fields": success_fields}),
+    )
+    fieldsets = (
+        (None, {"fields": ["name", "slug", "description", "owner_name", "lifecycle"]}),
+        ("Success", {"fields": success_fields}),
+        ("Progress", {"fields": progress_fields}),
+        ("Record", {"fields": record_fields, "classes": ["collapse"]}),
+    )
+    readonly_fields = ["slug", "owner_name", "lifecycle", *progress_fields, *record_fields]
 
     # --- Columns and read-only fields ---
 
