@@ -18,6 +18,8 @@ class ProjectScopedViewSet(viewsets.GenericViewSet):
     permission_classes = [HasProjectRole]
     project_path = ""
     role_actions: dict[str, Action] = {}
+    # A create whose body is not the row it answers with (a sweep's spec, an upload).
+    create_serializer_class = None
     # Fields fixed at creation are read-only here, so the schema of updates says so.
     update_serializer_class = None
 
@@ -25,6 +27,8 @@ class ProjectScopedViewSet(viewsets.GenericViewSet):
         return scoped(self.request, self.queryset, project_path=self.project_path)
 
     def get_serializer_class(self):
+        if self.action == "create" and self.create_serializer_class is not None:
+            return self.create_serializer_class
         if self.action in UPDATES and self.update_serializer_class is not None:
             return self.update_serializer_class
         return super().get_serializer_class()
