@@ -92,9 +92,7 @@ def model_version_promote(request, slug: str, name: str, number: int):
     """Deploy: the project's production alias moves to this version, a recorded event."""
     project = caller_project(request, slug, Action.MANAGE_MODELS)
     version = (
-        ModelVersion.objects.filter(
-            registered_model__project=project, registered_model__name=name, version=number
-        )
+        selectors.project_version(project=project, name=name, number=number)
         .select_related("registered_model")
         .first()
     )
