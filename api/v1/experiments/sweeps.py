@@ -56,6 +56,11 @@ def started(sweep: Sweep, request) -> Response:
 ACCEPTED = {202: SweepSerializer, **REFUSED}
 
 
+def steering(summary: str):
+    """The schema of a verb that steers a sweep: no body, 202 with the sweep or a refusal."""
+    return extend_schema(summary=summary, request=None, responses=ACCEPTED)
+
+
 class ContributorCreate:
     """A create whose body names the project: contributors start sweeps and add datasets."""
 
@@ -136,33 +141,24 @@ class SweepViewSet(
         sweep = self.get_object()
         return Response(TrialSerializer(selectors.sweep_trials(sweep), many=True).data)
 
-    @extend_schema(
-        summary="Cancel: queued trials never start, running ones stop (contributor)",
-        request=None,
-        responses={202: SweepSerializer, **REFUSED},
-    )
+    def _steer(self, request, service) -> Response:
+        """A verb that steers the sweep: its service, then 202 as for a start."""
+        return started(service(sweep=self.get_object(), user=request.user), request)
+
+    @steering("Cancel: queued trials never start, running ones stop (contributor)")
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        return started(services.sweep_cancel(sweep=self.get_object(), user=request.user), request)
+        return self._steer(request, services.sweep_cancel)
 
-    @extend_schema(
-        summary="Resume a cancelled or interrupted sweep (contributor)",
-        request=None,
-        responses=ACCEPTED,
-    )
+    @steering("Resume a cancelled or interrupted sweep (contributor)")
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
-        return started(services.sweep_resume(sweep=self.get_object(), user=request.user), request)
+        return self._steer(request, services.sweep_resume)
 
-    @extend_schema(
-        summary="Run the failed trials again with the same params (contributor)",
-        request=None,
-        responses=ACCEPTED,
-    )
+    @steering("Run the failed trials again with the same params (contributor)")
     @action(detail=True, methods=["post"], url_path="retry-failed")
     def retry_failed(self, request, pk=None):
-        sweep = services.sweep_retry_failed(sweep=self.get_object(), user=request.user)
-        return started(sweep, request)
+        return self._steer(request, services.sweep_retry_failed)
 
     @extend_schema(
         summary="Make the best trial's run the evidence of an outcome (manager)",
