@@ -3,13 +3,20 @@ a role per action, and writes through the domain's services."""
 
 from collections.abc import Iterable, Mapping
 
-from rest_framework import viewsets
+from rest_framework import status, viewsets
+from rest_framework.response import Response
 
 from api.permissions import HasProjectRole, require, scoped
 from phases.roles import Action
 
 READ = {"list": Action.VIEW, "retrieve": Action.VIEW}
 UPDATES = frozenset({"update", "partial_update"})
+
+
+def upload_answer(body, *, stored: bool) -> Response:
+    """An idempotent upload's answer: 201 when it stored something, 200 when the same
+    upload was stored already, so a client may send again after a lost answer."""
+    return Response(body, status=status.HTTP_201_CREATED if stored else status.HTTP_200_OK)
 
 
 class ProjectScopedViewSet(viewsets.GenericViewSet):
