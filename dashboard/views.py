@@ -217,8 +217,9 @@ def _answer(request, project: Project, section: str, act) -> HttpResponse:
     return _back_to(project, f"feedback-{section}")
 
 
-def _note(request) -> str:
-    return request.POST.get("reason", "")[:2000]
+def _note(request, field: str = "reason") -> str:
+    """What the user wrote in ``field`` of the form, at most 2,000 characters of it."""
+    return request.POST.get(field, "")[:2000]
 
 
 def _phase_move(request, slug: str, move) -> HttpResponse:
@@ -348,8 +349,7 @@ def alert_acknowledge(request, slug: str, alert_id: int):
 @require_POST
 def alert_resolve(request, slug: str, alert_id: int):
     def act(alert):
-        note = request.POST.get("note", "")[:2000]
-        monitoring_services.alert_resolve(alert=alert, by=request.user, note=note)
+        monitoring_services.alert_resolve(alert=alert, by=request.user, note=_note(request, "note"))
         return f"Resolved the alert of “{alert.monitor.name}”."
 
     return _alert_action(request, slug, alert_id, action=Action.EDIT_TASKS, act=act)
