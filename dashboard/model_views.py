@@ -8,13 +8,13 @@ one write from ``registry.services``; who may do what is ``phases.roles``, as ev
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from dashboard import figures, selectors
+from dashboard.access import caller_project
 from mlprojects.exceptions import DomainError
 from phases.models import Project
 from phases.roles import Action, allows
@@ -26,15 +26,6 @@ from registry.models import ModelVersion
 def models_context(project: Project) -> dict:
     """The project page's models section: None when the project registered no model."""
     return {"models": selectors.project_models(project=project)}
-
-
-def _project(request, slug: str, action: Action) -> Project:
-    project = selectors.project_for(user=request.user, slug=slug)
-    if project is None:
-        raise Http404("No such project.")
-    if not allows(project.caller_role, action):
-        raise PermissionDenied(f"Your role on {project} does not allow this.")
-    return project
 
 
 def _page(project: Project, name: str, number: int) -> selectors.VersionPage:
@@ -54,7 +45,7 @@ def version_url(project: Project, version: ModelVersion) -> str:
 @login_required
 @require_safe
 def model_version(request, slug: str, name: str, number: int):
-    project = _project(request, slug, Action.VIEW)
+    project = caller_project(request, slug, Action.VIEW)
     page = _page(project, name, number)
     chart = figures.version_values(
         [
@@ -88,7 +79,7 @@ def model_version(request, slug: str, name: str, number: int):
 @login_required
 @require_safe
 def model_card_markdown(request, slug: str, name: str, number: int):
-    project = _project(request, slug, Action.VIEW)
+    project = caller_project(request, slug, Action.VIEW)
     card = _page(project, name, number).card
     response = HttpResponse(cards.card_markdown(card), content_type="text/markdown; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{cards.card_filename(card.version)}"'
@@ -99,11 +90,9 @@ def model_card_markdown(request, slug: str, name: str, number: int):
 @require_POST
 def model_version_promote(request, slug: str, name: str, number: int):
     """Deploy: the project's production alias moves to this version, a recorded event."""
-    project = _project(request, slug, Action.MANAGE_MODELS)
+    project = caller_project(request, slug, Action.MANAGE_MODELS)
     version = (
-        ModelVersion.objects.filter(
-            registered_model__project=project, registered_model__name=name, version=number
-        )
+        selectors.project_version(project=project, name=name, number=number)
         .select_related("registered_model")
         .first()
     )

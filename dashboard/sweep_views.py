@@ -19,10 +19,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from dashboard import figures
+from dashboard.access import caller_project
 from dashboard.figures import sweeps as sweep_figures
 from dashboard.selectors import sweeps as selectors
 from dashboard.sweep_forms import SweepForm
-from dashboard.views import WEBGL_CHART_CSP, _project, _require
+from dashboard.views import WEBGL_CHART_CSP
 from experiments import selectors as experiment_selectors
 from experiments import services
 from experiments.models import Dataset, Sweep
@@ -77,7 +78,7 @@ def _charts(page: selectors.SweepPage) -> dict:
 @require_safe
 @csp_update(WEBGL_CHART_CSP)
 def sweep_detail(request, slug: str, sweep_id: int):
-    project = _project(request, slug)
+    project = caller_project(request, slug)
     sweep = _sweep(project, sweep_id)
     page = selectors.sweep_page(sweep=sweep)
     return render(
@@ -101,7 +102,7 @@ def sweep_detail(request, slug: str, sweep_id: int):
 @require_safe
 def sweep_progress(request, slug: str, sweep_id: int):
     """What the progress bar polls: ``experiments.selectors.sweep_progress`` as JSON."""
-    project = _project(request, slug)
+    project = caller_project(request, slug)
     sweep = get_object_or_404(Sweep.objects.only("pk", "project"), project=project, pk=sweep_id)
     return JsonResponse(experiment_selectors.sweep_progress(sweep))
 
@@ -110,8 +111,7 @@ def sweep_progress(request, slug: str, sweep_id: int):
 @require_http_methods(["GET", "HEAD", "POST"])
 def sweep_new(request, slug: str):
     """The form; ``?retrain=<deployment id>`` prefills it from the deployed version's run."""
-    project = _project(request, slug)
-    _require(project, Action.LOG_DATA)
+    project = caller_project(request, slug, Action.LOG_DATA)
     datasets = Dataset.objects.filter(project=project).order_by("name")
     initial, plan = {}, None
     deployment_id = request.GET.get("retrain") or request.POST.get("retrain")
@@ -145,8 +145,7 @@ def sweep_retrain(request, slug: str, deployment_id: int):
     """ "Start a retraining sweep" of the monitoring section: export production's labelled
     rows (unless an export still holds them all), then the form prefilled on them. Too few
     labelled rows is a message, and the form starts from the run's own dataset."""
-    project = _project(request, slug)
-    _require(project, Action.LOG_DATA)
+    project = caller_project(request, slug, Action.LOG_DATA)
     deployment = get_object_or_404(Deployment, project=project, pk=deployment_id)
     if production_dataset_current(deployment=deployment) is None:
         try:
@@ -171,8 +170,7 @@ VERBS = {
 def sweep_act(request, slug: str, sweep_id: int, verb: str):
     if verb not in VERBS:
         raise Http404("No such action.")
-    project = _project(request, slug)
-    _require(project, Action.LOG_DATA)
+    project = caller_project(request, slug, Action.LOG_DATA)
     sweep = _sweep(project, sweep_id)
     act, done = VERBS[verb]
     try:
@@ -187,8 +185,7 @@ def sweep_act(request, slug: str, sweep_id: int, verb: str):
 @login_required
 @require_POST
 def sweep_evidence(request, slug: str, sweep_id: int):
-    project = _project(request, slug)
-    _require(project, Action.REVIEW_OUTCOMES)
+    project = caller_project(request, slug, Action.REVIEW_OUTCOMES)
     sweep = _sweep(project, sweep_id)
     try:
         outcome = services.sweep_best_as_evidence(sweep=sweep, user=request.user)

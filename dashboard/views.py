@@ -10,7 +10,6 @@ refusal of the domain (a closed gate) becomes a message on the page, never an er
 from csp.decorators import csp_update
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -21,6 +20,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from dashboard import figures, model_views, selectors
 from dashboard import services as dashboard_services
+from dashboard.access import caller_project
 from dashboard.forms import (
     MoveBackForm,
     PortfolioFilterForm,
@@ -68,18 +68,6 @@ def portfolio(request):
 
 
 # --- Project status ---------------------------------------------------------------------
-
-
-def _project(request, slug: str) -> Project:
-    project = selectors.project_for(user=request.user, slug=slug)
-    if project is None:
-        raise Http404("No such project.")
-    return project
-
-
-def _require(project: Project, action: Action) -> None:
-    if not allows(project.caller_role, action):
-        raise PermissionDenied(f"Your role on {project} does not allow this.")
 
 
 def _live_context(project: Project, *, can_move: bool, live_url: str) -> dict:
@@ -183,7 +171,7 @@ def _experiment_charts(experiments: selectors.ProjectExperiments, *, label: str)
 @login_required
 @require_safe
 def project_detail(request, slug: str):
-    project = _project(request, slug)
+    project = caller_project(request, slug)
     return render(request, "dashboard/project.html", _status_context(project))
 
 
@@ -198,7 +186,7 @@ def _live_response(request, project: Project, context: dict) -> HttpResponse:
 @require_safe
 def project_live(request, slug: str):
     """The gate, health and phase block alone, which the page polls to stay current."""
-    project = _project(request, slug)
+    project = caller_project(request, slug)
     can_move = allows(project.caller_role, Action.MOVE_PHASES)
     live_url = reverse("dashboard:project-live", args=[project.slug])
     return _live_response(
@@ -229,43 +217,42 @@ def _answer(request, project: Project, section: str, act) -> HttpResponse:
     return _back_to(project, f"feedback-{section}")
 
 
-def _note(request) -> str:
-    return request.POST.get("reason", "")[:2000]
+def _note(request, field: str = "reason") -> str:
+    """What the user wrote in ``field`` of the form, at most 2,000 characters of it."""
+    return request.POST.get(field, "")[:2000]
+
+
+def _phase_move(request, slug: str, move) -> HttpResponse:
+    """A move of the project's phases with the reason given, answered in the status
+    section; ``move(project, reason)`` calls the service and returns what to say."""
+    project = caller_project(request, slug, Action.MOVE_PHASES)
+    return _answer(request, project, "status", lambda: move(project, _note(request)))
 
 
 @login_required
 @require_POST
 def project_advance(request, slug: str):
-    project = _project(request, slug)
-    _require(project, Action.MOVE_PHASES)
-
-    def act() -> str:
-        transition = phase_services.phase_advance(
-            project=project, by=request.user, reason=_note(request)
-        )
+    def move(project: Project, reason: str) -> str:
+        transition = phase_services.phase_advance(project=project, by=request.user, reason=reason)
         return f"{project.name} moved on to {transition.to_phase.name}."
 
-    return _answer(request, project, "status", act)
+    return _phase_move(request, slug, move)
 
 
 @login_required
 @require_POST
 def project_complete(request, slug: str):
-    project = _project(request, slug)
-    _require(project, Action.MOVE_PHASES)
-
-    def act() -> str:
-        phase_services.project_complete(project=project, by=request.user, reason=_note(request))
+    def move(project: Project, reason: str) -> str:
+        phase_services.project_complete(project=project, by=request.user, reason=reason)
         return f"{project.name} is completed. A loop back to an earlier phase reopens it."
 
-    return _answer(request, project, "status", act)
+    return _phase_move(request, slug, move)
 
 
 @login_required
 @require_POST
 def project_move_back(request, slug: str):
-    project = _project(request, slug)
-    _require(project, Action.MOVE_PHASES)
+    project = caller_project(request, slug, Action.MOVE_PHASES)
     form = MoveBackForm(
         request.POST,
         targets=phase_selectors.back_targets(project=project).select_related("template"),
@@ -306,8 +293,7 @@ def _outcome(project: Project, outcome_id: int) -> Outcome:
 @login_required
 @require_POST
 def outcome_accept(request, slug: str, outcome_id: int):
-    project = _project(request, slug)
-    _require(project, Action.REVIEW_OUTCOMES)
+    project = caller_project(request, slug, Action.REVIEW_OUTCOMES)
     outcome = _outcome(project, outcome_id)
 
     def act() -> str:
@@ -320,8 +306,7 @@ def outcome_accept(request, slug: str, outcome_id: int):
 @login_required
 @require_POST
 def outcome_reject(request, slug: str, outcome_id: int):
-    project = _project(request, slug)
-    _require(project, Action.REVIEW_OUTCOMES)
+    project = caller_project(request, slug, Action.REVIEW_OUTCOMES)
     outcome = _outcome(project, outcome_id)
     form = RejectOutcomeForm(request.POST)
     if not form.is_valid():
@@ -345,8 +330,7 @@ def _alert(project: Project, alert_id: int) -> Alert:
 
 
 def _alert_action(request, slug: str, alert_id: int, *, action: Action, act) -> HttpResponse:
-    project = _project(request, slug)
-    _require(project, action)
+    project = caller_project(request, slug, action)
     alert = _alert(project, alert_id)
     return _answer(request, project, "monitoring", lambda: act(alert))
 
@@ -365,8 +349,7 @@ def alert_acknowledge(request, slug: str, alert_id: int):
 @require_POST
 def alert_resolve(request, slug: str, alert_id: int):
     def act(alert):
-        note = request.POST.get("note", "")[:2000]
-        monitoring_services.alert_resolve(alert=alert, by=request.user, note=note)
+        monitoring_services.alert_resolve(alert=alert, by=request.user, note=_note(request, "note"))
         return f"Resolved the alert of “{alert.monitor.name}”."
 
     return _alert_action(request, slug, alert_id, action=Action.EDIT_TASKS, act=act)
@@ -388,18 +371,10 @@ def alert_move_back(request, slug: str, alert_id: int):
 # --- Runs -------------------------------------------------------------------------------
 
 
-def _viewable(request, slug: str) -> Project:
-    """The project, for pages that need a reader's role: every member has it today, and
-    asking ``phases.roles`` keeps that true if a role without it is ever added."""
-    project = _project(request, slug)
-    _require(project, Action.VIEW)
-    return project
-
-
 @login_required
 @require_safe
 def project_runs(request, slug: str):
-    project = _viewable(request, slug)
+    project = caller_project(request, slug, Action.VIEW)
     choices = selectors.run_choices(project=project)
     form = RunSearchForm(request.GET, choices=choices)
     query = form.query()
@@ -427,7 +402,7 @@ def project_runs(request, slug: str):
 @login_required
 @require_safe
 def run_detail(request, slug: str, run_id: str):
-    project = _viewable(request, slug)
+    project = caller_project(request, slug, Action.VIEW)
     detail = selectors.run_detail(
         project=project, run_id=run_id, chart_page=request.GET.get("charts", 1)
     )
@@ -468,7 +443,7 @@ WEBGL_CHART_CSP = {
 @require_safe
 @csp_update(WEBGL_CHART_CSP)
 def run_compare(request, slug: str):
-    project = _viewable(request, slug)
+    project = caller_project(request, slug, Action.VIEW)
     comparison = selectors.compare_runs(
         project=project,
         run_ids=selectors.requested_runs(request.GET.getlist("runs")),
@@ -508,8 +483,7 @@ def run_compare(request, slug: str):
 @login_required
 @require_POST
 def shared_link_create(request, slug: str):
-    project = _project(request, slug)
-    _require(project, Action.MANAGE_MEMBERS)
+    project = caller_project(request, slug, Action.MANAGE_MEMBERS)
     form = SharedLinkForm(request.POST)
     if not form.is_valid():
         context = _status_context(project, share_form=form)
@@ -530,8 +504,7 @@ def shared_link_create(request, slug: str):
 @login_required
 @require_POST
 def shared_link_revoke(request, slug: str, link_id: int):
-    project = _project(request, slug)
-    _require(project, Action.MANAGE_MEMBERS)
+    project = caller_project(request, slug, Action.MANAGE_MEMBERS)
     link = get_object_or_404(SharedLink, pk=link_id, project=project)
     dashboard_services.shared_link_revoke(link=link, by=request.user)
     _say(

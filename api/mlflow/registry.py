@@ -105,19 +105,28 @@ def registered_models_delete(call: Call) -> dict:
     return {}
 
 
-def registered_models_search(call: Call) -> dict:
+def _search(call: Call, search, *, default: int, threshold: int, **rows) -> tuple:
+    """A page of a registry search and its offset: registered models and versions are
+    searched alike (a filter, an order, a page token) within limits of their own."""
     fields = call.fields
     offset = offset_from(fields.string("page_token"))
-    page = selectors.search_registered_models(
-        registered_models=call.scope.registered_models(),
+    page = search(
+        **rows,
         filter_string=fields.string("filter"),
         order_by=fields.strings("order_by"),
         offset=offset,
-        limit=max_results(
-            fields,
-            default=REGISTERED_MAX_RESULTS_DEFAULT,
-            threshold=REGISTERED_MAX_RESULTS_THRESHOLD,
-        ),
+        limit=max_results(fields, default=default, threshold=threshold),
+    )
+    return page, offset
+
+
+def registered_models_search(call: Call) -> dict:
+    page, offset = _search(
+        call,
+        selectors.search_registered_models,
+        registered_models=call.scope.registered_models(),
+        default=REGISTERED_MAX_RESULTS_DEFAULT,
+        threshold=REGISTERED_MAX_RESULTS_THRESHOLD,
     )
     latest = selectors.latest_versions(page.items)
     items = [shaping.registered_model_json(rm, latest[rm.pk]) for rm in page.items]
@@ -306,16 +315,12 @@ def model_versions_transition_stage(call: Call) -> dict:
 
 
 def model_versions_search(call: Call) -> dict:
-    fields = call.fields
-    offset = offset_from(fields.string("page_token"))
-    page = selectors.search_model_versions(
+    page, offset = _search(
+        call,
+        selectors.search_model_versions,
         versions=call.scope.versions(),
-        filter_string=fields.string("filter"),
-        order_by=fields.strings("order_by"),
-        offset=offset,
-        limit=max_results(
-            fields, default=VERSIONS_MAX_RESULTS_DEFAULT, threshold=VERSIONS_MAX_RESULTS_THRESHOLD
-        ),
+        default=VERSIONS_MAX_RESULTS_DEFAULT,
+        threshold=VERSIONS_MAX_RESULTS_THRESHOLD,
     )
     items = [shaping.model_version_json(v) for v in page.items]
     return paged("model_versions", page, items, offset)

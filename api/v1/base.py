@@ -3,7 +3,8 @@ a role per action, and writes through the domain's services."""
 
 from collections.abc import Iterable, Mapping
 
-from rest_framework import viewsets
+from rest_framework import status, viewsets
+from rest_framework.response import Response
 
 from api.permissions import HasProjectRole, require, scoped
 from phases.roles import Action
@@ -12,12 +13,20 @@ READ = {"list": Action.VIEW, "retrieve": Action.VIEW}
 UPDATES = frozenset({"update", "partial_update"})
 
 
+def upload_answer(body, *, stored: bool) -> Response:
+    """An idempotent upload's answer: 201 when it stored something, 200 when the same
+    upload was stored already, so a client may send again after a lost answer."""
+    return Response(body, status=status.HTTP_201_CREATED if stored else status.HTTP_200_OK)
+
+
 class ProjectScopedViewSet(viewsets.GenericViewSet):
     """Base of every project-owned resource: scoped queryset plus role per action."""
 
     permission_classes = [HasProjectRole]
     project_path = ""
     role_actions: dict[str, Action] = {}
+    # A create whose body is not the row it answers with (a sweep's spec, an upload).
+    create_serializer_class = None
     # Fields fixed at creation are read-only here, so the schema of updates says so.
     update_serializer_class = None
 
@@ -25,6 +34,8 @@ class ProjectScopedViewSet(viewsets.GenericViewSet):
         return scoped(self.request, self.queryset, project_path=self.project_path)
 
     def get_serializer_class(self):
+        if self.action == "create" and self.create_serializer_class is not None:
+            return self.create_serializer_class
         if self.action in UPDATES and self.update_serializer_class is not None:
             return self.update_serializer_class
         return super().get_serializer_class()

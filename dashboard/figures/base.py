@@ -67,6 +67,27 @@ def _stamp(value: dt.date | dt.datetime) -> str:
     return value.isoformat()
 
 
+def _level_line(value: float, name: str) -> dict[str, object]:
+    """A dashed line across the chart at ``value`` of the y axis, labelled with its name
+    and value: the level a series is read against (a target, a threshold)."""
+    return {
+        "type": "line",
+        "xref": "paper",
+        "yref": "y",
+        "x0": 0,
+        "x1": 1,
+        "y0": value,
+        "y1": value,
+        "line": {"color": INK, "width": 1.5, "dash": "dash"},
+        "label": {
+            "text": f"{name} {value:.4g}",
+            "textposition": "start",
+            "yanchor": "bottom",
+            "font": {"color": INK, "size": 12},
+        },
+    }
+
+
 def _layout(**overrides) -> dict[str, object]:
     layout: dict[str, object] = {
         "font": {"family": FONT, "size": 13, "color": INK},

@@ -16,6 +16,7 @@ from dashboard.figures.base import (
     _excerpt,
     _figure,
     _layout,
+    _level_line,
     _text,
     _wrap,
 )
@@ -152,26 +153,7 @@ def metric_curves(
                 + "</extra>",
             }
         )
-    shapes = []
-    if target is not None:
-        shapes.append(
-            {
-                "type": "line",
-                "xref": "paper",
-                "yref": "y",
-                "x0": 0,
-                "x1": 1,
-                "y0": target,
-                "y1": target,
-                "line": {"color": INK, "width": 1.5, "dash": "dash"},
-                "label": {
-                    "text": f"target {target:.4g}",
-                    "textposition": "start",
-                    "yanchor": "bottom",
-                    "font": {"color": INK, "size": 12},
-                },
-            }
-        )
+    shapes = [] if target is None else [_level_line(target, "target")]
     layout = _layout(
         height=height,
         showlegend=len(curves) > 1,

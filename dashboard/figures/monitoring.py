@@ -5,7 +5,17 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dashboard.figures.base import GRID, INK, LOOP, MUTED, _figure, _layout, _stamp, _text
+from dashboard.figures.base import (
+    GRID,
+    INK,
+    LOOP,
+    MUTED,
+    _figure,
+    _layout,
+    _level_line,
+    _stamp,
+    _text,
+)
 from dashboard.figures.experiments import GOOD, SHORT
 
 STATUS_COLOURS = {
@@ -78,26 +88,7 @@ def monitor_series(
                 "hovertemplate": "%{text}<extra>%{x}</extra>",
             }
         )
-    shapes = []
-    if threshold is not None:
-        shapes.append(
-            {
-                "type": "line",
-                "xref": "paper",
-                "yref": "y",
-                "x0": 0,
-                "x1": 1,
-                "y0": threshold,
-                "y1": threshold,
-                "line": {"color": INK, "width": 1.5, "dash": "dash"},
-                "label": {
-                    "text": f"threshold {threshold:.4g}",
-                    "textposition": "start",
-                    "yanchor": "bottom",
-                    "font": {"color": INK, "size": 12},
-                },
-            }
-        )
+    shapes = [] if threshold is None else [_level_line(threshold, "threshold")]
     layout = _layout(
         height=height,
         showlegend=False,

@@ -39,6 +39,7 @@ from dashboard.selectors.models import (
     VersionPage,
     VersionRow,
     project_models,
+    project_version,
     version_page,
 )
 from dashboard.selectors.monitoring import (
@@ -154,6 +155,7 @@ __all__ = [
     "project_monitoring",
     "project_runs",
     "project_status",
+    "project_version",
     "requested_runs",
     "run_choices",
     "run_detail",

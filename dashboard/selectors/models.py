@@ -15,7 +15,7 @@ version of the same model, for the chart that puts this one among the others.
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, F, OuterRef, Window
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Window
 from django.db.models.functions import RowNumber
 
 from phases.choices import MetricDirection
@@ -175,16 +175,18 @@ class VersionPage:
         return [(event, event.metrics.get(self.metric)) for event in self.card.deployments]
 
 
+def project_version(*, project: Project, name: str, number: int) -> QuerySet[ModelVersion]:
+    """Version ``number`` of the project's model ``name``, as the dashboard's URLs name it
+    (empty when there is no such version)."""
+    return ModelVersion.objects.filter(
+        registered_model__project=project, registered_model__name=name, version=number
+    )
+
+
 def version_page(*, project: Project, name: str, number: int) -> VersionPage | None:
     """The card of version ``number`` of the project's model ``name``, and the versions
     around it (``SIBLINGS_SHOWN``) for the chart; None when there is no such version."""
-    version = (
-        ModelVersion.objects.filter(
-            registered_model__project=project, registered_model__name=name, version=number
-        )
-        .only("pk")
-        .first()
-    )
+    version = project_version(project=project, name=name, number=number).only("pk").first()
     if version is None:
         return None
     card = cards.model_card(version)

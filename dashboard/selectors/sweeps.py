@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from dashboard import figures
 from experiments import selectors as experiments
-from experiments.choices import SWEEP_ACTIVE, TrialStatus
+from experiments.choices import SWEEP_ACTIVE, TRIAL_DONE, TrialStatus
 from experiments.models import Dataset, Sweep, Trial
 from phases.models import Project
 
@@ -38,15 +38,7 @@ class SweepRow:
 
 
 def _row(sweep: Sweep) -> SweepRow:
-    done = sum(
-        getattr(sweep, f"{status}_count")
-        for status in (
-            TrialStatus.SUCCEEDED,
-            TrialStatus.PRUNED,
-            TrialStatus.FAILED,
-            TrialStatus.CANCELLED,
-        )
-    )
+    done = sum(getattr(sweep, f"{status}_count") for status in TRIAL_DONE)
     return SweepRow(
         sweep=sweep,
         total=sweep.trial_count,

@@ -84,14 +84,11 @@ def magnitude(value) -> float | None:
     return None if value is None else abs(value)
 
 
-@register.simple_tag(takes_context=True)
-def sort_header(context, key: str, label: str, current: str, extra_class: str = "") -> str:
-    """A column header that sorts the table by ``key`` (a second click the other way),
-    keeping the page's filters; ``aria-sort`` tells screen readers the current order."""
-    ascending = current == key
-    descending = current == f"-{key}"
-    query = context["request"].GET.copy()
-    query["sort"] = f"-{key}" if ascending else key
+def _sorting_header(
+    query, label: str, extra_class: str, *, ascending: bool, descending: bool
+) -> str:
+    """A column header linking to ``query`` (back on the first page), with the table's
+    current order in ``aria-sort`` for screen readers and as an arrow for the eye."""
     query.pop("page", None)
     state = "ascending" if ascending else "descending" if descending else "none"
     arrow = "▲" if ascending else "▼" if descending else ""
@@ -104,6 +101,17 @@ def sort_header(context, key: str, label: str, current: str, extra_class: str = 
         label,
         arrow,
     )
+
+
+@register.simple_tag(takes_context=True)
+def sort_header(context, key: str, label: str, current: str, extra_class: str = "") -> str:
+    """A column header that sorts the table by ``key`` (a second click the other way),
+    keeping the page's filters; ``aria-sort`` tells screen readers the current order."""
+    ascending = current == key
+    descending = current == f"-{key}"
+    query = context["request"].GET.copy()
+    query["sort"] = f"-{key}" if ascending else key
+    return _sorting_header(query, label, extra_class, ascending=ascending, descending=descending)
 
 
 @register.simple_tag(takes_context=True)
@@ -118,18 +126,7 @@ def order_header(context, name: str, label: str, current: str, extra_class: str 
     query["order"] = (
         f"{name} {then if (ascending or descending) and current.endswith(first) else first}"
     )
-    query.pop("page", None)
-    state = "ascending" if ascending else "descending" if descending else "none"
-    arrow = "▲" if ascending else "▼" if descending else ""
-    return format_html(
-        '<th scope="col" class="{}" aria-sort="{}"><a class="sort" href="?{}">{}'
-        '<span class="sort-arrow" aria-hidden="true">{}</span></a></th>',
-        extra_class,
-        state,
-        query.urlencode(),
-        label,
-        arrow,
-    )
+    return _sorting_header(query, label, extra_class, ascending=ascending, descending=descending)
 
 
 @register.filter

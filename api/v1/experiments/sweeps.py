@@ -30,7 +30,7 @@ from experiments import selectors, services
 from experiments.choices import TrialStatus
 from experiments.models import Dataset, Sweep
 from mlprojects.exceptions import DomainError
-from phases.models import Outcome
+from phases.models import Outcome, Project
 from phases.roles import Action
 
 TRIAL_COUNTS = {
@@ -56,6 +56,25 @@ def started(sweep: Sweep, request) -> Response:
 ACCEPTED = {202: SweepSerializer, **REFUSED}
 
 
+def steering(summary: str):
+    """The schema of a verb that steers a sweep: no body, 202 with the sweep or a refusal."""
+    return extend_schema(summary=summary, request=None, responses=ACCEPTED)
+
+
+class ContributorCreate:
+    """A create whose body names the project: contributors start sweeps and add datasets."""
+
+    def contributed(self, request) -> tuple[Project, dict]:
+        """The validated body without its project, once the caller's role there allows
+        logging data."""
+        body = self.create_serializer_class(data=request.data, context={"request": request})
+        body.is_valid(raise_exception=True)
+        fields = dict(body.validated_data)
+        project = fields.pop("project")
+        require(project.caller_role, Action.LOG_DATA)
+        return project, fields
+
+
 @extend_schema_view(
     list=extend_schema(summary="List sweeps of your projects, newest first"),
     retrieve=extend_schema(summary="A sweep with its trial counts and best trial"),
@@ -72,10 +91,15 @@ ACCEPTED = {202: SweepSerializer, **REFUSED}
     ),
 )
 class SweepViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ProjectScopedViewSet
+    ContributorCreate,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    ProjectScopedViewSet,
 ):
     queryset = Sweep.objects.order_by("-created_at", "-pk")
     serializer_class = SweepSerializer
+    create_serializer_class = SweepCreateSerializer
     project_path = "project"
     filterset_fields = ["status"]
     search_fields = ["name"]
@@ -94,15 +118,8 @@ class SweepViewSet(
         queryset = super().get_queryset()
         return sweep_rows(queryset) if self.action in ("list", "retrieve") else queryset
 
-    def get_serializer_class(self):
-        return SweepCreateSerializer if self.action == "create" else SweepSerializer
-
     def create(self, request, *args, **kwargs):
-        body = SweepCreateSerializer(data=request.data, context={"request": request})
-        body.is_valid(raise_exception=True)
-        fields = dict(body.validated_data)
-        project = fields.pop("project")
-        require(project.caller_role, Action.LOG_DATA)
+        project, fields = self.contributed(request)
         sweep = services.sweep_create(project=project, user=request.user, **fields)
         return started(sweep, request)
 
@@ -124,33 +141,24 @@ class SweepViewSet(
         sweep = self.get_object()
         return Response(TrialSerializer(selectors.sweep_trials(sweep), many=True).data)
 
-    @extend_schema(
-        summary="Cancel: queued trials never start, running ones stop (contributor)",
-        request=None,
-        responses={202: SweepSerializer, **REFUSED},
-    )
+    def _steer(self, request, service) -> Response:
+        """A verb that steers the sweep: its service, then 202 as for a start."""
+        return started(service(sweep=self.get_object(), user=request.user), request)
+
+    @steering("Cancel: queued trials never start, running ones stop (contributor)")
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        return started(services.sweep_cancel(sweep=self.get_object(), user=request.user), request)
+        return self._steer(request, services.sweep_cancel)
 
-    @extend_schema(
-        summary="Resume a cancelled or interrupted sweep (contributor)",
-        request=None,
-        responses=ACCEPTED,
-    )
+    @steering("Resume a cancelled or interrupted sweep (contributor)")
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
-        return started(services.sweep_resume(sweep=self.get_object(), user=request.user), request)
+        return self._steer(request, services.sweep_resume)
 
-    @extend_schema(
-        summary="Run the failed trials again with the same params (contributor)",
-        request=None,
-        responses=ACCEPTED,
-    )
+    @steering("Run the failed trials again with the same params (contributor)")
     @action(detail=True, methods=["post"], url_path="retry-failed")
     def retry_failed(self, request, pk=None):
-        sweep = services.sweep_retry_failed(sweep=self.get_object(), user=request.user)
-        return started(sweep, request)
+        return self._steer(request, services.sweep_retry_failed)
 
     @extend_schema(
         summary="Make the best trial's run the evidence of an outcome (manager)",
@@ -191,24 +199,22 @@ class SweepViewSet(
     ),
 )
 class DatasetViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ProjectScopedViewSet
+    ContributorCreate,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    ProjectScopedViewSet,
 ):
     queryset = Dataset.objects.select_related("project", "created_by").order_by("name", "pk")
     serializer_class = DatasetSerializer
+    create_serializer_class = DatasetCreateSerializer
     project_path = "project"
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     search_fields = ["name"]
     role_actions = READ
 
-    def get_serializer_class(self):
-        return DatasetCreateSerializer if self.action == "create" else DatasetSerializer
-
     def create(self, request, *args, **kwargs):
-        body = DatasetCreateSerializer(data=request.data, context={"request": request})
-        body.is_valid(raise_exception=True)
-        fields = dict(body.validated_data)
-        project = fields.pop("project")
-        require(project.caller_role, Action.LOG_DATA)
+        project, fields = self.contributed(request)
         dataset = services.dataset_create(project=project, user=request.user, **fields)
         found = self.queryset.get(pk=dataset.pk)
         return Response(DatasetSerializer(found).data, status=status.HTTP_201_CREATED)

@@ -6,13 +6,13 @@ import io
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery
 from django.db.models.functions import Coalesce
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework import exceptions, mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from api.permissions import scoped
-from api.v1.base import READ, ProjectScopedViewSet
+from api.v1.base import READ, ProjectScopedViewSet, upload_answer
 from api.v1.errors import ErrorSerializer
 from api.v1.experiments import filters
 from api.v1.experiments.serializers import (
@@ -154,8 +154,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ProjectScoped
             media_type=media_type,
             body=request.stream or io.BytesIO(),  # DRF has no stream for an empty body
         )
-        answer = status.HTTP_201_CREATED if uploaded.stored else status.HTTP_200_OK
-        return Response(UploadedSerializer(uploaded).data, status=answer)
+        return upload_answer(UploadedSerializer(uploaded).data, stored=uploaded.stored)
 
     @extend_schema(
         summary="A run's series of one metric, downsampled for a chart",

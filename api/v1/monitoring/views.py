@@ -17,7 +17,7 @@ from rest_framework import exceptions, mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from api.v1.base import READ, ProjectScopedViewSet
+from api.v1.base import READ, ProjectScopedViewSet, upload_answer
 from api.v1.errors import REFUSED, ErrorSerializer
 from api.v1.experiments.sweep_serializers import (
     DatasetSerializer,
@@ -151,8 +151,7 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Projec
             "stored": stored,
             "type_errors": batch.type_errors,
         }
-        answer = status.HTTP_201_CREATED if stored else status.HTTP_200_OK
-        return Response(BatchStoredSerializer(body).data, status=answer)
+        return upload_answer(BatchStoredSerializer(body).data, stored=stored)
 
     @extend_schema(
         summary="Send labels of stored rows, by row id (contributor)",

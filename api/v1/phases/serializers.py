@@ -200,11 +200,17 @@ class PhaseSerializer(JsonModelSerializer):
         read_only_fields = ["order", "name", "goal", "status", "started_at", "ended_at"]
 
 
-class TaskSerializer(JsonModelSerializer):
+class PhaseRowSerializer(JsonModelSerializer):
+    """A row of a phase (a task, an outcome): it names a phase of the caller's projects,
+    and its project, shown beside it, is the phase's."""
+
     project = serializers.SlugRelatedField(
         source="phase.project", slug_field="slug", read_only=True
     )
     phase = ScopedRelatedField(model=Phase, project_path="project")
+
+
+class TaskSerializer(PhaseRowSerializer):
     assignee = UsernameField(required=False, allow_null=True)
 
     class Meta:
@@ -232,11 +238,7 @@ class TaskUpdateSerializer(TaskSerializer):
     phase = serializers.PrimaryKeyRelatedField(read_only=True)
 
 
-class OutcomeSerializer(JsonModelSerializer):
-    project = serializers.SlugRelatedField(
-        source="phase.project", slug_field="slug", read_only=True
-    )
-    phase = ScopedRelatedField(model=Phase, project_path="project")
+class OutcomeSerializer(PhaseRowSerializer):
     # Username fields, not "submitted_by.username" with a default: DRF leaves a field with
     # a default out of a partial update's answer, which the schema says it always holds.
     submitted_by = UsernameField(read_only=True, allow_null=True)
