@@ -26,6 +26,7 @@ trial that ends enqueues the next: sweeps started together interleave on the wor
 
 import contextlib
 import datetime as dt
+import math
 import os
 import socket
 import threading
@@ -384,7 +385,7 @@ def finish(trial_id: int, *, owner: str, outcome: Outcome, pruned: bool = False)
     trial.value = None if pruned else outcome.mean(objective)
     # Every fold's running mean (the checkpoints wrote all but the last).
     scores = outcome.scores[objective]
-    trial.intermediate = [float(np.mean(scores[: n + 1])) for n in range(len(scores))]
+    trial.intermediate = [_storable(float(np.mean(scores[: n + 1]))) for n in range(len(scores))]
     _end(trial, TrialStatus.PRUNED if pruned else TrialStatus.SUCCEEDED)
     dispatch(sweep, settle(sweep, ended=trial))
     return True
@@ -440,7 +441,7 @@ def settle(sweep: Sweep, *, ended: Trial | None = None) -> dict[str, int]:
 def _better(sweep: Sweep, trial: Trial, best: Trial | None) -> int | None:
     """The id of the better of ``trial`` and the sweep's ``best`` so far, as
     ``best_trial_id`` orders them (the objective's direction, then the lower number)."""
-    if trial.status != TrialStatus.SUCCEEDED or trial.value is None:
+    if trial.status != TrialStatus.SUCCEEDED or not sampling.finite(trial.value):
         return best and best.pk
     if best is None:
         return trial.pk
@@ -451,9 +452,12 @@ def _better(sweep: Sweep, trial: Trial, best: Trial | None) -> int | None:
 
 
 def best_trial_id(sweep: Sweep) -> int | None:
+    """The best of the sweep's succeeded trials with a finite value (a score that came out
+    NaN or infinite is no best, as Optuna counts such a trial failed)."""
     order = "-value" if sweep.direction == "maximize" else "value"
+    finite = Q(value__gt=-math.inf, value__lt=math.inf)  # NaN sorts above every number
     return (
-        Trial.objects.filter(sweep=sweep, status=TrialStatus.SUCCEEDED, value__isnull=False)
+        Trial.objects.filter(finite, sweep=sweep, status=TrialStatus.SUCCEEDED)
         .order_by(order, "number")
         .values_list("pk", flat=True)
         .first()
@@ -495,6 +499,12 @@ def _log_run(sweep: Sweep, trial: Trial, outcome: Outcome, *, pruned: bool):
     )
 
 
+def _storable(mean: float) -> float | None:
+    """A fold's running mean as the trial's JSON keeps it: null when it is not finite (JSON
+    has no NaN; the sampler skips a missing value as it skips NaN)."""
+    return mean if sampling.finite(mean) else None
+
+
 def _text(value) -> str:
     if isinstance(value, float):
         return repr(value)
@@ -517,7 +527,7 @@ def run_trial(trial_id: int, *, owner: str) -> Later | None:
     means: list[float] = []
 
     def after_fold(fold: int, mean: float) -> None:
-        means.append(mean)
+        means.append(_storable(mean))
         if heartbeat.lost.is_set():
             raise Stop("lease")
         if fold == sweep.folds - 1:

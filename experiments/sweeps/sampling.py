@@ -91,13 +91,13 @@ def _state_of(trial):
     }[trial.status]
     if state != states.COMPLETE:
         return state, None
-    if not _finite(trial.value):
+    if not finite(trial.value):
         return states.FAIL, None
     return state, trial.value
 
 
 def _intermediate(trial) -> dict[int, float]:
-    return {step: value for step, value in enumerate(trial.intermediate) if _finite(value)}
+    return {step: value for step, value in enumerate(trial.intermediate) if finite(value)}
 
 
 def _frozen(sweep, trial, *, state=None):
@@ -117,7 +117,7 @@ def _frozen(sweep, trial, *, state=None):
     )
 
 
-def _finite(value) -> bool:
+def finite(value) -> bool:
     return value is not None and math.isfinite(value)
 
 
@@ -299,7 +299,7 @@ def importances(sweep, trials) -> dict[str, float]:
     the best family: parameters of other families mean nothing for its trials. Needs two
     such trials at least; an empty dict otherwise."""
     optuna = _optuna()
-    done = [t for t in trials if t.status == TrialStatus.SUCCEEDED and _finite(t.value)]
+    done = [t for t in trials if t.status == TrialStatus.SUCCEEDED and finite(t.value)]
     if len(done) < 2:
         return {}
     sign = 1 if sweep.direction == "maximize" else -1

@@ -76,17 +76,13 @@ def sweep_trials(sweep: Sweep) -> list[Trial]:
     sign = -1 if sweep.direction == "maximize" else 1
 
     def key(trial: Trial):
-        if trial.status == TrialStatus.SUCCEEDED and _finite(trial.value):
+        if trial.status == TrialStatus.SUCCEEDED and sampling.finite(trial.value):
             return (0, sign * trial.value, trial.number)
         # A succeeded trial without a finite score ranks with the failed ones.
         rank = _RANK[trial.status] if trial.status != TrialStatus.SUCCEEDED else 4
         return (rank, 0.0, trial.number)
 
     return sorted(trials, key=key)
-
-
-def _finite(value) -> bool:
-    return value is not None and math.isfinite(value)
 
 
 def sweep_best_so_far(sweep: Sweep) -> list[tuple[int, float]]:
@@ -100,7 +96,7 @@ def sweep_best_so_far(sweep: Sweep) -> list[tuple[int, float]]:
     best, curve = None, []
     better = max if sweep.direction == "maximize" else min
     for number, value in rows:
-        if not _finite(value):
+        if not sampling.finite(value):
             continue
         best = value if best is None else better(best, value)
         curve.append((number, best))

@@ -504,3 +504,24 @@ def test_the_best_trial_kept_as_trials_finish_is_the_one_a_fresh_ranking_names(p
         assert current.best_trial_id == ledger.best_trial_id(current)
         named.append(Trial.objects.get(pk=current.best_trial_id).number)
     assert named == [3, 1, 2, 2]
+
+
+def test_a_trial_whose_score_is_not_finite_is_never_the_best(project, user, iris):
+    """A score that came out NaN (or infinite) is no best, whether the finish compares it
+    with the best so far or the sweep's trials are ranked from scratch."""
+    from experiments.sweeps.execution import Outcome
+
+    sweep = services.sweep_create(
+        project=project, user=user, **spec(iris, max_trials=3, metrics=["accuracy"])
+    )
+    trials = list(sweep.trials.order_by("number"))
+    for trial, value in zip(trials, [0.7, float("nan"), float("inf")], strict=True):
+        assert isinstance(ledger.claim(trial.pk, owner="w"), ledger.Claimed)
+        outcome = Outcome(scores={"accuracy": [value] * sweep.folds}, fit_times=[0.1])
+        assert ledger.finish(trial.pk, owner="w", outcome=outcome)
+        current = Sweep.objects.get(pk=sweep.pk)
+        assert current.best_trial_id == trials[0].pk
+        assert ledger.best_trial_id(current) == trials[0].pk
+    nan = Trial.objects.get(pk=trials[1].pk)
+    assert nan.status == TrialStatus.SUCCEEDED and nan.run is not None
+    assert nan.intermediate == [None] * sweep.folds  # JSON has no NaN
