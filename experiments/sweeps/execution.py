@@ -15,7 +15,8 @@ from experiments.sweeps.sampling import FAMILY
 
 
 class Stop(Exception):
-    """Raised by the fold callback: the trial stops here (cancelled, pruned, lease lost)."""
+    """Raised by the fold callback: the trial stops here (cancelled, pruned, lease lost, over
+    its time limit)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

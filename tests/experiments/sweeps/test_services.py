@@ -202,6 +202,28 @@ def test_a_running_trial_stops_at_its_next_fold_after_a_cancel(project, user, ir
     assert Sweep.objects.get(pk=sweep.pk).status == SweepStatus.CANCELLED
 
 
+def test_a_trial_past_its_time_limit_stops_at_its_next_fold_when_no_signal_stopped_it(
+    project, user, settings, monkeypatch
+):
+    # In this process no soft-limit signal ever comes: as when a library under the fit
+    # catches Celery's exception with the errors it catches. The ledger's own check stops it.
+    settings.EXPERIMENTS_TRIAL_TIME_LIMIT = 1
+    monkeypatch.setattr(ledger, "LIMIT_GRACE_SECONDS", 0)
+    digits = services.dataset_create(project=project, user=user, name="digits", builtin="digits")
+    forest = {"random_forest": {"n_estimators": {"type": "int", "low": 500, "high": 520}}}
+    sweep = services.sweep_create(
+        project=project, user=user,
+        **spec(digits, families=["random_forest"], space=forest, max_trials=1, folds=3),
+    )  # fmt: skip
+    trial = sweep.trials.get()
+    assert ledger.run_trial(trial.pk, owner="w") is None
+    trial.refresh_from_db()
+    assert (trial.status, trial.error) == (TrialStatus.FAILED, "over the time limit of 1 s")
+    assert len(trial.intermediate) <= 1, "it stopped at the end of the fold past the limit"
+    assert trial.run_id is None and not Run.objects.filter(experiment=sweep.experiment).exists()
+    assert Sweep.objects.get(pk=sweep.pk).status == SweepStatus.FAILED
+
+
 def test_a_grid_runs_each_point_once(project, user, iris):
     weights = {"type": "categorical", "choices": ["uniform", "distance"]}
     space = {"knn": {"n_neighbors": {"type": "int", "low": 1, "high": 3}, "weights": weights}}
