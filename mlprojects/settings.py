@@ -367,9 +367,16 @@ if CELERY_BROKER_VISIBILITY_TIMEOUT <= EXPERIMENTS_TRIAL_TIME_LIMIT:
     raise ImproperlyConfigured(
         "CELERY_BROKER_VISIBILITY_TIMEOUT must exceed EXPERIMENTS_TRIAL_TIME_LIMIT"
     )
-# Redis's option only: the embedded broker's transport hands its options to SQLAlchemy.
+# How often a worker looks for messages past their visibility timeout (a dead worker's)
+# and hands them out again; Redis's transport looks every 100 s unless told.
+CELERY_BROKER_RESTORE_SECONDS = env.int("CELERY_BROKER_RESTORE_SECONDS", default=60)
+# Redis's options only: the embedded broker's transport hands its options to SQLAlchemy.
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://", "sentinel://")):
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
+        "unacked_restore_interval": CELERY_BROKER_RESTORE_SECONDS,
+        "unacked_restore_throttle": 1,  # every look scans: the interval alone says how often
+    }
 
 # --- Logging ----------------------------------------------------------------------------
 LOGGING = {

@@ -427,7 +427,8 @@ def test_the_visibility_timeout_is_above_the_longest_trial_and_only_given_to_red
     redis = manage("shell", "--no-imports", "-c", show, var_dir=tmp_path,
                    CELERY_BROKER_URL="redis://127.0.0.1:6379/9")  # fmt: skip
     timeout, limit, options = json.loads(redis.stdout.strip().splitlines()[-1])
-    assert timeout > limit and options == {"visibility_timeout": timeout}
+    assert timeout > limit and options["visibility_timeout"] == timeout
+    assert (options["unacked_restore_interval"], options["unacked_restore_throttle"]) == (60, 1)
     embedded = manage("shell", "--no-imports", "-c", show, var_dir=tmp_path)
     assert json.loads(embedded.stdout.strip().splitlines()[-1])[2] is None
     refused = manage("check", var_dir=tmp_path, EXPERIMENTS_TRIAL_TIME_LIMIT="7200",

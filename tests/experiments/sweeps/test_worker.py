@@ -83,9 +83,14 @@ def test_a_pool_process_killed_mid_trial_leaves_every_trial_recorded_once(projec
 
 
 def test_the_whole_worker_killed_mid_sweep_and_a_new_one_finishes_it(project, tmp_path):
-    # A short visibility timeout, so that Redis hands the dead worker's reserved messages
-    # to the next one within the test (production keeps it above the trial limit).
-    short = {"CELERY_BROKER_VISIBILITY_TIMEOUT": "8", "EXPERIMENTS_TRIAL_TIME_LIMIT": "6"}
+    # A short visibility timeout, looked at every second, so that Redis hands the dead
+    # worker's reserved messages to the next one within seconds (production keeps it above
+    # the trial limit).
+    short = {
+        "CELERY_BROKER_VISIBILITY_TIMEOUT": "8",
+        "CELERY_BROKER_RESTORE_SECONDS": "1",
+        "EXPERIMENTS_TRIAL_TIME_LIMIT": "6",
+    }
     with workers(tmp_path, short) as (first,):
         sweep = start(project, trials=4)
         until(running_trial, timeout=40, what="a trial mid-way", logs=[first])
