@@ -14,6 +14,7 @@ TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 VAR_DIR := $(abspath $(or $(MLPROJECTS_VAR_DIR),var))
 MLPROJECTS_PORT ?= 8000
 URL := http://127.0.0.1:$(MLPROJECTS_PORT)/
+STATIC_MANIFEST := $(VAR_DIR)/static/staticfiles.json
 
 .PHONY: run dev test lint check install
 
@@ -40,12 +41,11 @@ run: export DJANGO_DEBUG := false
 run: export MLPROJECTS_LOCAL_HTTP := true
 run: export DJANGO_SECRET_KEY_FILE := $(VAR_DIR)/secret-key
 
-# Migrations, static files and, on the first start, the demo portfolio; then web, worker
-# and beat under supervisord, which restarts any of them that dies.
+# Migrations and, on the first start, the demo portfolio; then web, worker and beat under
+# supervisord, which restarts any of them that dies.
 define start
 	mkdir -p "$(VAR_DIR)"
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py demo_data --if-empty --force
 	@echo
 	@echo "==> Open $(URL) (dashboard) or $(URL)admin/ (admin)"
@@ -56,9 +56,19 @@ define start
 	$(BIN)/supervisord --configuration etc/supervisord/$(1).conf
 endef
 
-run: install
-	$(BIN)/python -m mlprojects.secret_key "$(VAR_DIR)/secret-key"
+run: install $(VAR_DIR)/secret-key $(STATIC_MANIFEST)
 	$(call start,run)
+
+$(VAR_DIR)/secret-key:
+	mkdir -p "$(VAR_DIR)"
+	$(BIN)/python -m mlprojects.secret_key "$@"
+
+# The static files, hashed and compressed for WhiteNoise (some 20 s), collected again only
+# when a package or a file of static/ is newer than the last collection's manifest.
+$(STATIC_MANIFEST): $(BIN)/.installed node_modules/.installed $(shell find static -type f) \
+		mlprojects/settings.py dashboard/plotly.py | $(VAR_DIR)/secret-key
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	touch "$@"
 
 # For working on the code: Django's development server (auto-reload, debug pages).
 dev: install
