@@ -179,6 +179,7 @@ def metric_curves(
 
 MAX_PARAM_AXES = 12
 TICK_CHARS = 18
+NARROW_TICK_CHARS = 8  # on a phone
 MISSING = "—"
 # A numeric param spanning two orders of magnitude (learning rates, regularisation) is
 # drawn on a log axis: on a linear one most runs would sit on the floor.
@@ -308,4 +309,23 @@ def parallel_coordinates(
         "rangefont": {"size": 10, "color": MUTED},
     }
     layout = _layout(height=420, margin={"l": 120, "r": 40, "t": 90, "b": 30})
-    return _figure([trace], layout)
+    # On a phone: shorter tick labels, a narrower margin for the run names and no colour
+    # bar (the caption says darker is better), so the axes keep room between them.
+    narrow_dimensions = [
+        {**d, "ticktext": [_excerpt(t, NARROW_TICK_CHARS) for t in d["ticktext"]]}
+        if "ticktext" in d
+        else d
+        for d in dimensions
+    ]
+    narrow = {
+        "dimensions": narrow_dimensions,
+        "line": {"showscale": False},
+        "tickfont": {"size": 10},
+        "rangefont": {"size": 9},
+    }
+    return _figure(
+        [trace],
+        layout,
+        narrow_layout={"height": 460, "margin": {"l": 64, "r": 48, "t": 100, "b": 30}},
+        narrow_data=[narrow],
+    )

@@ -12,6 +12,7 @@ from dashboard import figures
 from experiments import selectors as experiments
 from experiments.choices import SWEEP_ACTIVE, TRIAL_DONE, TrialStatus
 from experiments.models import Dataset, Sweep, Trial
+from experiments.sweeps.families import FAMILIES
 from phases.models import Project
 
 SECTION_SWEEPS = 8
@@ -31,6 +32,12 @@ class SweepRow:
     @property
     def active(self) -> bool:
         return self.sweep.status in SWEEP_ACTIVE
+
+    @property
+    def family_labels(self) -> list[str]:
+        """The sweep's estimator families as people name them ("Random forest")."""
+        known = FAMILIES.get(self.sweep.task, {})
+        return [known[key].label if key in known else key for key in self.sweep.families]
 
     @property
     def percent(self) -> int:
@@ -67,7 +74,7 @@ def sweep_of(*, project: Project, sweep_id: int) -> Sweep | None:
 class TrialRow:
     rank: int | None
     trial: Trial
-    params: list[str]
+    params: list[tuple[str, str]]  # (key, as shown), in the page's column order
 
     @property
     def ranked(self) -> bool:
@@ -96,6 +103,12 @@ class SweepPage:
     @property
     def active(self) -> bool:
         return self.sweep.status in SWEEP_ACTIVE
+
+    @property
+    def family_labels(self) -> list[str]:
+        """The sweep's estimator families as people name them ("Random forest")."""
+        known = FAMILIES.get(self.sweep.task, {})
+        return [known[key].label if key in known else key for key in self.sweep.families]
 
 
 def param_text(value) -> str:
@@ -126,7 +139,8 @@ def sweep_page(*, sweep: Sweep) -> SweepPage:
                 rank=index + 1 if ranked else None,
                 trial=trial,
                 params=[
-                    param_text(trial.params.get(key)) if key in trial.params else "" for key in keys
+                    (key, param_text(trial.params[key]) if key in trial.params else "")
+                    for key in keys
                 ],
             )
         )

@@ -76,6 +76,12 @@ def test_a_contributor_starts_a_sweep_and_follows_its_progress(
         page.locator(".sweep-notice a").click()
         page.wait_for_load_state()
         assert page.locator("table.trials tbody tr").count() == 4
+        # The sweep's styles hold at every width (they once sat inside a phone-only block),
+        # and on a phone each trial is a block of labelled lines, not a row to scroll.
+        display = "(selector) => getComputedStyle(document.querySelector(selector)).display"
+        assert page.evaluate(display, ".progress-line") == "flex"
+        row = page.evaluate(display, "table.trials tbody tr")
+        assert row == ("block" if size == "phone" else "table-row")
         assert tab.drawn_traces("chart-best") == 2
         assert tab.drawn_traces("chart-importances") == 1
         no_sideways_scroll(tab)

@@ -31,7 +31,8 @@ def test_every_experiment_figure_is_json_and_only_parcoords_needs_webgl():
     for figure in built:
         # allow_nan=False: the browser's JSON.parse refuses NaN and Infinity.
         json.dumps(figure, allow_nan=False)
-        assert set(figure) == {"data", "layout", "config"}
+        # "narrow": what a phone-wide chart changes (static/js/charts.js merges it in).
+        assert {"data", "layout", "config"} <= set(figure) <= {"data", "layout", "config", "narrow"}
         for trace in figure["data"]:
             assert not trace["type"].endswith("gl")
     assert [t["type"] for f in built for t in f["data"]] == [
@@ -216,3 +217,18 @@ def test_a_long_metric_label_wraps_beside_the_bar_and_stays_text():
     lines = trace["title"]["text"].split("<br>")
     assert len(lines) >= 2 and all(len(line) <= 30 for line in lines)
     assert " ".join(lines) == "Best Fraud caught per false alarm (PR AUC) &lt;b&gt;"
+
+
+def test_parallel_coordinates_on_a_phone_shorten_the_ticks_and_drop_the_colour_bar():
+    figure = figures.parallel_coordinates(
+        [run("a long run name", 0.5, kind="gradient boosting"), run("b", 0.6, kind="forest")],
+        metric="m",
+    )
+    (wide,) = figure["data"]
+    assert wide["line"]["showscale"] is True
+    (narrow,) = figure["narrow"]["data"]
+    assert narrow["line"] == {"showscale": False}
+    ticks = [t for d in narrow["dimensions"] if "ticktext" in d for t in d["ticktext"]]
+    assert ticks and all(len(t) <= figures.NARROW_TICK_CHARS for t in ticks)
+    assert "a long…" in ticks and "gradien…" in ticks
+    assert [d["values"] for d in narrow["dimensions"]] == [d["values"] for d in wide["dimensions"]]
