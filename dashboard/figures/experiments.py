@@ -309,13 +309,14 @@ def parallel_coordinates(
         "rangefont": {"size": 10, "color": MUTED},
     }
     layout = _layout(height=420, margin={"l": 120, "r": 40, "t": 90, "b": 30})
-    # On a phone: shorter tick labels, a narrower margin for the run names and no colour
-    # bar (the caption says darker is better), so the axes keep room between them.
-    narrow_dimensions = [
+    # On a phone: shorter tick labels on the params' axes (the runs keep their names) and
+    # no colour bar (the caption says darker is better), so the axes keep room between them.
+    run_axis, *rest = dimensions
+    narrow_dimensions = [run_axis] + [
         {**d, "ticktext": [_excerpt(t, NARROW_TICK_CHARS) for t in d["ticktext"]]}
         if "ticktext" in d
         else d
-        for d in dimensions
+        for d in rest
     ]
     narrow = {
         "dimensions": narrow_dimensions,
@@ -326,6 +327,6 @@ def parallel_coordinates(
     return _figure(
         [trace],
         layout,
-        narrow_layout={"height": 460, "margin": {"l": 64, "r": 48, "t": 100, "b": 30}},
+        narrow_layout={"height": 460, "margin": {"l": 100, "r": 48, "t": 100, "b": 30}},
         narrow_data=[narrow],
     )
