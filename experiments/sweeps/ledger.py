@@ -214,11 +214,16 @@ def claim(trial_id: int, *, owner: str) -> Claimed | Later | None:
             _end(trial, TrialStatus.FAILED, "a grid trial has no point")  # never: set at creation
             settle(sweep)
             return None
-        history = (
-            Trial.objects.filter(sweep=sweep).exclude(params={}).exclude(pk=trial.pk)
-        ).order_by("number")
+        history = []  # a random sampler draws from its seed alone: no rows to read
+        if sweep.strategy != Strategy.RANDOM:
+            history = list(
+                Trial.objects.filter(sweep=sweep)
+                .exclude(params={})
+                .exclude(pk=trial.pk)
+                .order_by("number")
+            )
         trial.params, trial.sampler_attrs = sampling.ask(
-            sweep, list(history), number=trial.number, trial_pk=trial.pk
+            sweep, history, number=trial.number, trial_pk=trial.pk
         )
     trial.status = TrialStatus.RUNNING
     trial.lease_owner = owner
