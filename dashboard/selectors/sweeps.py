@@ -34,12 +34,6 @@ class SweepRow:
         return self.sweep.status in SWEEP_ACTIVE
 
     @property
-    def family_labels(self) -> list[str]:
-        """The sweep's estimator families as people name them ("Random forest")."""
-        known = FAMILIES.get(self.sweep.task, {})
-        return [known[key].label if key in known else key for key in self.sweep.families]
-
-    @property
     def percent(self) -> int:
         return round(100 * self.done / self.total) if self.total else 0
 

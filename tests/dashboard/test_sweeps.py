@@ -63,6 +63,8 @@ def test_members_see_sweeps_and_outsiders_get_404(project, viewer, outsider, con
     assert shown.status_code == 200
     html = shown.content.decode()
     assert "Use best trial as evidence" not in html and ">Cancel<" not in html
+    assert "Sweep of k-nearest neighbours on" in html  # the family's label, not its key
+    assert " s left" not in html, "a finished sweep has no time left to estimate"
     assert len(figure(shown, "chart-best")["data"]) == 2
     assert "script-src" in shown["Content-Security-Policy"]
     for name, args in (("sweep", [sweep.pk]), ("sweep-progress", [sweep.pk]), ("sweep-new", [])):
