@@ -66,6 +66,19 @@ def invalid(field: str, message: str) -> DomainError:
     return DomainError("invalid", message, fields={field: [message]})
 
 
+def csv_text(data: bytes, *, field: str) -> str:
+    """An uploaded CSV as text: UTF-8 (a byte-order mark is dropped) and free of NUL bytes,
+    which no CSV holds and which C parsers read as the end of a string."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        rule = f"must be UTF-8 text (byte {error.start} is not)"
+        raise DomainError.invalid(field, rule) from None
+    if "\x00" in text:
+        raise DomainError.invalid(field, "is not a CSV file (it holds NUL bytes)")
+    return text
+
+
 def invalid_value(field: str, value, reason: str = "") -> DomainError:
     shown = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
     tail = f": {reason}" if reason else "."

@@ -28,6 +28,7 @@ from typing import Any
 import orjson
 from django.utils.dateparse import parse_datetime
 
+from experiments.validation import csv_text
 from mlprojects.exceptions import DomainError
 
 MAX_COLUMNS = 1000
@@ -163,12 +164,7 @@ def parse_ndjson(body: bytes) -> Parsed:
 
 
 def parse_csv(body: bytes) -> Parsed:
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise _refuse("", f"CSV must be UTF-8 (byte {error.start} is not)") from None
-    if "\x00" in text:
-        raise _refuse("", "CSV may not contain NUL characters")
+    text = csv_text(body, field="body")
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader, None)

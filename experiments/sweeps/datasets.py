@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from experiments.choices import DatasetSource, Task
+from experiments.validation import csv_text
 from mlprojects.exceptions import DomainError
 
 BUILTIN_DATASETS = {
@@ -74,12 +75,7 @@ def read_csv(data: bytes):
 
     if not data.strip():
         raise invalid("file", "the file is empty")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise invalid("file", f"is not UTF-8 text (byte {error.start} is not)") from error
-    if "\x00" in text:
-        raise invalid("file", "is not a CSV file (it holds NUL bytes)")
+    text = csv_text(data, field="file")
     _check_shape(text)
     try:
         frame = pd.read_csv(io.StringIO(text), skipinitialspace=True)
