@@ -113,6 +113,9 @@ class LoggedModelParam(ParamValue):
         constraints = [unique_key("model", "logged_model_param_unique")]
 
 
+_METRIC_POINT = ["model", "key", "timestamp", "step", "dataset_name", "dataset_digest"]
+
+
 class LoggedModelMetric(models.Model):
     """A metric point logged for a model (``log-batch`` items that name a ``model_id``),
     optionally on a dataset. A NaN is stored as 0 with ``is_nan`` set, as run series are."""
@@ -130,20 +133,19 @@ class LoggedModelMetric(models.Model):
     dataset_digest = models.CharField(max_length=36, blank=True)
 
     class Meta:
+        # One point per model, key, time, step, run and dataset. A point without a run gets
+        # its own constraint rather than NULLS NOT DISTINCT, which SQLite cannot enforce.
         constraints = [
             models.UniqueConstraint(
-                fields=[
-                    "model",
-                    "key",
-                    "timestamp",
-                    "step",
-                    "run",
-                    "dataset_name",
-                    "dataset_digest",
-                ],
+                fields=[*_METRIC_POINT, "run"],
+                condition=Q(run__isnull=False),
                 name="logged_model_metric_unique",
-                nulls_distinct=False,
-            )
+            ),
+            models.UniqueConstraint(
+                fields=_METRIC_POINT,
+                condition=Q(run__isnull=True),
+                name="logged_model_metric_unique_without_run",
+            ),
         ]
         indexes = [models.Index(fields=["key", "model"], name="logged_model_metric_key")]
 

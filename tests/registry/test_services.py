@@ -4,6 +4,7 @@ whose every move is a recorded deployment event announced to hooks in the same t
 import math
 
 import pytest
+from django.db import IntegrityError, transaction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -11,7 +12,7 @@ from experiments import services as tracking
 from mlprojects.exceptions import DomainError
 from registry import hooks, services, validation
 from registry.choices import DeploymentKind, Stage
-from registry.models import DeploymentEvent, ModelAlias, ModelVersion
+from registry.models import DeploymentEvent, LoggedModelMetric, ModelAlias, ModelVersion
 from tests.factories import UserFactory, make_project
 
 pytestmark = pytest.mark.django_db
@@ -240,6 +241,20 @@ def test_model_metrics_are_all_or_nothing_with_the_run_batch(world):
             model_metrics=[services.ModelMetricIn("m-" + "0" * 32, "acc", 0.5, 9)],
         )
     assert not run.metric_series.filter(key="acc").exists()
+
+
+def test_a_model_point_logged_again_is_kept_once_with_or_without_its_run(world):
+    model, run = world["model"], world["run"]
+    again = [services.ModelMetricIn(model.model_id, "acc", 0.5, 9)] * 2
+    services.log_batch(run=run, by=None, model_metrics=again)
+    services.log_batch(run=run, by=None, model_metrics=again[:1])
+    assert model.metrics.filter(key="acc").count() == 1
+    point = {"model": model, "key": "f1", "value": 0.4, "timestamp": 9, "run": None}
+    LoggedModelMetric.objects.create(**point)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LoggedModelMetric.objects.create(**point)
+    LoggedModelMetric.objects.create(**{**point, "run": run})
+    assert model.metrics.filter(key="f1").count() == 2
 
 
 def test_offering_a_versions_run_as_evidence_links_the_run_with_the_version(world):
