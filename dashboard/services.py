@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dashboard.models import SharedLink
+from mlprojects.db import locked
 from mlprojects.exceptions import DomainError
 from phases.models import Project
 
@@ -33,7 +34,7 @@ def shared_link_create(
 @transaction.atomic
 def shared_link_revoke(*, link: SharedLink, by: AbstractBaseUser | None) -> SharedLink:
     """Revoke at once; revoking twice keeps the first time, so the audit stays true."""
-    link = SharedLink.objects.select_for_update().get(pk=link.pk)
+    link = locked(link)
     if link.revoked_at is None:
         link.revoked_at = timezone.now()
         link.save(update_fields=["revoked_at"])

@@ -27,6 +27,7 @@ from experiments.models import (
     RunTag,
     new_run_id,
 )
+from mlprojects.db import locked
 from mlprojects.exceptions import DomainError
 from phases.models import Outcome, Project
 
@@ -144,10 +145,6 @@ def experiment_create(
     return experiment
 
 
-def _locked_experiment(experiment: Experiment) -> Experiment:
-    return Experiment.objects.select_for_update().select_related("project").get(pk=experiment.pk)
-
-
 def _require_active_experiment(experiment: Experiment, doing: str) -> None:
     if experiment.lifecycle_stage != LifecycleStage.ACTIVE:
         raise validation.invalid(
@@ -160,7 +157,7 @@ def _require_active_experiment(experiment: Experiment, doing: str) -> None:
 @transaction.atomic
 def experiment_rename(*, experiment: Experiment, new_name: str, by: User | None) -> Experiment:
     validation.check_experiment_name(new_name)
-    experiment = _locked_experiment(experiment)
+    experiment = locked(experiment, "project")
     _require_active_experiment(experiment, "rename it")
     if new_name == experiment.name:
         return experiment
@@ -176,7 +173,7 @@ def experiment_delete(*, experiment: Experiment, by: User | None) -> Experiment:
 
     The default experiment stays: clients that set no experiment log into it.
     """
-    experiment = _locked_experiment(experiment)
+    experiment = locked(experiment, "project")
     if experiment.is_default:
         raise validation.invalid(
             "experiment_id", "The default experiment (ID 0) cannot be deleted."
@@ -187,7 +184,7 @@ def experiment_delete(*, experiment: Experiment, by: User | None) -> Experiment:
 
 @transaction.atomic
 def experiment_restore(*, experiment: Experiment, by: User | None) -> Experiment:
-    experiment = _locked_experiment(experiment)
+    experiment = locked(experiment, "project")
     if experiment.lifecycle_stage != LifecycleStage.DELETED:
         raise validation.invalid(
             "experiment_id",
@@ -207,7 +204,7 @@ def experiment_set_tag(
     *, experiment: Experiment, key: str, value: str, by: User | None
 ) -> ExperimentTag:
     validation.check_experiment_tag(key, value)
-    experiment = _locked_experiment(experiment)
+    experiment = locked(experiment, "project")
     _require_active_experiment(experiment, "set a tag")
     tag, _ = ExperimentTag.objects.update_or_create(
         experiment=experiment, key=key, defaults={"value": value}
@@ -217,7 +214,7 @@ def experiment_set_tag(
 
 @transaction.atomic
 def experiment_delete_tag(*, experiment: Experiment, key: str, by: User | None) -> None:
-    experiment = _locked_experiment(experiment)
+    experiment = locked(experiment, "project")
     _require_active_experiment(experiment, "delete a tag")
     deleted, _ = ExperimentTag.objects.filter(experiment=experiment, key=key).delete()
     if not deleted:
@@ -262,7 +259,7 @@ def _run_insert(
         )
     if start_time is not None:
         validation.check_int64("start_time", start_time)
-    experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
+    experiment = locked(experiment)
     _require_active_experiment(experiment, "create a run")
     run_id = new_run_id()
     name = name or tagged_name or f"run-{run_id[:8]}"
@@ -368,7 +365,7 @@ def run_restore(*, run: Run, by: User | None) -> Run:
 
 
 def _set_run_stage(run: Run, stage: str) -> Run:
-    run = Run.objects.select_for_update().select_related("experiment").get(pk=run.pk)
+    run = locked(run, "experiment")
     if stage == LifecycleStage.ACTIVE:
         _require_active_experiment(run.experiment, "restore a run")
     run.lifecycle_stage = stage

@@ -18,6 +18,7 @@ from django.utils import timezone
 from experiments.choices import DatasetSource, SweepStatus, TrialStatus
 from experiments.models import Dataset, RunEvidence, Sweep, Trial, TrialQuota
 from experiments.sweeps import datasets, ledger, spec
+from mlprojects.db import locked
 from mlprojects.exceptions import DomainError
 from phases.choices import EvidenceRule, OutcomeKind
 from phases.models import Outcome, Project
@@ -189,15 +190,11 @@ def _dataset_of(project: Project, value) -> Dataset:
         raise DomainError.invalid("dataset", "no dataset of this project has that id") from error
 
 
-def _locked(sweep: Sweep) -> Sweep:
-    return Sweep.objects.select_for_update().get(pk=sweep.pk)
-
-
 @transaction.atomic
 def sweep_cancel(*, sweep: Sweep, user) -> Sweep:
     """Queued trials never start; running ones stop at their next fold. Once the last
     running trial has stopped, the sweep is cancelled."""
-    sweep = _locked(sweep)
+    sweep = locked(sweep)
     if sweep.status not in (SweepStatus.QUEUED, SweepStatus.RUNNING):
         raise DomainError.invalid("status", f"a {sweep.status} sweep cannot be cancelled")
     Trial.objects.filter(sweep=sweep, status=TrialStatus.QUEUED).update(
@@ -238,7 +235,7 @@ def sweep_resume(*, sweep: Sweep, user) -> Sweep:
     """Run a cancelled sweep's cancelled trials, or get an interrupted sweep moving again:
     its queued trials are sent to the queue anew (the ledger makes a second copy of a
     message harmless) and the trials of workers that died are taken over."""
-    sweep = _locked(sweep)
+    sweep = locked(sweep)
     if sweep.status == SweepStatus.CANCELLING:
         raise DomainError.invalid("status", "the sweep is still cancelling; resume it after")
     if sweep.status in (SweepStatus.QUEUED, SweepStatus.RUNNING):
@@ -256,7 +253,7 @@ def sweep_resume(*, sweep: Sweep, user) -> Sweep:
 @transaction.atomic
 def sweep_retry_failed(*, sweep: Sweep, user) -> Sweep:
     """Run the failed trials again with the same params."""
-    sweep = _locked(sweep)
+    sweep = locked(sweep)
     if sweep.status == SweepStatus.CANCELLING:
         raise DomainError.invalid("status", "the sweep is still cancelling; retry after")
     failed = Trial.objects.filter(sweep=sweep, status=TrialStatus.FAILED)

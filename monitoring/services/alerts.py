@@ -18,7 +18,7 @@ from monitoring.models import (
     Monitor,
     Result,
 )
-from monitoring.services.common import User, locked
+from monitoring.services.common import User, locked_alert
 from monitoring.services.loop import _follow_up
 from monitoring.services.notifications import _notify
 
@@ -93,7 +93,7 @@ def _resolve(alert: Alert, *, now: dt.datetime, by: User | None, note: str) -> N
 @transaction.atomic
 def alert_acknowledge(*, alert: Alert, by: User | None, now: dt.datetime | None = None) -> Alert:
     """Someone is on it: the alert stays firing, and repeats stop."""
-    alert = locked(alert)
+    alert = locked_alert(alert)
     if alert.state == AlertState.RESOLVED:
         raise DomainError(
             "alert_resolved", "The alert is resolved; there is nothing to acknowledge."
@@ -111,7 +111,7 @@ def alert_resolve(
 ) -> Alert:
     """A person closes the alert; if the condition still holds, the next result opens a
     new one."""
-    alert = locked(alert)
+    alert = locked_alert(alert)
     if alert.state == AlertState.RESOLVED:
         raise DomainError("alert_resolved", "The alert is already resolved.")
     who = getattr(by, "get_username", lambda: "someone")()
@@ -127,7 +127,7 @@ def alert_silence(
     now = now or timezone.now()
     if until <= now:
         raise DomainError.invalid("until", "must be in the future")
-    alert = locked(alert)
+    alert = locked_alert(alert)
     if alert.state == AlertState.RESOLVED:
         raise DomainError("alert_resolved", "The alert is resolved; there is nothing to silence.")
     alert.silenced_until = until

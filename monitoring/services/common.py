@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
 
+from mlprojects.db import locked
 from monitoring.models import Alert
 
 User = AbstractBaseUser
@@ -13,6 +14,6 @@ DELIVER_TASK = "monitoring.deliver_notification"
 NAME_LIMIT = 250
 
 
-def locked(alert: Alert) -> Alert:
-    """``alert`` again, its row locked for the rest of the transaction."""
-    return Alert.objects.select_for_update().select_related("monitor__project").get(pk=alert.pk)
+def locked_alert(alert: Alert) -> Alert:
+    """``alert`` again, its row locked for the rest of the transaction, with its project."""
+    return locked(alert, "monitor__project")

@@ -11,6 +11,7 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
+from mlprojects.db import locked
 from mlprojects.exceptions import DomainError
 from monitoring import drift
 from monitoring.batches import ROW_ID
@@ -62,7 +63,7 @@ def deployment_start(
     the new one (their open alerts about the old one are resolved, since what they were
     about is no longer in production), and a project without monitors gets the defaults."""
     now = now or timezone.now()
-    project = Project.objects.select_for_update().get(pk=project.pk)
+    project = locked(project)
     current = Deployment.objects.filter(project=project, ended_at__isnull=True).first()
     if current is not None and now < current.started_at:
         raise DomainError.invalid(
@@ -112,7 +113,7 @@ def _rebaseline(
 def deployment_end(*, project: Project, by: User | None, now: dt.datetime | None = None) -> None:
     """Nothing of ``project`` is in production any more (its production alias went away)."""
     now = now or timezone.now()
-    project = Project.objects.select_for_update().get(pk=project.pk)
+    project = locked(project)
     current = Deployment.objects.filter(project=project, ended_at__isnull=True).first()
     if current is None:
         return
@@ -228,7 +229,7 @@ def reference_set(
     if bad:
         raise DomainError.invalid("kinds", f"{bad[0]}: must be numeric or categorical")
 
-    deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    deployment = locked(deployment)
     ReferenceColumn.objects.filter(deployment=deployment).delete()
     made = []
     for position, (name, values) in enumerate(columns.items()):

@@ -26,6 +26,7 @@ from django.db.models import Max, Min
 from experiments import selectors as experiment_selectors
 from experiments import services as experiment_services
 from experiments.models import Dataset, Run, Trial
+from mlprojects.db import locked
 from mlprojects.exceptions import DomainError
 from monitoring import batches, selectors
 from monitoring.batches import ROW_ID
@@ -216,7 +217,7 @@ def production_dataset_export(
 
     _window_checked(since, until)
     with experiment_services.atomic_with_files():
-        deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+        deployment = locked(deployment)
         run = _deployed_run(deployment)
         schema = _schema(deployment, run)
         counts = selectors.label_counts(deployment=deployment, since=since, until=until)

@@ -11,7 +11,7 @@ from monitoring.choices import (
 from monitoring.models import (
     Alert,
 )
-from monitoring.services.common import User, locked
+from monitoring.services.common import User, locked_alert
 
 # --- The loop back ----------------------------------------------------------------------
 
@@ -71,7 +71,7 @@ def _follow_up(alert: Alert, *, by: User | None):
 @transaction.atomic
 def alert_follow_up(*, alert: Alert, by: User | None):
     """Open (once) the follow-up task of ``alert`` in the phase that must act."""
-    alert = locked(alert)
+    alert = locked_alert(alert)
     task = _follow_up(alert, by=by)
     if task is None:
         raise DomainError(
@@ -90,7 +90,7 @@ def alert_move_back(*, alert: Alert, by: User | None):
     alert as the recorded reason; the follow-up task is opened there if it was not yet."""
     from phases.services import phase_move_back
 
-    alert = locked(alert)
+    alert = locked_alert(alert)
     if alert.moved_back_id is not None:
         raise DomainError(
             "already_moved_back", "The project was already moved back from this alert."

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from mlprojects.db import locked
 from mlprojects.exceptions import DomainError
 from phases.choices import (
     PhaseStatus,
@@ -35,11 +36,11 @@ User = AbstractBaseUser
 
 def _lock(project: Project) -> tuple[Project, Phase]:
     """Lock the project row so two transitions of one project run one after the other."""
-    locked = Project.objects.select_for_update().get(pk=project.pk)
-    current = locked.current_phase
+    project = locked(project)
+    current = project.current_phase
     if current is None:
-        raise DomainError("no_active_phase", f"{locked} has no active phase to move from.")
-    return locked, current
+        raise DomainError("no_active_phase", f"{project} has no active phase to move from.")
+    return project, current
 
 
 def _enter(phase: Phase, *, project: Project) -> None:

@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from mlprojects.db import locked
 from mlprojects.exceptions import DomainError
 from phases.choices import (
     EvidenceRule,
@@ -88,7 +89,7 @@ def follow_up_task_create(
 @transaction.atomic
 def task_update(*, task: Task, by: User | None, **fields) -> Task:
     _only(fields, TASK_FIELDS)
-    task = Task.objects.select_for_update().select_related("phase").get(pk=task.pk)
+    task = locked(task, "phase")
     _check_task_fields(fields, project_id=task.phase.project_id)
     _open_phase(task.phase, f"“{task.title}”")
     return _assign(task, fields)
@@ -151,9 +152,9 @@ def outcome_update(*, outcome: Outcome, by: User | None, **fields) -> Outcome:
 
 
 def _locked_outcome(outcome: Outcome) -> Outcome:
-    locked = Outcome.objects.select_for_update().select_related("phase").get(pk=outcome.pk)
-    _open_phase(locked.phase, f"“{locked.name}”")
-    return locked
+    outcome = locked(outcome, "phase")
+    _open_phase(outcome.phase, f"“{outcome.name}”")
+    return outcome
 
 
 @transaction.atomic

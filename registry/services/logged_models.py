@@ -11,6 +11,7 @@ from experiments import validation as tracking_validation
 from experiments.choices import LifecycleStage
 from experiments.models import Experiment, Run
 from experiments.validation import check_pairs
+from mlprojects.db import locked
 from mlprojects.exceptions import DomainError
 from registry import validation
 from registry.choices import LoggedModelStatus
@@ -42,10 +43,6 @@ def not_found(model_id: str) -> DomainError:
     return DomainError("not_found", f"Logged model with ID '{model_id}' not found.")
 
 
-def _locked(model: LoggedModel) -> LoggedModel:
-    return LoggedModel.objects.select_for_update().get(pk=model.pk)
-
-
 def _require_active(model: LoggedModel) -> None:
     if model.lifecycle_stage != LifecycleStage.ACTIVE:
         raise not_found(model.model_id)
@@ -71,7 +68,7 @@ def logged_model_create(
         check_pairs(params, tracking_validation.check_param, "params"),
         check_pairs(tags, validation.check_tag, "tags"),
     )
-    experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
+    experiment = locked(experiment)
     if experiment.lifecycle_stage != LifecycleStage.ACTIVE:
         raise tracking_validation.invalid(
             "experiment_id",
@@ -114,7 +111,7 @@ def logged_model_finalize(*, model: LoggedModel, status: str, by: User | None) -
             f"Invalid value for 'status': {status}. A model is finalized as "
             f"{LoggedModelStatus.READY} or {LoggedModelStatus.UPLOAD_FAILED}.",
         )
-    model = _locked(model)
+    model = locked(model)
     _require_active(model)
     return touched(model, status=status)
 
@@ -123,7 +120,7 @@ def logged_model_finalize(*, model: LoggedModel, status: str, by: User | None) -
 def logged_model_delete(*, model: LoggedModel, by: User | None) -> LoggedModel:
     """MLflow's soft delete: the model leaves searches and reads; its artifacts and the
     registered versions made from it stay."""
-    model = _locked(model)
+    model = locked(model)
     _require_active(model)
     return touched(model, lifecycle_stage=LifecycleStage.DELETED)
 
@@ -135,7 +132,7 @@ def logged_model_set_tags(
     """Tags are overwritten; the last of a key in one request wins."""
     validation.check_request_counts(tags=len(tags))
     tags = check_pairs(tags, validation.check_tag, "tags")
-    model = _locked(model)
+    model = locked(model)
     _require_active(model)
     LoggedModelTag.objects.bulk_create(
         [LoggedModelTag(model=model, key=k, value=v) for k, v in tags.items()],
@@ -148,7 +145,7 @@ def logged_model_set_tags(
 
 @transaction.atomic
 def logged_model_delete_tag(*, model: LoggedModel, key: str, by: User | None) -> None:
-    model = _locked(model)
+    model = locked(model)
     _require_active(model)
     deleted, _ = LoggedModelTag.objects.filter(model=model, key=key).delete()
     if not deleted:
@@ -170,7 +167,7 @@ def logged_model_log_params(
             "params", f"Duplicate parameter keys have been submitted: {sorted(keys)}."
         )
     params = check_pairs(params, tracking_validation.check_param, "params")
-    model = _locked(model)
+    model = locked(model)
     _require_active(model)
     existing = dict(
         LoggedModelParam.objects.filter(model=model, key__in=params).values_list("key", "value")

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 
 from experiments.models import Run
 from experiments.validation import check_pairs, invalid
+from mlprojects.db import locked
 from mlprojects.exceptions import DomainError
 from phases.models import Project
 from registry import validation
@@ -38,14 +39,6 @@ def _name_taken(name: str) -> DomainError:
         "already_exists",
         f"Registered Model (name={name}) already exists.",
         fields={"name": ["already exists"]},
-    )
-
-
-def _locked(registered_model: RegisteredModel) -> RegisteredModel:
-    return (
-        RegisteredModel.objects.select_for_update()
-        .select_related("project")
-        .get(pk=registered_model.pk)
     )
 
 
@@ -93,7 +86,7 @@ def registered_model_rename(
     *, registered_model: RegisteredModel, new_name: str, by: User | None
 ) -> RegisteredModel:
     validation.check_model_name(new_name, field="new_name")
-    registered_model = _locked(registered_model)
+    registered_model = locked(registered_model, "project")
     if new_name == registered_model.name:
         return registered_model
     taken = RegisteredModel.objects.filter(project_id=registered_model.project_id, name=new_name)
@@ -107,7 +100,7 @@ def registered_model_update(
     *, registered_model: RegisteredModel, description: str, by: User | None
 ) -> RegisteredModel:
     validation.check_description(description)
-    registered_model = _locked(registered_model)
+    registered_model = locked(registered_model, "project")
     return touched(registered_model, description=description)
 
 
@@ -115,7 +108,7 @@ def registered_model_update(
 def registered_model_delete(*, registered_model: RegisteredModel, by: User | None) -> None:
     """Delete the model with its versions and aliases, as MLflow does. If one of its versions
     was at the production alias, that is recorded as a withdrawal first."""
-    registered_model = _locked(registered_model)
+    registered_model = locked(registered_model, "project")
     deployments.withdraw_if_in_production(registered_model=registered_model, by=by)
     registered_model.delete()
 
@@ -125,7 +118,7 @@ def registered_model_set_tag(
     *, registered_model: RegisteredModel, key: str, value: str, by: User | None
 ) -> None:
     validation.check_tag(key, value)
-    registered_model = _locked(registered_model)
+    registered_model = locked(registered_model, "project")
     RegisteredModelTag.objects.update_or_create(
         registered_model=registered_model, key=key, defaults={"value": value}
     )
@@ -137,7 +130,7 @@ def registered_model_delete_tag(
 ) -> None:
     """Deleting a tag that is not there is fine, as in MLflow's registry."""
     validation.check_tag(key, "")
-    registered_model = _locked(registered_model)
+    registered_model = locked(registered_model, "project")
     RegisteredModelTag.objects.filter(registered_model=registered_model, key=key).delete()
 
 
@@ -167,7 +160,7 @@ def model_version_create(
     validation.check_uri("run_link", run_link)
     validation.check_description(description)
     tags = check_pairs(tags, validation.check_tag, "tags")
-    registered_model = _locked(registered_model)
+    registered_model = locked(registered_model, "project")
     project_id = registered_model.project_id
     if run is not None:
         run = Run.objects.select_related("experiment").get(pk=run.pk)
@@ -201,20 +194,12 @@ def model_version_create(
     return version
 
 
-def _locked_version(version: ModelVersion) -> ModelVersion:
-    return (
-        ModelVersion.objects.select_for_update()
-        .select_related("registered_model__project")
-        .get(pk=version.pk)
-    )
-
-
 @transaction.atomic
 def model_version_update(
     *, version: ModelVersion, description: str, by: User | None
 ) -> ModelVersion:
     validation.check_description(description)
-    version = _locked_version(version)
+    version = locked(version, "registered_model__project")
     return touched(version, description=description)
 
 
@@ -222,8 +207,8 @@ def model_version_update(
 def model_version_delete(*, version: ModelVersion, by: User | None) -> None:
     """Its aliases go with it; if one was the production alias, that is a withdrawal. Its
     number is never handed out again."""
-    registered_model = _locked(version.registered_model)
-    version = _locked_version(version)
+    registered_model = locked(version.registered_model, "project")
+    version = locked(version, "registered_model__project")
     deployments.withdraw_if_in_production(
         registered_model=registered_model, by=by, only_version=version
     )
@@ -234,7 +219,7 @@ def model_version_delete(*, version: ModelVersion, by: User | None) -> None:
 @transaction.atomic
 def model_version_set_tag(*, version: ModelVersion, key: str, value: str, by: User | None) -> None:
     validation.check_tag(key, value)
-    version = _locked_version(version)
+    version = locked(version, "registered_model__project")
     ModelVersionTag.objects.update_or_create(
         model_version=version, key=key, defaults={"value": value}
     )
@@ -243,7 +228,7 @@ def model_version_set_tag(*, version: ModelVersion, key: str, value: str, by: Us
 @transaction.atomic
 def model_version_delete_tag(*, version: ModelVersion, key: str, by: User | None) -> None:
     validation.check_tag(key, "")
-    version = _locked_version(version)
+    version = locked(version, "registered_model__project")
     ModelVersionTag.objects.filter(model_version=version, key=key).delete()
 
 
@@ -261,8 +246,8 @@ def model_version_transition_stage(
             f"'{stage}' is not an Active stage. Valid stages are "
             f"{[Stage.STAGING.value, Stage.PRODUCTION.value]}",
         )
-    registered_model = _locked(version.registered_model)
-    version = _locked_version(version)
+    registered_model = locked(version.registered_model, "project")
+    version = locked(version, "registered_model__project")
     now = now_ms()
     if archive_existing_versions:
         ModelVersion.objects.filter(registered_model=registered_model, current_stage=stage).exclude(
@@ -286,8 +271,8 @@ def alias_set(
     unless given."""
     validation.check_alias(alias)
     validation.check_alias_not_reserved(alias)
-    registered_model = _locked(version.registered_model)
-    version = _locked_version(version)
+    registered_model = locked(version.registered_model, "project")
+    version = locked(version, "registered_model__project")
     found = ModelAlias.objects.filter(registered_model=registered_model, alias=alias).first()
     previous = found.model_version if found is not None else None
     if found is not None and found.model_version_id == version.pk:
@@ -310,7 +295,7 @@ def alias_delete(*, registered_model: RegisteredModel, alias: str, by: User | No
     """Deleting an alias that is not set is fine, as in MLflow. Deleting the production alias
     is a withdrawal."""
     validation.check_alias(alias)
-    registered_model = _locked(registered_model)
+    registered_model = locked(registered_model, "project")
     if alias == deployments.production_alias(registered_model.project):
         deployments.withdraw_if_in_production(registered_model=registered_model, by=by)
     ModelAlias.objects.filter(registered_model=registered_model, alias=alias).delete()
