@@ -108,7 +108,7 @@ def ranked_series(
     if since is not None:
         series = series.filter(run__start_time__gte=epoch_ms(since))
     return series.order_by(
-        *best_first(maximize=maximize(project), value="latest_value", run="run__")
+        *best_first(maximize=project.maximizes, value="latest_value", run="run__")
     )
 
 
@@ -123,7 +123,7 @@ def runs_best_first(runs: QuerySet[Run], *, project: Project, key: str) -> Query
         rank_value=Case(When(ranked, then=F("metric_value")), output_field=FloatField()),
         rank_start=Case(When(ranked, then=F("start_time")), default=-F("start_time")),
     )
-    value, _, run_id = best_first(maximize=maximize(project), value="rank_value")
+    value, _, run_id = best_first(maximize=project.maximizes, value="rank_value")
     return runs.order_by(value, F("rank_start").asc(), run_id)
 
 
@@ -159,7 +159,7 @@ def best_values(projects: Sequence[Project]) -> dict[int, float]:
     for project in projects:
         values = found.get((project.pk, project.success_metric))
         if values is not None:
-            best[project.pk] = values[0] if maximize(project) else values[1]
+            best[project.pk] = values[0] if project.maximizes else values[1]
     return best
 
 
@@ -185,7 +185,7 @@ def position(*, project: Project, run: Run) -> Position | None:
     if mine is None:
         return None
     value, start = mine
-    better = Q(latest_value__gt=value) if maximize(project) else Q(latest_value__lt=value)
+    better = Q(latest_value__gt=value) if project.maximizes else Q(latest_value__lt=value)
     # Ties go to the earlier start (a missing one sorts last), then to the smaller run id.
     if start is None:
         earlier = Q(run__start_time__isnull=False) | Q(
@@ -197,7 +197,7 @@ def position(*, project: Project, run: Run) -> Position | None:
         )
     ahead = better | (Q(latest_value=value) & earlier)
     counts = series.aggregate(ranked=Count("pk"), ahead=Count("pk", filter=ahead))
-    ordered = best_first(maximize=maximize(project), value="latest_value", run="run__")
+    ordered = best_first(maximize=project.maximizes, value="latest_value", run="run__")
     backwards = [expression.copy() for expression in ordered]
     for expression in backwards:
         expression.reverse_ordering()

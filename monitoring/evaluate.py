@@ -13,7 +13,7 @@ from monitoring import drift, performance, quality, selectors
 from monitoring.batches import column_values
 from monitoring.choices import ColumnRole, DriftMethod, MonitorKind, ResultStatus
 from monitoring.models import Deployment, Monitor
-from phases.choices import Health, MetricDirection
+from phases.choices import Health
 
 
 @dataclass
@@ -219,7 +219,7 @@ def model_performance(monitor, deployment, start, end, now, config) -> Evaluatio
         )
     except performance.PerformanceError as error:
         return Evaluation(ResultStatus.ERROR, str(error).capitalize() + ".", rows=len(labels))
-    maximize = project.success_direction == MetricDirection.MAXIMIZE
+    maximize = project.maximizes
     shortfall = (target - value) if maximize else (value - target)
     if shortfall <= 0:
         status, words = ResultStatus.OK, "meets"

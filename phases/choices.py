@@ -56,6 +56,12 @@ class MetricDirection(models.TextChoices):
     MAXIMIZE = "maximize", "Higher is better"
     MINIMIZE = "minimize", "Lower is better"
 
+    @classmethod
+    def maximizes(cls, direction: str) -> bool:
+        """Whether a metric of this direction is better higher (``phases.metrics`` takes
+        the answer as its ``maximize``)."""
+        return direction == cls.MAXIMIZE
+
 
 class TransitionKind(models.TextChoices):
     START = "start", "Start"

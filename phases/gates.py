@@ -96,7 +96,7 @@ class Verdict:
 
 def judge_target(project: Project, value: float) -> Verdict:
     """``value`` against the project's success target, in its direction."""
-    maximize = project.success_direction == MetricDirection.MAXIMIZE
+    maximize = project.maximizes
     met = meets_target(value, project.success_target, maximize=maximize)
     short = shortfall(value, project.success_target, maximize=maximize)
     gap = 0.0 if met else float(f"{short:.12g}")  # 0.03, not 0.030000000000000027

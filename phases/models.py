@@ -225,6 +225,11 @@ class Project(models.Model):
         return self.name
 
     @property
+    def maximizes(self) -> bool:
+        """Whether a higher value of the success metric is better."""
+        return MetricDirection.maximizes(self.success_direction)
+
+    @property
     def metric_name(self) -> str:
         """The success metric as people read it: its label, else its key."""
         return self.success_metric_label or self.success_metric

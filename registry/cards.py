@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from experiments.models import Run, RunEvidence, Trial
 from phases.choices import MetricDirection, ReviewStatus
+from phases.metrics import meets_target
 from phases.models import Outcome, Phase
 from registry import selectors
 from registry.models import DeploymentEvent, ModelVersion
@@ -37,9 +38,8 @@ class Evaluation:
     def met(self) -> bool | None:
         if self.value is None or self.target is None:
             return None
-        if self.direction == MetricDirection.MAXIMIZE:
-            return self.value >= self.target
-        return self.value <= self.target
+        maximize = MetricDirection.maximizes(self.direction)
+        return meets_target(self.value, self.target, maximize=maximize)
 
 
 @dataclass(frozen=True, slots=True)

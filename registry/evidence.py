@@ -17,7 +17,6 @@ Three queries whatever the number of models: the project, the aliases with their
 and the metric values.
 """
 
-from phases.choices import MetricDirection
 from phases.gates import (
     EVIDENCE,
     Criterion,
@@ -90,7 +89,7 @@ def production_version_meets_target(outcome: Outcome) -> Criterion:
             f"{target_words(project)}.",
             evidence=_evidence(project, alias, version=deployed[0]),
         )
-    pick = max if project.success_direction == MetricDirection.MAXIMIZE else min
+    pick = max if project.maximizes else min
     value, version = pick(scored, key=lambda item: item[0])
     verdict = judge_target(project, value)
     who = f"{version.registered_model.name} v{version.version} at “{alias}”"

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from django.db.models import Count, Exists, F, OuterRef, QuerySet, Window
 from django.db.models.functions import RowNumber
 
-from phases.choices import MetricDirection
 from phases.metrics import meets_target
 from phases.models import Project
 from registry import cards, selectors
@@ -73,14 +72,10 @@ class ProjectModels:
         return [row for row in self.models if row.production is not None]
 
 
-def _maximize(project: Project) -> bool:
-    return project.success_direction == MetricDirection.MAXIMIZE
-
-
 def _judge(project: Project, value: float | None) -> bool | None:
     if value is None or project.success_target is None:
         return None
-    return meets_target(value, project.success_target, maximize=_maximize(project))
+    return meets_target(value, project.success_target, maximize=project.maximizes)
 
 
 def _rows(project: Project, versions: list[ModelVersion], alias: str) -> list[VersionRow]:
@@ -143,7 +138,7 @@ def project_models(*, project: Project) -> ProjectModels | None:
         production_alias=alias,
         metric=project.success_metric,
         target=project.success_target,
-        maximize=_maximize(project),
+        maximize=project.maximizes,
         models=[
             ModelRow(model=model, versions=by_model[model.pk], total=totals.get(model.pk, 0))
             for model in models
@@ -206,5 +201,5 @@ def version_page(*, project: Project, name: str, number: int) -> VersionPage | N
         siblings=_rows(project, siblings, card.production_alias),
         metric=project.success_metric,
         target=project.success_target,
-        maximize=_maximize(project),
+        maximize=project.maximizes,
     )

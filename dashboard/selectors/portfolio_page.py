@@ -25,7 +25,7 @@ from dashboard.selectors.common import display_name
 from experiments import ranking
 from monitoring.choices import AlertState
 from monitoring.models import Alert
-from phases.choices import Health, MetricDirection, TaskStatus, TransitionKind
+from phases.choices import Health, TaskStatus, TransitionKind
 from phases.metrics import meets_target
 from phases.models import LifecycleTemplate, Phase, Project, Task, Transition
 from phases.roles import visible_projects
@@ -155,7 +155,7 @@ def _row(
     days = (now - phase.started_at).days if phase and phase.started_at else None
     value = best.get(project.pk)
     target = project.success_target
-    maximize = project.success_direction == MetricDirection.MAXIMIZE
+    maximize = project.maximizes
     return PortfolioRow(
         project=project,
         owner=display_name(project.owner),

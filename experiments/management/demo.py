@@ -25,7 +25,6 @@ from django.core.files.base import ContentFile
 from experiments import services
 from experiments.choices import RunStatus
 from experiments.models import epoch_ms
-from experiments.ranking import maximize
 from experiments.services import MetricIn
 from experiments.sweeps import ledger
 from phases import services as phases
@@ -407,8 +406,8 @@ def _runs(portfolio: Built, rng: random.Random) -> str:
 
 
 def _better(project: Project, spec: RunSpec, than: RunSpec) -> bool:
-    return spec.final > than.final if maximize(project) else spec.final < than.final
+    return spec.final > than.final if project.maximizes else spec.final < than.final
 
 
 def _meets(project: Project, value: float) -> bool:
-    return meets_target(value, project.success_target, maximize=maximize(project))
+    return meets_target(value, project.success_target, maximize=project.maximizes)
