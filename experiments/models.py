@@ -26,6 +26,7 @@ from experiments.choices import (
     TrialStatus,
 )
 from mlprojects.db import optional_user
+from phases.choices import MetricDirection
 
 MAX_KEY_LENGTH = 250
 # Points are rolled up in blocks of 2**ROLLUP_SHIFT steps (64): a million-step series keeps
@@ -389,7 +390,9 @@ class Sweep(models.Model):
     max_seconds = models.PositiveIntegerField(null=True, blank=True)
     folds = models.PositiveSmallIntegerField()
     metrics = models.JSONField(default=list, help_text="The first is the objective.")
-    direction = models.CharField(max_length=16, help_text="The objective's: maximize, minimize.")
+    direction = models.CharField(
+        max_length=16, choices=MetricDirection.choices, help_text="The objective's."
+    )
     seed = models.BigIntegerField()
     max_concurrent = models.PositiveIntegerField(null=True, blank=True)
     status = models.CharField(
@@ -413,6 +416,11 @@ class Sweep(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def maximizes(self) -> bool:
+        """Whether a higher value of the objective is better."""
+        return MetricDirection.maximizes(self.direction)
 
 
 class Trial(models.Model):

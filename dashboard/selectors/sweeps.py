@@ -92,7 +92,7 @@ class SweepPage:
 
     @property
     def maximize(self) -> bool:
-        return self.sweep.direction == "maximize"
+        return self.sweep.maximizes
 
     @property
     def active(self) -> bool:

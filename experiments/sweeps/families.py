@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from experiments.choices import Task
+from phases.choices import MetricDirection
 
 INT, FLOAT, LOG_FLOAT, CATEGORICAL = "int", "float", "log_float", "categorical"
 NUMBER_TYPES = (FLOAT, LOG_FLOAT)
@@ -178,7 +179,7 @@ class Metric:
     needs_proba: bool = False
 
 
-MAXIMIZE, MINIMIZE = "maximize", "minimize"
+MAXIMIZE, MINIMIZE = MetricDirection.MAXIMIZE, MetricDirection.MINIMIZE
 
 METRICS: dict[str, dict[str, Metric]] = {
     Task.CLASSIFICATION: {

@@ -451,7 +451,7 @@ def _better(sweep: Sweep, trial: Trial, best: Trial | None) -> int | None:
         return best and best.pk
     if best is None:
         return trial.pk
-    sign = 1 if sweep.direction == "maximize" else -1
+    sign = 1 if sweep.maximizes else -1
     if (sign * trial.value, -trial.number) > (sign * best.value, -best.number):
         return trial.pk
     return best.pk
@@ -460,7 +460,7 @@ def _better(sweep: Sweep, trial: Trial, best: Trial | None) -> int | None:
 def best_trial_id(sweep: Sweep) -> int | None:
     """The best of the sweep's succeeded trials with a finite value (a score that came out
     NaN or infinite is no best, as Optuna counts such a trial failed)."""
-    order = "-value" if sweep.direction == "maximize" else "value"
+    order = "-value" if sweep.maximizes else "value"
     finite = Q(value__gt=-math.inf, value__lt=math.inf)  # NaN sorts above every number
     return (
         Trial.objects.filter(finite, sweep=sweep, status=TrialStatus.SUCCEEDED)

@@ -302,7 +302,7 @@ def importances(sweep, trials) -> dict[str, float]:
     done = [t for t in trials if t.status == TrialStatus.SUCCEEDED and finite(t.value)]
     if len(done) < 2:
         return {}
-    sign = 1 if sweep.direction == "maximize" else -1
+    sign = 1 if sweep.maximizes else -1
     best = max(done, key=lambda t: sign * t.value)
     family = best.params[FAMILY]
     same = [t for t in done if t.params.get(FAMILY) == family]

@@ -73,7 +73,7 @@ def sweep_trials(sweep: Sweep) -> list[Trial]:
     """The leaderboard: succeeded trials best first (ties to the lower number), then
     running, queued, pruned, failed and cancelled ones by number. One query."""
     trials = list(Trial.objects.filter(sweep_id=sweep.pk).select_related("run"))
-    sign = -1 if sweep.direction == "maximize" else 1
+    sign = -1 if sweep.maximizes else 1
 
     def key(trial: Trial):
         if trial.status == TrialStatus.SUCCEEDED and sampling.finite(trial.value):
@@ -94,7 +94,7 @@ def sweep_best_so_far(sweep: Sweep) -> list[tuple[int, float]]:
         .values_list("number", "value")
     )
     best, curve = None, []
-    better = max if sweep.direction == "maximize" else min
+    better = max if sweep.maximizes else min
     for number, value in rows:
         if not sampling.finite(value):
             continue
