@@ -145,7 +145,7 @@ def _monitoring_context(project: Project, *, can_act: bool) -> dict:
         "monitoring": monitoring,
         "monitor_cards": cards,
         "monitoring_charts": {"drift": figures.feature_drift(features) if features else None},
-        "can_act_on_alerts": can_act and allows(project.caller_role, Action.EDIT_TASKS),
+        "can_act_on_alerts": can_act and allows(project.caller_role, Action.HANDLE_ALERTS),
         "can_retrain": can_act and allows(project.caller_role, Action.LOG_DATA),
         "now": timezone.now(),
     }
@@ -342,7 +342,7 @@ def alert_acknowledge(request, slug: str, alert_id: int):
         monitoring_services.alert_acknowledge(alert=alert, by=request.user)
         return f"Acknowledged the alert of “{alert.monitor.name}”: repeats stop."
 
-    return _alert_action(request, slug, alert_id, action=Action.EDIT_TASKS, act=act)
+    return _alert_action(request, slug, alert_id, action=Action.HANDLE_ALERTS, act=act)
 
 
 @login_required
@@ -352,7 +352,7 @@ def alert_resolve(request, slug: str, alert_id: int):
         monitoring_services.alert_resolve(alert=alert, by=request.user, note=_note(request, "note"))
         return f"Resolved the alert of “{alert.monitor.name}”."
 
-    return _alert_action(request, slug, alert_id, action=Action.EDIT_TASKS, act=act)
+    return _alert_action(request, slug, alert_id, action=Action.HANDLE_ALERTS, act=act)
 
 
 @login_required

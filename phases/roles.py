@@ -1,9 +1,9 @@
 """Who may do what on a project: the one policy shared by the API, the dashboard and jobs.
 
-A viewer reads; a contributor also edits tasks, submits outcomes, logs data and registers
-models; a manager also moves phases, reviews outcomes, edits the project, manages members,
-moves the production alias and deletes registered models. Superusers act as
-managers of every project, as they do in the admin; the staff flag only opens the admin,
+A viewer reads; a contributor also edits tasks, handles alerts, submits outcomes, logs data
+and registers models; a manager also moves phases, reviews outcomes, edits the project,
+manages members, moves the production alias and deletes registered models. Superusers act
+as managers of every project, as they do in the admin; the staff flag only opens the admin,
 where a manager sees the projects they manage (``managed_projects``) and nothing else.
 Someone who is not a member sees nothing of a project, not even that it exists.
 """
@@ -19,6 +19,8 @@ from phases.models import Membership, Project
 class Action(StrEnum):
     VIEW = "view"
     EDIT_TASKS = "edit_tasks"
+    # Acknowledge, silence and resolve a monitor's alerts, and open a follow-up task.
+    HANDLE_ALERTS = "handle_alerts"
     SUBMIT_OUTCOMES = "submit_outcomes"
     LOG_DATA = "log_data"
     MOVE_PHASES = "move_phases"
@@ -30,7 +32,12 @@ class Action(StrEnum):
 
 
 _VIEWER = frozenset({Action.VIEW})
-_CONTRIBUTOR = _VIEWER | {Action.EDIT_TASKS, Action.SUBMIT_OUTCOMES, Action.LOG_DATA}
+_CONTRIBUTOR = _VIEWER | {
+    Action.EDIT_TASKS,
+    Action.HANDLE_ALERTS,
+    Action.SUBMIT_OUTCOMES,
+    Action.LOG_DATA,
+}
 _MANAGER = frozenset(Action)
 
 ALLOWED: dict[str, frozenset[Action]] = {

@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('experiments', '0007_dataset_origin'),
+        ("experiments", "0007_dataset_origin"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='sweep',
-            name='direction',
-            field=models.CharField(choices=[('maximize', 'Higher is better'), ('minimize', 'Lower is better')], help_text="The objective's.", max_length=16),
+            model_name="sweep",
+            name="direction",
+            field=models.CharField(
+                choices=[("maximize", "Higher is better"), ("minimize", "Lower is better")],
+                help_text="The objective's.",
+                max_length=16,
+            ),
         ),
     ]

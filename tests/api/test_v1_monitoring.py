@@ -190,6 +190,9 @@ def test_an_alert_opens_a_task_and_a_manager_moves_back_through_the_api(fresh_th
     _, viewer_secret = token_create(user=viewer, name="viewer")
     refused = bearer(viewer_secret).post(reverse("v1:alert-move-back", args=[alert.pk]))
     assert refused.status_code == 403
+    refused = bearer(viewer_secret).post(reverse("v1:alert-resolve", args=[alert.pk]))
+    assert refused.status_code == 403
+    assert "contributor role on this project to handle alerts;" in str(refused.json())
     moved = manager.post(reverse("v1:alert-move-back", args=[alert.pk]))
     assert moved.status_code == 201, moved.json()
     assert moved.json()["kind"] == TransitionKind.BACK

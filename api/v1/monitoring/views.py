@@ -273,10 +273,10 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ProjectScop
     filterset_class = filters.AlertFilter
     role_actions = {
         **READ,
-        "acknowledge": Action.EDIT_TASKS,
-        "resolve": Action.EDIT_TASKS,
-        "silence": Action.EDIT_TASKS,
-        "follow_up": Action.EDIT_TASKS,
+        "acknowledge": Action.HANDLE_ALERTS,
+        "resolve": Action.HANDLE_ALERTS,
+        "silence": Action.HANDLE_ALERTS,
+        "follow_up": Action.HANDLE_ALERTS,
         "move_back": Action.MOVE_PHASES,
     }
 
