@@ -42,9 +42,30 @@ def acting_phase(alert: Alert):
     )
 
 
+def _open_follow_up(alert: Alert):
+    """The follow-up task of an earlier alert of the same monitor that is not done yet: a
+    monitor that fires again while its problem is being worked on adds no second task."""
+    from phases.choices import TaskStatus
+
+    earlier = (
+        Alert.objects.filter(monitor_id=alert.monitor_id, follow_up_task__isnull=False)
+        .exclude(pk=alert.pk)
+        .exclude(follow_up_task__status=TaskStatus.DONE)
+        .select_related("follow_up_task")
+        .order_by("-started_at", "-pk")
+        .first()
+    )
+    return earlier and earlier.follow_up_task
+
+
 def _follow_up(alert: Alert, *, by: User | None):
     if alert.follow_up_task_id is not None:
         return alert.follow_up_task
+    task = _open_follow_up(alert)
+    if task is not None:
+        alert.follow_up_task = task
+        alert.save(update_fields=["follow_up_task"])
+        return task
     phase = acting_phase(alert)
     if phase is None:
         return None
@@ -56,7 +77,7 @@ def _follow_up(alert: Alert, *, by: User | None):
         by=by,
         # Someone must own it: the project's owner, who may hand it on.
         assignee=monitor.project.owner,
-        title=f"Act on the alert of “{monitor.name}”"[:200],
+        title=f"Act on alert #{alert.pk} of “{monitor.name}”"[:200],
         description=(
             f"{MonitorKind(monitor.kind).label} alert #{alert.pk} in production "
             f"({alert.deployment.name if alert.deployment_id else 'no deployment'}): "
@@ -70,7 +91,8 @@ def _follow_up(alert: Alert, *, by: User | None):
 
 @transaction.atomic
 def alert_follow_up(*, alert: Alert, by: User | None):
-    """Open (once) the follow-up task of ``alert`` in the phase that must act."""
+    """Open (once) the follow-up task of ``alert`` in the phase that must act, or link the
+    one an earlier alert of the monitor opened while that is not done yet."""
     alert = locked_alert(alert)
     task = _follow_up(alert, by=by)
     if task is None:

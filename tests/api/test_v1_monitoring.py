@@ -186,7 +186,7 @@ def test_an_alert_opens_a_task_and_a_manager_moves_back_through_the_api(fresh_th
     assert [a["id"] for a in listed["results"]] == [alert.pk]
     task = manager.post(reverse("v1:alert-follow-up", args=[alert.pk]))
     assert task.status_code == 201, task.json()
-    assert task.json()["title"] == "Act on the alert of “Data drift”"
+    assert task.json()["title"] == f"Act on alert #{alert.pk} of “Data drift”"
     _, viewer_secret = token_create(user=viewer, name="viewer")
     refused = bearer(viewer_secret).post(reverse("v1:alert-move-back", args=[alert.pk]))
     assert refused.status_code == 403

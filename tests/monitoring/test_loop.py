@@ -90,6 +90,21 @@ def test_a_firing_alert_opens_a_follow_up_task_where_it_must_be_acted_on(templat
     assert services.alert_follow_up(alert=alert, by=None) == task  # opened once
 
 
+def test_a_monitor_firing_again_adds_no_second_task_until_the_first_is_done():
+    project = in_production()
+    first = fire(project, MonitorKind.DATA_DRIFT)
+    services.alert_resolve(alert=first, by=None)
+    again = fire(project, MonitorKind.DATA_DRIFT)
+    assert again.pk != first.pk and again.follow_up_task == first.follow_up_task
+    assert first.follow_up_task.title == f"Act on alert #{first.pk} of “Data drift”"
+    services.alert_move_back(alert=again, by=project.owner)  # its phase opens again
+    task = phases.task_set_status(task=first.follow_up_task, status=TaskStatus.DONE, by=None)
+    services.alert_resolve(alert=again, by=None)
+    third = fire(project, MonitorKind.DATA_DRIFT)
+    assert third.follow_up_task not in (None, task)
+    assert third.follow_up_task.title == f"Act on alert #{third.pk} of “Data drift”"
+
+
 def test_a_manager_moves_the_project_back_from_the_alert_in_one_step():
     project = in_production()
     manager = project.owner
