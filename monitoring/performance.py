@@ -26,6 +26,9 @@ ALIASES = {
     "f1_macro": "f1",
     "roc_auc": "auc",
     "auroc": "auc",
+    "average_precision": "pr_auc",
+    "auprc": "pr_auc",
+    "aucpr": "pr_auc",
     "logloss": "log_loss",
     "cross_entropy": "log_loss",
     "mean_absolute_error": "mae",
@@ -41,6 +44,7 @@ METRICS = {
     "recall": (True, False),
     "f1": (True, False),
     "auc": (True, True),
+    "pr_auc": (True, True),  # average precision, as scikit-learn's average_precision_score
     "log_loss": (False, True),
     "mae": (False, False),
     "mse": (False, False),
@@ -139,6 +143,8 @@ def compute(
             return float(
                 (ranks[truth].sum() - positives * (positives + 1) / 2) / (positives * negatives)
             )
+        if metric == "pr_auc":
+            return _average_precision(truth, score)
         clipped = np.clip(score, 1e-15, 1 - 1e-15)
         return float(-np.mean(np.where(truth, np.log(clipped), np.log(1 - clipped))))
 
@@ -162,6 +168,22 @@ def compute(
         said = np.array([str(c) == label for c in classes])
         values.append(_precision_recall_f1(metric, actual, said))
     return float(np.mean(values))
+
+
+def _average_precision(truth: np.ndarray, score: np.ndarray) -> float:
+    """The area under the precision-recall curve as a step sum: the precision at each
+    distinct score, weighted by the recall it adds (tied scores are one threshold)."""
+    positives = int(truth.sum())
+    if not positives or positives == truth.size:
+        # Which label is positive is guessed from the labels: one class alone says nothing.
+        raise PerformanceError("PR AUC needs both classes among the labels")
+    order = np.argsort(-score, kind="mergesort")
+    ranked, hits = score[order], truth[order]
+    last = np.r_[np.flatnonzero(np.diff(ranked)), ranked.size - 1]
+    caught = np.cumsum(hits)[last]
+    precision = caught / (last + 1)
+    recall = caught / positives
+    return float(np.sum(np.diff(recall, prepend=0.0) * precision))
 
 
 def _precision_recall_f1(metric: str, actual: np.ndarray, said: np.ndarray) -> float:
