@@ -225,14 +225,13 @@ def _resolve_source(call: Call, source: str):
         raise _refuse_source(source) from error
     if parsed.scheme == "models" and len(parts) == 1 and parts[0].startswith("m-"):
         model = scope.logged_model(parts[0], Action.VIEW)
-        return model.artifact_location, model.source_run, model
+        return services.logged_model_source(model).storage_location, model.source_run, model
     if parsed.scheme == "models" and len(parts) == 2:
         other = scope.version(parts[0], parts[1], Action.VIEW)
         return other.storage_location, other.run, other.logged_model
     if parsed.scheme == "runs" and parts[0]:
         run = scope.run(parts[0], Action.VIEW)
-        path = "/".join(parts[1:])
-        return (f"{run.artifact_uri}/{path}" if path else run.artifact_uri), run, None
+        return services.run_source(run, "/".join(parts[1:])).storage_location, run, None
     if parsed.scheme == "mlflow-artifacts" and len(parts) >= 3:
         location = f"mlflow-artifacts:/{'/'.join(parts)}"
         if parts[1] == "models":

@@ -226,15 +226,14 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Proj
         require(registered_model.caller_role, Action.LOG_DATA)
         run, logged_model = fields.get("run"), fields.get("logged_model")
         if logged_model is not None:
-            source, storage = f"models:/{logged_model.model_id}", logged_model.artifact_location
+            source = services.logged_model_source(logged_model)
         else:
-            path = fields["artifact_path"]
-            source, storage = f"runs:/{run.run_id}/{path}", f"{run.artifact_uri}/{path}"
+            source = services.run_source(run, fields["artifact_path"])
         version = services.model_version_create(
             registered_model=registered_model,
             by=request.user,
-            source=source,
-            storage_location=storage,
+            source=source.uri,
+            storage_location=source.storage_location,
             run=run,
             logged_model=logged_model,
             description=fields["description"],
