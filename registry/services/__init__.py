@@ -4,8 +4,11 @@ Refusals raise :class:`mlprojects.exceptions.DomainError` (``invalid``, ``not_fo
 ``already_exists``) and leave nothing half-written."""
 
 from registry.services.deployments import (
+    alias_action,
     production_alias,
     production_alias_update,
+    stage_action,
+    version_delete_action,
     version_offer_as_evidence,
 )
 from registry.services.logged_models import (
@@ -42,6 +45,7 @@ from registry.services.registry import (
 __all__ = [
     "ModelMetricIn",
     "Source",
+    "alias_action",
     "alias_delete",
     "alias_set",
     "log_batch",
@@ -68,5 +72,7 @@ __all__ = [
     "registered_model_update",
     "run_link_models",
     "run_source",
+    "stage_action",
+    "version_delete_action",
     "version_offer_as_evidence",
 ]
