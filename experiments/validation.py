@@ -44,12 +44,24 @@ RUN_ID = re.compile(r"[0-9a-f]{32}")
 # endpoint writes for NaN and the infinities, and the strings it reads back as them.
 SPECIAL_DOUBLES = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
+# A CSV cell's spellings of an infinity: what Python's float() reads as one, "inf" or
+# "infinity" in any case after a sign. A different rule from SPECIAL_DOUBLES, which are the
+# exact strings a JSON body carries: a CSV cell is bare text, and spreadsheets and numpy
+# write "inf". Any other cell float() reads as an infinity is a number too large for a
+# double, which the bulk upload refuses instead of storing an infinity.
+CSV_INFINITY_WORDS = frozenset({"inf", "infinity"})
+
 # Slashes, word characters, periods, dashes, spaces and colons: names may become file names.
 _NAME_CHARACTERS = re.compile(r"^[/\w.\- :]*$")
 
 
 def is_run_id(value: str) -> bool:
     return RUN_ID.fullmatch(value) is not None
+
+
+def csv_spells_infinity(cell: str) -> bool:
+    """Whether ``cell`` spells an infinity in words, rather than as a number too large."""
+    return cell.strip().lstrip("+-").lower() in CSV_INFINITY_WORDS
 
 
 def double_json(value: float, is_nan: bool = False) -> float | str:

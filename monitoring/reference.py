@@ -21,6 +21,7 @@ from django.conf import settings
 
 from experiments.artifacts import run_folder
 from experiments.models import Run, RunInput
+from experiments.validation import RUN_ID
 from mlprojects.exceptions import DomainError
 from monitoring import ingest
 
@@ -34,7 +35,7 @@ FORMATS = {
 PREDICTION_COLUMNS = ("prediction",)
 LABEL_COLUMNS = ("label", "target")
 TRAINING_CONTEXTS = ("train", "training")
-ARTIFACT_URI = re.compile(r"^mlflow-artifacts:/+\d+/[0-9a-f]{32}/artifacts/(?P<path>.+)$")
+ARTIFACT_URI = re.compile(rf"^mlflow-artifacts:/+\d+/{RUN_ID.pattern}/artifacts/(?P<path>.+)$")
 
 
 def _declared(run: Run) -> list[str]:

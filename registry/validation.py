@@ -5,7 +5,7 @@ them (``mlflow/utils/validation.py``). Every rule raises :class:`DomainError` wi
 import posixpath
 import re
 
-from experiments.validation import check_length, check_name, invalid, invalid_value
+from experiments.validation import RUN_ID, check_length, check_name, invalid, invalid_value
 from registry.choices import Stage
 from registry.models import (
     MAX_ALIAS_LENGTH,
@@ -20,11 +20,19 @@ MAX_DESCRIPTION_LENGTH = 5000
 MAX_PARAMS_PER_REQUEST = 100
 MAX_TAGS_PER_REQUEST = 100
 
+# A logged model's id as MLflow 3 makes it (``models.new_model_id``): ``m-`` and a uuid4's
+# 32 lowercase hexadecimal digits, a run id's form. A value of any other form finds nothing.
+MODEL_ID = re.compile(rf"m-{RUN_ID.pattern}")
+
 _ALIAS = re.compile(r"[\w\-]*")
 _VERSION_ALIAS = re.compile(r"[vV]\d+")
 _LATEST = "latest"
 _LOGGED_MODEL_NAME_FORBIDDEN = ("/", ":", ".", "%", '"', "'")
 _STAGES = {stage.lower(): stage for stage in Stage.values}
+
+
+def is_model_id(value: str) -> bool:
+    return MODEL_ID.fullmatch(value) is not None
 
 
 def missing(field: str):

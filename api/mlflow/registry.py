@@ -5,7 +5,8 @@ the legacy stages and the download URI, as ``mlflow.register_model`` and
 Roles: a viewer reads; a contributor registers, versions, tags and sets aliases; moving
 or removing the project's production alias (a deployment), putting a version in the legacy
 ``Production`` stage, deleting the version at the production alias and deleting a registered
-model are a manager's (``Action.MANAGE_MODELS``).
+model are a manager's (``Action.MANAGE_MODELS``), as ``registry.services.alias_action``,
+``version_delete_action`` and ``stage_action`` decide for both APIs.
 
 A version's source must be something this server stores for the project: a logged model
 (``models:/<model id>``), another version (``models:/<name>/<version>``), or a run's or a
@@ -21,8 +22,7 @@ from api.mlflow.proxy import proxied_model, proxied_run
 from api.mlflow.views import Call, max_results, paged
 from phases.roles import Action
 from registry import selectors, services, validation
-from registry.choices import Stage
-from registry.models import ModelAlias, ModelVersion, RegisteredModel
+from registry.models import ModelVersion, RegisteredModel
 
 REGISTERED_MAX_RESULTS_DEFAULT = 100
 REGISTERED_MAX_RESULTS_THRESHOLD = 1000
@@ -162,7 +162,7 @@ def registered_models_delete_tag(call: Call) -> dict:
 
 
 def _alias_action(registered_model: RegisteredModel, alias: str) -> Action:
-    return Action.MANAGE_MODELS if alias == _production(registered_model) else Action.LOG_DATA
+    return services.alias_action(alias, production_alias=_production(registered_model))
 
 
 def registered_models_alias(call: Call) -> dict:
@@ -225,14 +225,13 @@ def _resolve_source(call: Call, source: str):
         raise _refuse_source(source) from error
     if parsed.scheme == "models" and len(parts) == 1 and parts[0].startswith("m-"):
         model = scope.logged_model(parts[0], Action.VIEW)
-        return model.artifact_location, model.source_run, model
+        return services.logged_model_source(model).storage_location, model.source_run, model
     if parsed.scheme == "models" and len(parts) == 2:
         other = scope.version(parts[0], parts[1], Action.VIEW)
         return other.storage_location, other.run, other.logged_model
     if parsed.scheme == "runs" and parts[0]:
         run = scope.run(parts[0], Action.VIEW)
-        path = "/".join(parts[1:])
-        return (f"{run.artifact_uri}/{path}" if path else run.artifact_uri), run, None
+        return services.run_source(run, "/".join(parts[1:])).storage_location, run, None
     if parsed.scheme == "mlflow-artifacts" and len(parts) >= 3:
         location = f"mlflow-artifacts:/{'/'.join(parts)}"
         if parts[1] == "models":
@@ -291,10 +290,10 @@ def model_versions_update(call: Call) -> dict:
 def model_versions_delete(call: Call) -> dict:
     version = _version(call, None)
     registered_model = version.registered_model
-    at_production = ModelAlias.objects.filter(
-        model_version=version, alias=_production(registered_model)
-    ).exists()
-    _allow(call, registered_model, Action.MANAGE_MODELS if at_production else Action.LOG_DATA)
+    production = _production(registered_model)
+    _allow(
+        call, registered_model, services.version_delete_action(version, production_alias=production)
+    )
     services.model_version_delete(version=version, by=call.user)
     return {}
 
@@ -306,8 +305,7 @@ def model_versions_transition_stage(call: Call) -> dict:
     if isinstance(archive, str):
         archive = archive.lower() == "true"
     version = _version(call, None)
-    action = Action.MANAGE_MODELS if stage == Stage.PRODUCTION else Action.LOG_DATA
-    _allow(call, version.registered_model, action)
+    _allow(call, version.registered_model, services.stage_action(stage))
     services.model_version_transition_stage(
         version=version, stage=stage, archive_existing_versions=bool(archive), by=call.user
     )

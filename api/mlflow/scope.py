@@ -35,7 +35,6 @@ from registry import validation as registry_validation
 from registry.models import LoggedModel, ModelVersion, RegisteredModel
 
 _EXPERIMENT_ID = re.compile(r"[0-9]{1,18}")
-_MODEL_ID = re.compile(r"m-[0-9a-f]{32}")
 # What the writes of a run's data read from the run they are given; the rest stays deferred.
 _RUN_WRITE_COLUMNS = ("id", "run_id", "lifecycle_stage", "name", "experiment_id")
 
@@ -181,7 +180,7 @@ class Scope:
         if with_data:
             queryset = registry_selectors.with_logged_model_data(queryset)
         found = None
-        if _MODEL_ID.fullmatch(model_id or ""):
+        if registry_validation.is_model_id(model_id or ""):
             found = queryset.filter(
                 model_id=model_id, lifecycle_stage=LifecycleStage.ACTIVE
             ).first()

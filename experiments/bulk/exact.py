@@ -24,9 +24,8 @@ from mlprojects.jsonbodies import TooDeep, check_depth
 
 _VALUE_RULE = "must be a number, NaN, Infinity or -Infinity"
 # A number too large for a double is refused, not stored as an infinity: only the words say
-# infinity (what Python's float() reads as one: inf, infinity, in any case, with a sign).
+# infinity (``validation.csv_spells_infinity``).
 _RANGE_RULE = "must be a number within the range of a double (an infinity is spelt Infinity)"
-_INFINITY_WORDS = frozenset({"inf", "infinity"})
 _INFINITIES = (math.inf, -math.inf)
 _MAX_DOUBLE = 1.7976931348623157e308
 # JSON's bare NaN and Infinity tokens read as the strings MLflow writes for them, so that an
@@ -112,7 +111,7 @@ def _float_text(text: str, where: str, **details) -> float:
         number = float(text)
     except ValueError:
         raise _error(where, "value", _VALUE_RULE, got=text, **details) from None
-    if number in _INFINITIES and text.strip().lstrip("+-").lower() not in _INFINITY_WORDS:
+    if number in _INFINITIES and not validation.csv_spells_infinity(text):
         raise _error(where, "value", _RANGE_RULE, got=text, **details)
     return number
 

@@ -4,8 +4,11 @@ Refusals raise :class:`mlprojects.exceptions.DomainError` (``invalid``, ``not_fo
 ``already_exists``) and leave nothing half-written."""
 
 from registry.services.deployments import (
+    alias_action,
     production_alias,
     production_alias_update,
+    stage_action,
+    version_delete_action,
     version_offer_as_evidence,
 )
 from registry.services.logged_models import (
@@ -20,8 +23,10 @@ from registry.services.logged_models import (
     run_link_models,
 )
 from registry.services.registry import (
+    Source,
     alias_delete,
     alias_set,
+    logged_model_source,
     model_version_create,
     model_version_delete,
     model_version_delete_tag,
@@ -34,10 +39,13 @@ from registry.services.registry import (
     registered_model_rename,
     registered_model_set_tag,
     registered_model_update,
+    run_source,
 )
 
 __all__ = [
     "ModelMetricIn",
+    "Source",
+    "alias_action",
     "alias_delete",
     "alias_set",
     "log_batch",
@@ -47,6 +55,7 @@ __all__ = [
     "logged_model_finalize",
     "logged_model_log_params",
     "logged_model_set_tags",
+    "logged_model_source",
     "model_version_create",
     "model_version_delete",
     "model_version_delete_tag",
@@ -62,5 +71,8 @@ __all__ = [
     "registered_model_set_tag",
     "registered_model_update",
     "run_link_models",
+    "run_source",
+    "stage_action",
+    "version_delete_action",
     "version_offer_as_evidence",
 ]

@@ -6,6 +6,12 @@ which run, the metric values it had, and what it replaced), announced to
 These helpers run inside the registry services' transactions (they expect the registered
 model's row locked); the public services here are the project's alias setting and the
 manager's word that a version's run is the evidence for an outcome.
+
+Who may deploy is decided here too, for every interface: a change that moves or removes the
+production alias (or puts a version in the legacy ``Production`` stage, the old clients'
+deployment) is a manager's (``Action.MANAGE_MODELS``), any other a contributor's. The API
+layers ask :func:`alias_action`, :func:`version_delete_action` and :func:`stage_action`
+which role a call needs, and check it against the caller's.
 """
 
 import datetime as dt
@@ -17,8 +23,9 @@ from experiments import services as experiments
 from experiments.models import RunEvidence
 from experiments.validation import invalid
 from phases.models import Outcome, Project
+from phases.roles import Action
 from registry import hooks, selectors, validation
-from registry.choices import DEFAULT_PRODUCTION_ALIAS, DeploymentKind
+from registry.choices import DEFAULT_PRODUCTION_ALIAS, DeploymentKind, Stage
 from registry.models import (
     DeploymentEvent,
     ModelAlias,
@@ -37,6 +44,24 @@ def production_alias(project: Project) -> str:
         "production_alias", flat=True
     )
     return next(iter(found), DEFAULT_PRODUCTION_ALIAS)
+
+
+def alias_action(alias: str, *, production_alias: str) -> Action:
+    """The role setting or removing ``alias`` needs: at ``production_alias`` (the project's,
+    :func:`production_alias`) it is a deployment or a withdrawal."""
+    return Action.MANAGE_MODELS if alias == production_alias else Action.LOG_DATA
+
+
+def version_delete_action(version: ModelVersion, *, production_alias: str) -> Action:
+    """The role deleting ``version`` needs: its aliases go with it, so the version at the
+    production alias is withdrawn. Reads ``version.aliases``, prefetched or not."""
+    at_production = any(row.alias == production_alias for row in version.aliases.all())
+    return Action.MANAGE_MODELS if at_production else Action.LOG_DATA
+
+
+def stage_action(stage: str) -> Action:
+    """The role moving a version to the legacy ``stage`` needs: ``Production`` is a manager's."""
+    return Action.MANAGE_MODELS if stage == Stage.PRODUCTION else Action.LOG_DATA
 
 
 @transaction.atomic

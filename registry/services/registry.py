@@ -4,6 +4,7 @@ aliases. Moving a project's production alias is a deployment, recorded by
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from django.db import IntegrityError, transaction
 
@@ -135,6 +136,26 @@ def registered_model_delete_tag(
 
 
 # --- Versions ---------------------------------------------------------------------------
+
+
+class Source(NamedTuple):
+    """A version's ``source`` (the URI the client loads) and ``storage_location`` (where the
+    files are), for :func:`model_version_create`."""
+
+    uri: str
+    storage_location: str
+
+
+def logged_model_source(model: LoggedModel) -> Source:
+    """``models:/<model id>``: the logged model's own artifacts."""
+    return Source(f"models:/{model.model_id}", model.artifact_location)
+
+
+def run_source(run: Run, path: str) -> Source:
+    """``runs:/<run id>/<path>``: ``path`` (a clean relative path) in the run's artifacts,
+    the whole of them when it is empty."""
+    storage = f"{run.artifact_uri}/{path}" if path else run.artifact_uri
+    return Source(f"runs:/{run.run_id}/{path}", storage)
 
 
 @transaction.atomic

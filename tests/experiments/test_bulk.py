@@ -147,6 +147,43 @@ def test_csv_columns_come_in_any_order_with_bare_special_values(run):
     assert stored(run) == [("loss", 1, 5, "NaN"), ("loss", 2, 6, -math.inf)]
 
 
+@pytest.mark.parametrize(
+    ("cell", "value"),
+    [("inf", math.inf), ("+Infinity", math.inf), (" -INF", -math.inf), ("-infinity", -math.inf)],
+)
+def test_a_csv_cell_spells_an_infinity_in_pythons_words(run, cell, value):
+    """``validation.csv_spells_infinity``: looser than the exact strings JSON carries."""
+    upload(run, bulk.CSV, f"key,step,timestamp,value\nloss,1,5,{cell}\n".encode())
+
+    assert stored(run) == [("loss", 1, 5, value)]
+
+
+@pytest.mark.parametrize(
+    ("media_type", "body", "words"),
+    [
+        (bulk.CSV, b"key,step,timestamp,value\nloss,1,5,1e400\n", "within the range of a double"),
+        (bulk.CSV, b"key,step,timestamp,value\nloss,1,5,infinite\n", "must be a number, NaN"),
+        (
+            bulk.NDJSON,
+            b'{"key": "loss", "step": 1, "timestamp": 5, "value": "inf"}\n',
+            "must be a number, NaN",
+        ),
+        (
+            bulk.NDJSON,
+            b'{"key": "loss", "step": 1, "timestamp": 5, "value": "infinity"}\n',
+            "must be a number, NaN",
+        ),
+    ],
+)
+def test_only_the_words_of_a_format_say_infinity(run, media_type, body, words):
+    """A CSV number too large for a double is refused, not read as an infinity; JSON takes
+    only MLflow's exact strings (``validation.SPECIAL_DOUBLES``), not CSV's bare words."""
+    error = refusal(run, media_type, body)
+
+    assert words in error.message
+    assert not MetricSeries.objects.filter(run=run).exists()
+
+
 def test_ndjson_skips_blank_lines_and_takes_bare_constants(run):
     body = b'\n{"key": "a", "step": 1, "timestamp": 2, "value": NaN}\n  \n' + (
         b' {"value": -Infinity, "timestamp": 3, "step": 2, "key": "a"} \n'

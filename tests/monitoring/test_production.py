@@ -129,6 +129,31 @@ def test_the_training_data_a_run_declares_is_found_inside_its_artifacts_only(art
     assert Deployment.objects.get(project=other).reference_rows == 0
 
 
+def declare_training_input(run, uri: str) -> None:
+    dataset = DatasetIn(
+        name="train",
+        digest="abc123",
+        source_type="http",
+        source=json.dumps({"uri": uri}),
+        tags=[("mlflow.data.context", "train")],
+    )
+    experiments.log_inputs(run=run, by=None, datasets=[dataset])
+
+
+@pytest.mark.parametrize(("run_id_form", "found"), [(str, True), (str.upper, False)])
+def test_a_training_input_names_its_file_by_the_runs_artifact_uri(artifacts, run_id_form, found):
+    """The URI's run id has MLflow's form (``experiments.validation.RUN_ID``) or the URI is
+    not the run's; the file is at no conventional name, so only the URI can find it."""
+    version = trained_version(make_project())
+    run = type(version.run).objects.select_related("experiment").get(pk=version.run_id)
+    fit = reference.run_folder(run) / "data" / "fit.csv"
+    fit.parent.mkdir()
+    fit.write_text(training_csv(120))
+    uri = f"mlflow-artifacts:/{run.experiment_id}/{run_id_form(run.run_id)}/artifacts/data/fit.csv"
+    declare_training_input(run, uri)
+    assert reference.training_file(run) == (fit.resolve() if found else None)
+
+
 def test_a_reference_is_uploaded_with_its_roles(production):
     columns = production.deployment.reference_columns.order_by("position")
     assert [c.name for c in columns] == ["x", "y", "colour", "score", "label"]

@@ -11,6 +11,7 @@ from experiments.models import Experiment, Run
 MAX_COMPARED_RUNS = 20
 HISTORY_POINTS = (10, 20_000, 2_000)  # least, most, default
 COMPARE_POINTS = (10, 20_000, 1_000)
+_RUN_ID = validation.RUN_ID.pattern  # in the schema's patterns, MLflow's run id rule
 
 RUN_ID_PARAMETER = OpenApiParameter(
     "id",
@@ -177,7 +178,7 @@ class HistoryQuerySerializer(serializers.Serializer):
 @extend_schema_field(
     {
         "type": "string",
-        "pattern": f"^[0-9a-f]{{32}}(,[0-9a-f]{{32}}){{0,{MAX_COMPARED_RUNS - 1}}}$",
+        "pattern": f"^{_RUN_ID}(,{_RUN_ID}){{0,{MAX_COMPARED_RUNS - 1}}}$",
     }
 )
 class RunIdsField(serializers.CharField):

@@ -17,7 +17,9 @@ from api.mlflow.errors import MlflowError
 from api.v1.fields import CharField, JsonModelSerializer, ScopedProjectField, ScopedRelatedField
 from experiments.choices import LifecycleStage
 from experiments.models import Run
+from experiments.validation import RUN_ID
 from registry.models import DeploymentEvent, LoggedModel, ModelVersion, RegisteredModel
+from registry.validation import MODEL_ID
 
 DESCRIPTION_LIMIT = 5000
 METRICS_SCHEMA = {
@@ -226,7 +228,7 @@ class ModelVersionCreateSerializer(serializers.Serializer):
     run = CharField(
         required=False,
         max_length=32,
-        validators=[RegexValidator(r"^[0-9a-f]{32}$", "must be 32 hexadecimal digits")],
+        validators=[RegexValidator(rf"^{RUN_ID.pattern}$", "must be 32 hexadecimal digits")],
         help_text="The MLflow run id (32 hex digits) whose artifacts hold the model.",
     )
     artifact_path = CharField(
@@ -238,7 +240,9 @@ class ModelVersionCreateSerializer(serializers.Serializer):
     logged_model = CharField(
         required=False,
         max_length=36,
-        validators=[RegexValidator(r"^m-[0-9a-f]{32}$", "must be m- and 32 hexadecimal digits")],
+        validators=[
+            RegexValidator(rf"^{MODEL_ID.pattern}$", "must be m- and 32 hexadecimal digits")
+        ],
         help_text="The logged model's id (`m-` and 32 hex digits).",
     )
     description = CharField(

@@ -4,7 +4,8 @@ Roles are the registry's (``registry/README.md``): a viewer reads; a contributor
 models and versions, edits their descriptions, sets and removes aliases and deletes versions;
 a manager also moves or removes the project's production alias (a deployment, recorded as a
 deployment event), deletes the version at it, and deletes registered models. Every write is
-a ``registry.services`` call, so the MLflow API and this one keep the same rules.
+a ``registry.services`` call, and the role a production alias change needs is asked of
+``registry.services`` too, so the MLflow API and this one keep the same rules.
 """
 
 from django.db import transaction
@@ -37,10 +38,6 @@ from registry import cards, selectors, services
 from registry.models import DeploymentEvent, ModelAlias, ModelVersion, RegisteredModel
 
 MARKDOWN = "text/markdown"
-
-
-def _alias_role(alias: str, production_alias: str) -> Action:
-    return Action.MANAGE_MODELS if alias == production_alias else Action.LOG_DATA
 
 
 @extend_schema_view(
@@ -157,9 +154,10 @@ class RegisteredModelViewSet(
         body = AliasSetSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         alias = body.validated_data["alias"]
+        production = registered_model.production_alias_name
         require(
             registered_model.caller_role,
-            _alias_role(alias, registered_model.production_alias_name),
+            services.alias_action(alias, production_alias=production),
         )
         services.alias_delete(registered_model=registered_model, alias=alias, by=request.user)
         return self._answer(registered_model)
@@ -226,15 +224,14 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Proj
         require(registered_model.caller_role, Action.LOG_DATA)
         run, logged_model = fields.get("run"), fields.get("logged_model")
         if logged_model is not None:
-            source, storage = f"models:/{logged_model.model_id}", logged_model.artifact_location
+            source = services.logged_model_source(logged_model)
         else:
-            path = fields["artifact_path"]
-            source, storage = f"runs:/{run.run_id}/{path}", f"{run.artifact_uri}/{path}"
+            source = services.run_source(run, fields["artifact_path"])
         version = services.model_version_create(
             registered_model=registered_model,
             by=request.user,
-            source=source,
-            storage_location=storage,
+            source=source.uri,
+            storage_location=source.storage_location,
             run=run,
             logged_model=logged_model,
             description=fields["description"],
@@ -263,9 +260,11 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Proj
     )
     def destroy(self, request, pk=None):
         version = self.get_object()
-        at_production = any(a.alias == version.production_alias_name for a in version.aliases.all())
-        if at_production:
-            require(version.caller_role, Action.MANAGE_MODELS)
+        production = version.production_alias_name
+        require(
+            version.caller_role,
+            services.version_delete_action(version, production_alias=production),
+        )
         services.model_version_delete(version=version, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -282,7 +281,8 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Proj
         body = AliasSetSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         alias = body.validated_data["alias"]
-        require(version.caller_role, _alias_role(alias, version.production_alias_name))
+        production = version.production_alias_name
+        require(version.caller_role, services.alias_action(alias, production_alias=production))
         services.alias_set(version=version, alias=alias, by=request.user)
         return self._answer(version)
 
