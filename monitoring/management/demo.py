@@ -68,11 +68,12 @@ def _deploy(project, owner, at: dt.datetime) -> Deployment:
         experiment = experiments.experiment_create(project=project, name="load-forecast", by=owner)
         run = experiments.run_create(experiment=experiment, by=owner, name="gbm-heat-features")
         model = registry.registered_model_create(project=project, name=MODEL, by=owner)
+        source = registry.run_source(run, "model")
         version = registry.model_version_create(
             registered_model=model,
             by=owner,
-            source=f"runs:/{run.run_id}/model",
-            storage_location=f"mlflow-artifacts:/{experiment.pk}/{run.run_id}/artifacts/model",
+            source=source.uri,
+            storage_location=source.storage_location,
             run=run,
         )
     # Dated back like the portfolio's history: the deployment went live a month ago.
@@ -140,9 +141,21 @@ def build(*, portfolio: Built, rng: random.Random) -> str:
         project=project, kind__in=[MonitorKind.FRESHNESS, MonitorKind.HEALTH]
     ):
         services.monitor_run(monitor_id=monitor.pk, now=portfolio.now)
+    others = _last_beat_elsewhere(project, portfolio.now)
     firing = deployment.alerts.filter(state="firing").count()
     return (
         f"Monitoring: {project.name} in production for {DAYS} days, {DAYS} batches of "
         f"{ROWS_A_DAY} rows, temperature drifting, {firing} firing alert"
-        f"{'' if firing == 1 else 's'}."
+        f"{'' if firing == 1 else 's'}; {others} other deployment"
+        f"{'' if others == 1 else 's'} checked once."
     )
+
+
+def _last_beat_elsewhere(project, now: dt.datetime) -> int:
+    """Every monitor of the other deployed projects runs once, as beat last ran them, so
+    their pages say what each found (a deployment without a reference says that it has
+    none) rather than that nothing ran yet."""
+    others = Deployment.objects.filter(ended_at__isnull=True).exclude(project=project)
+    for monitor in Monitor.objects.filter(project__in=others.values("project")):
+        services.monitor_run(monitor_id=monitor.pk, now=now)
+    return others.count()

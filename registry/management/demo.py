@@ -210,11 +210,12 @@ def _register(spec: ModelSpec, portfolio: Built, rng: random.Random) -> list[Mod
     for candidate in spec.candidates:
         at = portfolio.now - candidate.days_ago * DAY
         run = _train(spec, candidate, experiment=experiment, by=author, at=at, rng=rng)
+        source = services.run_source(run, "model")
         version = services.model_version_create(
             registered_model=model,
             by=author,
-            source=f"runs:/{run.run_id}/model",
-            storage_location=f"{run.artifact_uri}/model",
+            source=source.uri,
+            storage_location=source.storage_location,
             run=run,
             description=candidate.description,
             tags=[("framework", candidate.params["model"])],
