@@ -1,13 +1,16 @@
-"""Reads of experiment tracking, shaped for the MLflow endpoints and free of N+1 queries.
+"""Reads of experiment tracking, shaped for the MLflow endpoints and the dashboard's pages
+and free of N+1 queries.
 
 Callers pass querysets already cut to what the caller may see (the API scopes them by
 project role); selectors only filter, order and page them. A page of runs costs five
 queries whatever its size: the runs, then their params, tags, latest metrics and inputs.
 """
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from django.db.models import (
@@ -170,6 +173,83 @@ def params_of(runs: Sequence[Run]) -> dict[int, dict[str, str]]:
     for run_pk, key, value in rows:
         params[run_pk][key] = value
     return params
+
+
+@dataclass(frozen=True, slots=True)
+class Latest:
+    """A series' latest point: ``value`` is what MLflow shows as the run's metric
+    (``math.nan`` for a NaN, an infinity as logged), at ``step`` and ``timestamp``, the last
+    of ``points``."""
+
+    value: float
+    step: int
+    timestamp: int
+    points: int
+
+    @property
+    def is_nan(self) -> bool:
+        return math.isnan(self.value)
+
+    @property
+    def finite(self) -> float | None:
+        """The value where a page must place it or compare it (an axis, a best mark):
+        ``None`` for a NaN or an infinity, which measure nothing, as the ranking has it."""
+        return self.value if math.isfinite(self.value) else None
+
+
+def latest_metrics(
+    runs: Sequence[Run], keys: Sequence[str] | None = None
+) -> dict[int, dict[str, Latest]]:
+    """Each run's latest point of each of ``keys`` (of every key it logged, for ``None``),
+    by run primary key, then by key in key order; a key a run never logged is absent. One
+    query for any number of runs, none when there is nothing to ask.
+
+    The one read of "a run's latest metric values" the pages ask, so they cannot differ:
+
+    - *NaN and infinities come as they were logged.* A run that logged NaN is not one that
+      logged nothing, and the run list and run page say "NaN" where a value is missing
+      "—". Where a value must be placed or compared, a page takes :attr:`Latest.finite`.
+    - *Deleted runs are read like any other.* Which runs count is the caller's choice:
+      lists and charts take theirs from ``ranking.counted_runs`` (deleted runs out), while
+      a deleted run's own page still shows what it logged.
+    """
+    found: dict[int, dict[str, Latest]] = {run.pk: {} for run in runs}
+    if not found or (keys is not None and not keys):
+        return found
+    rows = MetricSeries.objects.filter(run__in=list(found))
+    if keys is not None:
+        rows = rows.filter(key__in=keys)
+    fields = ("latest_value", "latest_step", "latest_timestamp", "point_count")
+    for run_pk, key, is_nan, value, *rest in rows.order_by("run_id", "key").values_list(
+        "run_id", "key", "latest_is_nan", *fields
+    ):
+        found[run_pk][key] = Latest(math.nan if is_nan else value, *rest)
+    return found
+
+
+class RunKeys(NamedTuple):
+    """What ``runs`` hold that a search can name: their experiments as (id, name) by
+    name, and their distinct metric keys and param keys in key order."""
+
+    experiments: list[tuple[int, str]]
+    metric_keys: list[str]
+    param_keys: list[str]
+
+
+def run_keys(runs: QuerySet[Run], *, limit: int) -> RunKeys:
+    """The experiments of ``runs``, and the first ``limit`` of their metric keys and of
+    their param keys: three queries, each over ``runs`` as a subquery, for any number."""
+    experiments = Experiment.objects.filter(pk__in=runs.values("experiment_id")).order_by("name")
+    keys = [
+        list(
+            model.objects.filter(run__in=runs)
+            .order_by("key")
+            .values_list("key", flat=True)
+            .distinct()[:limit]
+        )
+        for model in (MetricSeries, Param)
+    ]
+    return RunKeys(list(experiments.values_list("pk", "name")), *keys)
 
 
 def with_run_data(queryset: QuerySet[Run]) -> QuerySet[Run]:

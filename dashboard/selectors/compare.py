@@ -1,6 +1,5 @@
 """Runs side by side on one metric: curves, params against it, a table."""
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -8,8 +7,8 @@ from dataclasses import dataclass
 from dashboard import figures
 from dashboard.selectors.common import curves, run_labels
 from experiments import ranking
-from experiments.models import MetricSeries, Run
-from experiments.selectors import params_of
+from experiments.models import Run
+from experiments.selectors import latest_metrics, params_of
 from phases.models import Project
 
 MAX_COMPARED = 20
@@ -74,8 +73,8 @@ class Comparison:
 
 def compare_runs(*, project: Project, run_ids: Sequence[str], key: str = "") -> Comparison:
     """Selected runs of ``project`` side by side on one metric: their curves of it, and
-    their params against its latest value. Ids of other projects' runs are ignored, as if
-    they did not exist.
+    their params against its latest value. Ids of other projects' runs, and of deleted
+    runs, are left out, as if they did not exist.
 
     At most ``MAX_COMPARED`` runs, so the page stays readable and bounded: three queries
     (the runs, their params, their series' latest values), then ``series.compare`` (one
@@ -83,20 +82,22 @@ def compare_runs(*, project: Project, run_ids: Sequence[str], key: str = "") -> 
     only; any other metric is coloured by its value, higher darker.
     """
     wanted = list(run_ids)[:MAX_COMPARED]
+    # The runs that count: a deleted run is out of every list and chart until it is
+    # restored, here as on the leaderboard and the run list, so it is left out as missing.
     found = {
         run.run_id: run
-        for run in Run.objects.filter(experiment__project=project, run_id__in=wanted)
+        for run in ranking.counted_runs(project)
+        .filter(run_id__in=wanted)
         .select_related("experiment")
         .order_by()
     }
     runs = [found[run_id] for run_id in wanted if run_id in found]
-    latest: dict[tuple[int, str], float | None] = {}
-    if runs:
-        rows = MetricSeries.objects.filter(run__in=[run.pk for run in runs]).values_list(
-            "run_id", "key", "latest_value", "latest_is_nan"
-        )
-        for run_pk, metric, value, is_nan in rows:
-            latest[(run_pk, metric)] = None if is_nan or not math.isfinite(value) else value
+    # Values are placed on axes and marked best, so a NaN or an infinity is no value here.
+    latest = {
+        (run_pk, metric): logged.finite
+        for run_pk, values in latest_metrics(runs).items()
+        for metric, logged in values.items()
+    }
     keys = sorted({metric for _, metric in latest})
     if key not in keys:
         key = project.success_metric if project.success_metric in keys else ""

@@ -10,7 +10,8 @@ from dashboard import figures
 from dashboard.selectors.common import curve, ms
 from experiments import ranking, series
 from experiments.choices import LifecycleStage
-from experiments.models import MetricSeries, Param, Run, RunTag
+from experiments.models import Param, Run, RunTag
+from experiments.selectors import latest_metrics
 from phases.models import Project
 
 RUN_CHARTS = 12
@@ -95,35 +96,36 @@ def run_detail(*, project: Project, run_id: str, chart_page: object = 1) -> RunD
         .prefetch_related(
             Prefetch("params", queryset=Param.objects.order_by("key")),
             Prefetch("tags", queryset=RunTag.objects.order_by("key")),
-            Prefetch("metric_series", queryset=MetricSeries.objects.order_by("key")),
             "inputs",
         )
         .first()
     )
     if run is None:
         return None
-    all_series = list(run.metric_series.all())
+    # Every key the run logged, NaN and infinities as they were: a run's page shows what it
+    # logged, even when the run is deleted.
+    latest = latest_metrics([run])[run.pk]
     # A metric logged once is a number, not a chart: only series of two points or more are
     # drawn, and paged.
-    charted = [found for found in all_series if found.point_count > 1]
+    charted = [key for key, found in latest.items() if found.points > 1]
     pages = max(1, math.ceil(len(charted) / RUN_CHARTS))
     try:
         page = min(max(int(chart_page), 1), pages)
     except (TypeError, ValueError):
         page = 1
-    chart_index = {found.pk: index for index, found in enumerate(charted)}
+    chart_index = {key: index for index, key in enumerate(charted)}
     metrics = [
         MetricRow(
             index=index,
-            key=found.key,
-            value=None if found.latest_is_nan else found.latest_value,
-            is_nan=found.latest_is_nan,
-            step=found.latest_step,
-            logged=ms(found.latest_timestamp),
-            points=found.point_count,
-            chart_page=chart_index[found.pk] // RUN_CHARTS + 1 if found.pk in chart_index else None,
+            key=key,
+            value=None if found.is_nan else found.value,
+            is_nan=found.is_nan,
+            step=found.step,
+            logged=ms(found.timestamp),
+            points=found.points,
+            chart_page=chart_index[key] // RUN_CHARTS + 1 if key in chart_index else None,
         )
-        for index, found in enumerate(all_series, start=1)
+        for index, (key, found) in enumerate(latest.items(), start=1)
     ]
     drawable = [row for row in metrics if not row.single]
     shown = drawable[(page - 1) * RUN_CHARTS : page * RUN_CHARTS]

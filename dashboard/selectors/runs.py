@@ -2,7 +2,6 @@
 the metric and param columns a reader picks, a page at a time."""
 
 import datetime as dt
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -12,8 +11,15 @@ from dashboard import figures
 from dashboard.selectors.common import ms
 from dashboard.selectors.leaderboard import LEADERBOARD_PARAMS
 from experiments import ranking
-from experiments.models import Experiment, MetricSeries, Param, Run
-from experiments.selectors import params_of, runs_matching
+from experiments.models import Run
+from experiments.selectors import (
+    Latest,
+    RunKeys,
+    latest_metrics,
+    params_of,
+    run_keys,
+    runs_matching,
+)
 from phases.models import Project
 
 RUNS_PAGE_SIZE = 50
@@ -51,13 +57,11 @@ class RunRow:
     cells: list  # one per column: a float (or None, or NaN) for metrics, text for params
 
 
-@dataclass(frozen=True, slots=True)
-class RunChoices:
-    """What the search form offers: this project's experiments and the keys its runs use."""
+class RunChoices(RunKeys):
+    """What the search form offers: this project's experiments and the keys its runs use,
+    and the columns those keys name."""
 
-    experiments: list[tuple[int, str]]
-    metric_keys: list[str]
-    param_keys: list[str]
+    __slots__ = ()
 
     @property
     def columns(self) -> list[str]:
@@ -82,25 +86,7 @@ class RunList:
 
 def run_choices(*, project: Project) -> RunChoices:
     """Three queries: the experiments, and the distinct metric and param keys of the runs."""
-    runs = ranking.counted_runs(project)
-    experiments = Experiment.objects.filter(pk__in=runs.values("experiment_id")).order_by("name")
-    metric_keys = (
-        MetricSeries.objects.filter(run__in=runs)
-        .order_by("key")
-        .values_list("key", flat=True)
-        .distinct()[:PICKER_KEYS]
-    )
-    param_keys = (
-        Param.objects.filter(run__in=runs)
-        .order_by("key")
-        .values_list("key", flat=True)
-        .distinct()[:PICKER_KEYS]
-    )
-    return RunChoices(
-        experiments=list(experiments.values_list("pk", "name")),
-        metric_keys=list(metric_keys),
-        param_keys=list(param_keys),
-    )
+    return RunChoices(*run_keys(ranking.counted_runs(project), limit=PICKER_KEYS))
 
 
 def _columns(names: Sequence[str]) -> list[Column]:
@@ -113,16 +99,10 @@ def _columns(names: Sequence[str]) -> list[Column]:
     return columns
 
 
-def _latest(runs: Sequence[Run], keys: Sequence[str]) -> dict[tuple[int, str], float]:
-    if not keys:
-        return {}
-    rows = MetricSeries.objects.filter(run__in=[run.pk for run in runs], key__in=keys)
-    return {
-        (run_pk, key): math.nan if is_nan else value
-        for run_pk, key, value, is_nan in rows.values_list(
-            "run_id", "key", "latest_value", "latest_is_nan"
-        )
-    }
+def _value(found: Latest | None) -> float | None:
+    """A metric cell: the latest value as logged (a NaN shows as "NaN"), ``None`` when the
+    run never logged the key."""
+    return None if found is None else found.value
 
 
 def project_runs(
@@ -164,7 +144,7 @@ def project_runs(
         columns = _columns(
             ([METRIC_PREFIX + metric] if metric else []) + [PARAM_PREFIX + key for key in varying]
         )
-    latest = _latest(listed, [column.key for column in columns if column.metric])
+    latest = latest_metrics(listed, [column.key for column in columns if column.metric])
     rows = []
     for run in listed:
         started, ended = ms(run.start_time), ms(run.end_time)
@@ -174,7 +154,7 @@ def project_runs(
                 started=started,
                 duration=ended - started if started and ended else None,
                 cells=[
-                    latest.get((run.pk, column.key))
+                    _value(latest[run.pk].get(column.key))
                     if column.metric
                     else params[run.pk].get(column.key, "")
                     for column in columns

@@ -740,6 +740,45 @@ def test_compare_lists_every_metric_with_the_best_marked(manager, viewer, projec
     assert float(best[0]) == max(r.metric_series.get(key="val_auc").latest_value for r in made)
 
 
+def test_compare_leaves_out_a_deleted_run(manager, viewer, project):
+    """A deleted run is out of every list and chart until it is restored: a comparison
+    asked for it (an old link) leaves it out, as the leaderboard and the run list do."""
+    made = sweep(project, by=manager, n=3)
+    runs.run_delete(run=made[2], by=manager)
+    picked = ",".join(run.run_id for run in made)
+
+    response = client_for(viewer).get(url(project, "run-compare"), {"runs": picked})
+
+    page = html_of(response)
+    assert "1 of the runs asked for is not in this project and is left out" in page
+    assert made[2].name not in page
+    assert len(figure(response, "chart-compare-curves")["data"]) == 2
+
+
+def test_a_nan_or_an_infinity_reads_as_logged_but_is_no_value_to_compare(manager, viewer, project):
+    """The run list and the run page show what a run logged, a NaN as "NaN"; a comparison
+    places and marks only finite values, so there a NaN or an infinity is no value."""
+    experiment = runs.experiment_create(project=project, name="edge cases", by=manager)
+    good = log_run(experiment, by=manager, name="good", metrics={"val_auc": [0.7]})
+    nan = log_run(experiment, by=manager, name="diverged", metrics={"val_auc": [0.9, math.nan]})
+    inf = log_run(experiment, by=manager, name="overflowed", metrics={"val_auc": [math.inf]})
+    client = client_for(viewer)
+
+    listed = html_of(client.get(url(project, "runs")))
+    rows = {name: listed[listed.index(f">{name}<") :] for name in ("diverged", "overflowed")}
+    assert rows["diverged"][: rows["diverged"].index("</tr>")].count(">NaN<") == 1
+    assert '<data value="inf">inf</data>' in rows["overflowed"][: rows["overflowed"].index("</tr>")]
+    assert ">NaN<" in html_of(client.get(url(project, "run", nan.run_id)))
+
+    picked = ",".join(run.run_id for run in (good, nan, inf))
+    response = client.get(url(project, "run-compare"), {"runs": picked})
+    page = html_of(response)
+    assert "Fewer than two of these runs have a value of" in page  # nothing to place
+    table = page[page.index('aria-labelledby="compared-heading"') :]
+    assert re.findall(r'<data value="([^"]+)"', table) == ["0.7"]
+    assert 'data-testid="best"' not in table  # a single value marks no run out
+
+
 def test_compare_answers_the_charts_of_another_metric_as_json(manager, viewer, project):
     made = sweep(project, by=manager, n=3)
     picked = ",".join(run.run_id for run in made)
