@@ -38,15 +38,10 @@ from django.db.models import (
 
 from experiments.choices import LifecycleStage, RunStatus
 from experiments.models import MetricSeries, Run, epoch_ms
-from phases.choices import MetricDirection
 from phases.models import Project
 
 # Runs of these statuses have no rank, whatever they logged.
 UNRANKED_STATUSES = (RunStatus.FAILED,)
-
-
-def maximize(project: Project) -> bool:
-    return project.success_direction == MetricDirection.MAXIMIZE
 
 
 def finite(prefix: str = "") -> Q:

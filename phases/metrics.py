@@ -7,6 +7,21 @@ ask here, so "meets the target" is decided one way. No Django in this module: th
 builders, which are pure, use it too.
 """
 
+import re
+
+# Which way a metric other than the success metric is better is stated nowhere, so its name
+# says it: losses, errors, times and sizes are better low; scores, rates and the rest high.
+_BETTER_LOW = re.compile(
+    r"loss|err|mse|mae|rmse|mape|perplexity|latency|time|seconds|duration|_ms$|memory|bytes"
+    r"|cost",
+    re.IGNORECASE,
+)
+
+
+def better_low_by_name(key: str) -> bool:
+    """Whether a metric called ``key`` is better low, as far as its name tells."""
+    return bool(_BETTER_LOW.search(key))
+
 
 def meets_target(value: float, target: float, *, maximize: bool) -> bool:
     """Whether ``value`` reaches ``target``: at or above it when higher is better, at or

@@ -21,6 +21,7 @@ from phases.choices import (
     TaskStatus,
     TransitionKind,
 )
+from phases.metrics import better_low_by_name
 
 # --- Templates --------------------------------------------------------------------------
 
@@ -228,6 +229,13 @@ class Project(models.Model):
     def maximizes(self) -> bool:
         """Whether a higher value of the success metric is better."""
         return MetricDirection.maximizes(self.success_direction)
+
+    def maximizes_metric(self, key: str) -> bool:
+        """Whether a higher ``key`` is better on this project: the success metric's stated
+        direction, else what the metric's name tells (``phases.metrics``)."""
+        if key == self.success_metric:
+            return self.maximizes
+        return not better_low_by_name(key)
 
     @property
     def metric_name(self) -> str:

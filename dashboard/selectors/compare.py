@@ -1,6 +1,5 @@
 """Runs side by side on one metric: curves, params against it, a table."""
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,15 +15,6 @@ MAX_COMPARED = 20
 # does in the browser; no curve gets fewer points than a chart needs to keep its shape.
 COMPARE_POINTS = 8000
 MIN_CURVE_POINTS = 200
-# Which way is better is known for the success metric only; for any other metric, names
-# that say loss or error are better low, and the rest better high.
-LOWER_IS_BETTER = re.compile(r"loss|err|mse|mae|rmse|mape|perplexity|latency|time", re.I)
-
-
-def lower_is_better(key: str, project: Project) -> bool:
-    if key == project.success_metric:
-        return not ranking.maximize(project)
-    return bool(LOWER_IS_BETTER.search(key))
 
 
 def requested_runs(values: Sequence[str]) -> list[str]:
@@ -115,7 +105,7 @@ def compare_runs(*, project: Project, run_ids: Sequence[str], key: str = "") -> 
         )
         for run in runs
     ]
-    lower = {metric: lower_is_better(metric, project) for metric in keys}
+    lower = {metric: not project.maximizes_metric(metric) for metric in keys}
     best = {}
     for metric in keys:
         values = [v for v in (latest.get((run.pk, metric)) for run in runs) if v is not None]
@@ -135,7 +125,7 @@ def compare_runs(*, project: Project, run_ids: Sequence[str], key: str = "") -> 
         requested=len(list(run_ids)),
         missing=len(wanted) - len(runs),
         ranked=bool(key) and key == project.success_metric,
-        maximize=ranking.maximize(project) if key == project.success_metric else True,
+        maximize=project.maximizes_metric(key) if key else True,
         best=best,
         lower=lower,
     )

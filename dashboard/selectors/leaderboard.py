@@ -84,7 +84,7 @@ def project_experiments(*, project: Project) -> ProjectExperiments:
     """
     metric = project.success_metric
     runs = ranking.counted_runs(project)
-    maximize = ranking.maximize(project)
+    maximize = project.maximizes
     if not metric:
         # Nothing to rank, and nothing to count: the section only asks for a metric.
         return ProjectExperiments(
@@ -145,7 +145,7 @@ def project_experiments(*, project: Project) -> ProjectExperiments:
 
 def _meets(project: Project, value: float) -> bool:
     target = project.success_target
-    return target is not None and meets_target(value, target, maximize=ranking.maximize(project))
+    return target is not None and meets_target(value, target, maximize=project.maximizes)
 
 
 def _since_reopen(project: Project, ranked: list[MetricSeries]) -> SinceReopen | None:

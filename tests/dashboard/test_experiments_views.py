@@ -670,9 +670,11 @@ def test_compare_another_metric(manager, viewer, project):
     assert curves["layout"]["shapes"] == []  # loss is not the success metric: no target
     params = figure(response, "chart-params")["data"][0]
     assert params["dimensions"][-1]["label"] == "loss"
-    # Which way is better is known for the success metric only.
-    assert params["line"]["reversescale"] is False
-    assert "darker lines reached a higher value" in html_of(response)
+    # Not the success metric: its name says which way is better, for the chart as for the
+    # table's best mark.
+    assert params["line"]["reversescale"] is True
+    page = html_of(response)
+    assert "darker lines did better (lower is better, as the metric’s name tells)" in page
 
 
 def test_compare_needs_two_runs_and_takes_at_most_twenty(manager, viewer, project):

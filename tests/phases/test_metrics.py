@@ -2,7 +2,9 @@
 
 import pytest
 
-from phases.metrics import meets_target, shortfall
+from phases.choices import MetricDirection
+from phases.metrics import better_low_by_name, meets_target, shortfall
+from phases.models import Project
 
 
 @pytest.mark.parametrize(
@@ -29,3 +31,28 @@ def test_shortfall_is_positive_exactly_when_the_target_is_missed(value, target, 
     assert (shortfall(value, target, maximize=maximize) > 0) is not meets_target(
         value, target, maximize=maximize
     )
+
+
+@pytest.mark.parametrize(
+    ("key", "low"),
+    [
+        ("val_loss", True),
+        ("rmse", True),
+        ("fit_time", True),
+        ("fit_seconds", True),
+        ("p95_latency_ms", True),
+        ("peak_memory_bytes", True),
+        ("val_auc", False),
+        ("accuracy", False),
+        ("recall_at_1pct", False),
+    ],
+)
+def test_a_metrics_name_tells_which_way_it_is_better(key, low):
+    assert better_low_by_name(key) is low
+
+
+def test_the_success_metric_goes_the_way_the_project_says_whatever_its_name():
+    project = Project(success_metric="val_loss_ratio", success_direction=MetricDirection.MAXIMIZE)
+    assert project.maximizes_metric("val_loss_ratio")
+    assert not project.maximizes_metric("val_loss")
+    assert project.maximizes_metric("val_auc")
