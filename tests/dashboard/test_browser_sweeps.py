@@ -82,6 +82,10 @@ def test_a_contributor_starts_a_sweep_and_follows_its_progress(
         assert page.evaluate(display, ".progress-line") == "flex"
         row = page.evaluate(display, "table.trials tbody tr")
         assert row == ("block" if size == "phone" else "table-row")
+        # Each trial's params are there, a labelled line each on a phone.
+        line = page.evaluate(display, "table.trials .trial-params div")
+        assert line == ("block" if size == "phone" else "flex")
+        assert "n_neighbors" in page.locator("table.trials tbody tr").first.inner_text()
         assert tab.drawn_traces("chart-best") == 2
         assert tab.drawn_traces("chart-importances") == 1
         no_sideways_scroll(tab)

@@ -3,10 +3,12 @@ field they name, the progress JSON, the retraining prefill from production, and 
 project page's sweeps section within its query budget."""
 
 import json
+import re
 
 import pytest
 from django.urls import reverse
 
+from dashboard.selectors.sweeps import param_text
 from experiments import services as experiments
 from experiments.models import Sweep
 from tests.api.test_permissions import deploy_run
@@ -160,3 +162,45 @@ def test_retraining_is_prefilled_from_the_deployed_run(
     )
     assert Sweep.objects.get(name="retrained").dataset == exported
     assert "The dataset is production's: 140 labelled production rows" in (started.content.decode())
+
+
+def _row_texts(html: str) -> dict[int, str]:
+    """Each trial row of the trials table as its text, by trial number."""
+    body = html.split('class="data trials"', 1)[1].split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    rows = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", body, re.S):
+        number = int(re.search(r"trial (\d+)</th>", row).group(1))
+        rows[number] = " ".join(re.sub(r"<[^>]+>", " ", row).split())
+    return rows
+
+
+def test_every_trial_shows_its_own_family_s_params(project, viewer, contributor, iris):
+    """A sweep of two families: each trial's row names each of its params with its value,
+    whichever family it is, rather than a few columns that only one family fills."""
+    sweep = knn(
+        project, contributor, iris, name="forest and knn", families=["random_forest", "knn"],
+        max_trials=8, seed=2, space={
+            "random_forest": {
+                "n_estimators": {"type": "int", "low": 5, "high": 15},
+                "max_depth": {"type": "int", "low": 2, "high": 6},
+                "min_samples_leaf": {"type": "int", "low": 1, "high": 5},
+            },
+            "knn": {
+                "n_neighbors": {"type": "int", "low": 1, "high": 15},
+                "weights": {"type": "categorical", "choices": ["uniform", "distance"]},
+            },
+        },
+    )  # fmt: skip
+    run_all(sweep)
+    trials = list(sweep.trials.order_by("number"))
+    assert {t.params["family"] for t in trials} == {"random_forest", "knn"}
+
+    rows = _row_texts(client_for(viewer).get(url(project, "sweep", sweep.pk)).content.decode())
+
+    assert set(rows) == {t.number for t in trials}
+    for trial in trials:
+        label = "Random forest" if trial.params["family"] == "random_forest" else "k-nearest"
+        assert label in rows[trial.number]
+        for key, value in trial.params.items():
+            if key != "family":
+                assert f"{key} {param_text(value)}" in rows[trial.number], (key, trial.number)
