@@ -27,6 +27,7 @@ from dashboard.views import WEBGL_CHART_CSP
 from experiments import selectors as experiment_selectors
 from experiments import services
 from experiments.models import Dataset, Sweep
+from experiments.sweeps import FAMILIES
 from mlprojects.exceptions import DomainError
 from monitoring import retraining
 from monitoring import services as monitoring
@@ -35,6 +36,8 @@ from monitoring.selectors import production_dataset_current
 from phases.roles import Action, allows
 
 POLL_SECONDS = 3
+# How many of a run's params the retraining form names when none of them is a family.
+PARAMS_NAMED = 6
 
 
 def _sweep(project, sweep_id: int) -> Sweep:
@@ -107,13 +110,27 @@ def sweep_progress(request, slug: str, sweep_id: int):
     return JsonResponse(experiment_selectors.sweep_progress(sweep))
 
 
+def _copied(spec: dict, plan) -> dict:
+    """What the retraining form copied from the deployed run, so its page promises no more:
+    the family it names (a sweep's trial, or a run that logged a ``family`` of the
+    allowlist), else the run's first params, which name none."""
+    known = FAMILIES.get(spec.get("task"), {})
+    families = [known[key].label if key in known else key for key in spec.get("families", ())]
+    params = sorted(plan.params.items())
+    return {
+        "families": families,
+        "params": [] if families else params[:PARAMS_NAMED],
+        "more_params": 0 if families else max(len(params) - PARAMS_NAMED, 0),
+    }
+
+
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def sweep_new(request, slug: str):
     """The form; ``?retrain=<deployment id>`` prefills it from the deployed version's run."""
     project = caller_project(request, slug, Action.LOG_DATA)
     datasets = Dataset.objects.filter(project=project).order_by("name")
-    initial, plan = {}, None
+    initial, plan, copied = {}, None, None
     deployment_id = request.GET.get("retrain") or request.POST.get("retrain")
     if deployment_id:
         deployment = Deployment.objects.filter(
@@ -123,6 +140,7 @@ def sweep_new(request, slug: str):
             raise Http404("No such deployment.")
         spec, plan = retraining.retraining_spec(deployment=deployment)
         initial = SweepForm.prefill(spec)
+        copied = _copied(spec, plan)
     form = SweepForm(request.POST or None, datasets=datasets, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -135,7 +153,13 @@ def sweep_new(request, slug: str):
     return render(
         request,
         "dashboard/sweep_new.html",
-        {"project": project, "form": form, "plan": plan, "has_datasets": datasets.exists()},
+        {
+            "project": project,
+            "form": form,
+            "plan": plan,
+            "copied": copied,
+            "has_datasets": datasets.exists(),
+        },
     )
 
 

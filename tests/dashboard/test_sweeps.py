@@ -154,6 +154,8 @@ def test_retraining_is_prefilled_from_the_deployed_run(
     assert "n_neighbors" in context.initial["space"]
     text = form.content.decode()
     assert "Start a retraining sweep" in text and "140 labelled production rows" in text
+    assert "its family (k-nearest neighbours) and a space around its params" in text
+    assert re.search(r'<input type="checkbox" name="families" value="knn"[^>]* checked>', text)
     client_for(contributor).post(retrain)  # still current: exported once
     assert Dataset.objects.filter(source="production").count() == 1
 
@@ -204,3 +206,35 @@ def test_every_trial_shows_its_own_family_s_params(project, viewer, contributor,
         for key, value in trial.params.items():
             if key != "family":
                 assert f"{key} {param_text(value)}" in rows[trial.number], (key, trial.number)
+
+
+def test_a_retraining_form_says_what_it_could_not_copy_from_a_run_no_sweep_made(
+    project, contributor, manager, iris
+):
+    """A deployed run logged by a script of its own (a family no sweep searches): the form
+    has no family or space to copy, and says so instead of promising them; its counts of
+    rows read as the export's summary beside them does, with thousands separators."""
+    from experiments import services as tracking
+    from tests.dashboard.test_experiments_views import log_run
+    from tests.monitoring.conftest import iris_in_production
+
+    experiment = tracking.experiment_create(project=project, name="forecasting", by=manager)
+    run = log_run(
+        experiment, by=manager, name="tft-weather",
+        params={"model": "temporal_fusion_transformer", "hidden": "64"},
+    )  # fmt: skip
+    deployment = deploy_run(project, run, by=manager)
+    iris_in_production(deployment, labelled=1200, unlabelled=100)
+
+    form = client_for(contributor).post(url(project, "sweep-retrain", deployment.pk), follow=True)
+
+    text = " ".join(form.content.decode().split())
+    assert form.context["plan"].export is not None
+    assert "families" not in form.context["form"].initial
+    assert "its family and a space around its params" not in text
+    assert "names no estimator family a sweep searches" in text
+    assert "model</code> temporal_fusion_transformer" in text
+    assert "Production has seen 1,300 rows" in text and "1,200 of them labelled" in text
+    assert "1,200 labelled production rows" in text
+    boxes = re.findall(r'<input type="checkbox" name="families"[^>]*>', text)
+    assert boxes and not [box for box in boxes if "checked" in box]
