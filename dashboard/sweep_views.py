@@ -22,7 +22,7 @@ from dashboard import figures
 from dashboard.access import caller_project
 from dashboard.figures import sweeps as sweep_figures
 from dashboard.selectors import sweeps as selectors
-from dashboard.sweep_forms import SweepForm
+from dashboard.sweep_forms import BuiltinDatasetForm, SweepForm, UploadDatasetForm
 from dashboard.views import WEBGL_CHART_CSP
 from experiments import selectors as experiment_selectors
 from experiments import services
@@ -36,6 +36,8 @@ from monitoring.selectors import production_dataset_current
 from phases.roles import Action, allows
 
 POLL_SECONDS = 3
+# The forms that add a dataset where a sweep starts, by the value of their submit button.
+DATASET_FORMS = {"builtin": BuiltinDatasetForm, "upload": UploadDatasetForm}
 # How many of a run's params the retraining form names when none of them is a family.
 PARAMS_NAMED = 6
 
@@ -124,10 +126,30 @@ def _copied(spec: dict, plan) -> dict:
     }
 
 
+def _dataset_forms(request, project, posted: str | None) -> tuple[dict, Dataset | None]:
+    """The forms that add a dataset (a built-in one, or a CSV upload), the ``posted`` one
+    bound, and the dataset it added, if it did."""
+    forms = {
+        kind: form_class(request.POST, request.FILES) if kind == posted else form_class()
+        for kind, form_class in DATASET_FORMS.items()
+    }
+    added = forms.get(posted)
+    if added is None or not added.is_valid():
+        return forms, None
+    try:
+        dataset = services.dataset_create(project=project, user=request.user, **added.dataset())
+    except DomainError as error:
+        added.refused(error)
+        return forms, None
+    return forms, dataset
+
+
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def sweep_new(request, slug: str):
-    """The form; ``?retrain=<deployment id>`` prefills it from the deployed version's run."""
+    """The form; ``?retrain=<deployment id>`` prefills it from the deployed version's run.
+    The page also adds a dataset (built in or uploaded), so a project without one can go on
+    to its sweep: the form then comes back with the dataset to choose."""
     project = caller_project(request, slug, Action.LOG_DATA)
     datasets = Dataset.objects.filter(project=project).order_by("name")
     initial, plan, copied = {}, None, None
@@ -141,8 +163,16 @@ def sweep_new(request, slug: str):
         spec, plan = retraining.retraining_spec(deployment=deployment)
         initial = SweepForm.prefill(spec)
         copied = _copied(spec, plan)
-    form = SweepForm(request.POST or None, datasets=datasets, initial=initial)
-    if request.method == "POST" and form.is_valid():
+    posted = request.POST.get("add") if request.method == "POST" else None
+    dataset_forms, added = _dataset_forms(request, project, posted)
+    if added is not None:
+        messages.success(
+            request, f"Dataset “{added.name}” added: {added.rows:,} rows, target {added.target}."
+        )
+        return redirect(request.get_full_path())
+    adding = posted in DATASET_FORMS
+    form = SweepForm(None if adding else request.POST or None, datasets=datasets, initial=initial)
+    if request.method == "POST" and not adding and form.is_valid():
         try:
             sweep = services.sweep_create(project=project, user=request.user, **form.spec())
         except DomainError as error:
@@ -159,6 +189,8 @@ def sweep_new(request, slug: str):
             "plan": plan,
             "copied": copied,
             "has_datasets": datasets.exists(),
+            "dataset_forms": dataset_forms,
+            "adding": adding,
         },
     )
 

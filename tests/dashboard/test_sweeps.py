@@ -238,3 +238,45 @@ def test_a_retraining_form_says_what_it_could_not_copy_from_a_run_no_sweep_made(
     assert "1,200 labelled production rows" in text
     boxes = re.findall(r'<input type="checkbox" name="families"[^>]*>', text)
     assert boxes and not [box for box in boxes if "checked" in box]
+
+
+def test_a_project_without_a_dataset_adds_one_where_its_sweep_starts(
+    project, contributor, settings, tmp_path
+):
+    """ "Start a sweep" on a project without a dataset: the page offers the built-in
+    datasets and an upload, and either lands on the sweep's form with the new dataset."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from experiments.models import Dataset
+    from experiments.sweeps import BUILTIN_DATASETS
+
+    settings.EXPERIMENTS_DATASET_ROOT = tmp_path / "datasets"
+    client = client_for(contributor)
+    empty = client.get(url(project, "sweep-new")).content.decode()
+    for key in BUILTIN_DATASETS:
+        assert re.search(rf'<input type="radio" name="builtin" value="{key}"', empty)
+    assert 'enctype="multipart/form-data"' in empty and 'type="file"' in empty
+
+    added = client.post(
+        url(project, "sweep-new"), {"add": "builtin", "builtin": "wine"}, follow=True
+    )
+    assert added.redirect_chain == [(url(project, "sweep-new"), 302)]
+    wine = Dataset.objects.get(project=project)
+    assert (wine.name, wine.builtin, wine.rows) == ("wine", "wine", 178)
+    assert added.context["form"].fields["dataset"].queryset.get() == wine
+    assert "Start the sweep" in added.content.decode()
+
+    no_target = b"size,price\n" + b"".join(f"{i},{i * 3}\n".encode() for i in range(20))
+    refused = client.post(url(project, "sweep-new"), {
+        "add": "upload", "upload-name": "prices", "upload-target": "cost",
+        "upload-file": SimpleUploadedFile("prices.csv", no_target, content_type="text/csv"),
+    })  # fmt: skip
+    assert refused.status_code == 200
+    assert "the file has no column “cost”" in refused.content.decode()
+    uploaded = client.post(url(project, "sweep-new"), {
+        "add": "upload", "upload-name": "prices", "upload-target": "price",
+        "upload-file": SimpleUploadedFile("prices.csv", no_target, content_type="text/csv"),
+    })  # fmt: skip
+    assert uploaded.status_code == 302
+    prices = Dataset.objects.get(project=project, name="prices")
+    assert (prices.source, prices.target, prices.rows) == ("upload", "price", 20)
