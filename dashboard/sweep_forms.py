@@ -1,12 +1,13 @@
-"""The form that starts a sweep from the dashboard. It holds the JSON types; the spec's rules
-are ``experiments.sweeps``' own, and their refusals come back on the field they name."""
+"""The forms that start a sweep from the dashboard, and add the dataset it runs on. They hold
+the JSON types; the rules are ``experiments.sweeps``' own, and their refusals come back on
+the field they name."""
 
 import json
 
 from django import forms
 
 from experiments.choices import Pruner, Strategy
-from experiments.sweeps import FAMILIES
+from experiments.sweeps import BUILTIN_DATASETS, FAMILIES
 from mlprojects.exceptions import DomainError
 
 
@@ -27,7 +28,59 @@ class DatasetChoiceField(forms.ModelChoiceField):
         return f"{obj.name} — {obj.rows:,} rows, target {obj.target} ({obj.task})"
 
 
-class SweepForm(forms.Form):
+class DomainForm(forms.Form):
+    """A form whose domain refusal (``DomainError``) comes back on the field it names."""
+
+    # A domain field this form asks under another (a built-in's key is its dataset's name).
+    refused_on: dict[str, str] = {}
+
+    def refused(self, error: DomainError) -> None:
+        """The domain's refusal on the field it names (``space.svm.C`` on the space)."""
+        if not error.fields:
+            self.add_error(None, error.message)
+        for name, rules in error.fields.items():
+            field = self.refused_on.get(name, name.split(".")[0])
+            for rule in rules:
+                text = rule if field == name else f"{name}: {rule}"
+                self.add_error(field if field in self.fields else None, text)
+
+
+class BuiltinDatasetForm(DomainForm):
+    """One of scikit-learn's datasets, named by its key."""
+
+    refused_on = {"name": "builtin"}
+    builtin = forms.ChoiceField(
+        label="Built-in dataset",
+        widget=forms.RadioSelect,
+        choices=[(key, description) for key, (_, _, description) in BUILTIN_DATASETS.items()],
+    )
+
+    def dataset(self) -> dict:
+        """The fields as ``dataset_create`` takes them."""
+        return {"name": self.cleaned_data["builtin"], "builtin": self.cleaned_data["builtin"]}
+
+
+class UploadDatasetForm(DomainForm):
+    """A CSV file of the contributor's own, with the column a sweep learns to predict."""
+
+    prefix = "upload"  # on the page of the sweep's form, which has a name too
+    name = forms.CharField(label="Dataset name")
+    file = forms.FileField(
+        label="CSV file",
+        widget=forms.FileInput(attrs={"accept": ".csv,text/csv"}),
+        help_text="A header row, then at least 10 rows.",
+    )
+    target = forms.CharField(
+        label="Target column",
+        help_text="The column to predict; classification or regression follows from its values.",
+    )
+
+    def dataset(self) -> dict:
+        """The fields as ``dataset_create`` takes them."""
+        return dict(self.cleaned_data)
+
+
+class SweepForm(DomainForm):
     name = forms.CharField(label="Name", max_length=200)
     dataset = DatasetChoiceField(label="Dataset", queryset=None, empty_label=None)
     families = forms.MultipleChoiceField(
@@ -78,16 +131,6 @@ class SweepForm(forms.Form):
         data = dict(self.cleaned_data)
         data["dataset"] = data["dataset"].pk
         return {key: value for key, value in data.items() if value is not None}
-
-    def refused(self, error: DomainError) -> None:
-        """The domain's refusal on the field it names (``space.svm.C`` on the space)."""
-        if not error.fields:
-            self.add_error(None, error.message)
-        for name, rules in error.fields.items():
-            field = name.split(".")[0]
-            for rule in rules:
-                text = rule if field == name else f"{name}: {rule}"
-                self.add_error(field if field in self.fields else None, text)
 
     @staticmethod
     def prefill(spec: dict) -> dict:

@@ -22,11 +22,12 @@ from dashboard import figures
 from dashboard.access import caller_project
 from dashboard.figures import sweeps as sweep_figures
 from dashboard.selectors import sweeps as selectors
-from dashboard.sweep_forms import SweepForm
+from dashboard.sweep_forms import BuiltinDatasetForm, SweepForm, UploadDatasetForm
 from dashboard.views import WEBGL_CHART_CSP
 from experiments import selectors as experiment_selectors
 from experiments import services
 from experiments.models import Dataset, Sweep
+from experiments.sweeps import FAMILIES
 from mlprojects.exceptions import DomainError
 from monitoring import retraining
 from monitoring import services as monitoring
@@ -35,6 +36,10 @@ from monitoring.selectors import production_dataset_current
 from phases.roles import Action, allows
 
 POLL_SECONDS = 3
+# The forms that add a dataset where a sweep starts, by the value of their submit button.
+DATASET_FORMS = {"builtin": BuiltinDatasetForm, "upload": UploadDatasetForm}
+# How many of a run's params the retraining form names when none of them is a family.
+PARAMS_NAMED = 6
 
 
 def _sweep(project, sweep_id: int) -> Sweep:
@@ -107,13 +112,47 @@ def sweep_progress(request, slug: str, sweep_id: int):
     return JsonResponse(experiment_selectors.sweep_progress(sweep))
 
 
+def _copied(spec: dict, plan) -> dict:
+    """What the retraining form copied from the deployed run, so its page promises no more:
+    the family it names (a sweep's trial, or a run that logged a ``family`` of the
+    allowlist), else the run's first params, which name none."""
+    known = FAMILIES.get(spec.get("task"), {})
+    families = [known[key].label if key in known else key for key in spec.get("families", ())]
+    params = sorted(plan.params.items())
+    return {
+        "families": families,
+        "params": [] if families else params[:PARAMS_NAMED],
+        "more_params": 0 if families else max(len(params) - PARAMS_NAMED, 0),
+    }
+
+
+def _dataset_forms(request, project, posted: str | None) -> tuple[dict, Dataset | None]:
+    """The forms that add a dataset (a built-in one, or a CSV upload), the ``posted`` one
+    bound, and the dataset it added, if it did."""
+    forms = {
+        kind: form_class(request.POST, request.FILES) if kind == posted else form_class()
+        for kind, form_class in DATASET_FORMS.items()
+    }
+    added = forms.get(posted)
+    if added is None or not added.is_valid():
+        return forms, None
+    try:
+        dataset = services.dataset_create(project=project, user=request.user, **added.dataset())
+    except DomainError as error:
+        added.refused(error)
+        return forms, None
+    return forms, dataset
+
+
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def sweep_new(request, slug: str):
-    """The form; ``?retrain=<deployment id>`` prefills it from the deployed version's run."""
+    """The form; ``?retrain=<deployment id>`` prefills it from the deployed version's run.
+    The page also adds a dataset (built in or uploaded), so a project without one can go on
+    to its sweep: the form then comes back with the dataset to choose."""
     project = caller_project(request, slug, Action.LOG_DATA)
     datasets = Dataset.objects.filter(project=project).order_by("name")
-    initial, plan = {}, None
+    initial, plan, copied = {}, None, None
     deployment_id = request.GET.get("retrain") or request.POST.get("retrain")
     if deployment_id:
         deployment = Deployment.objects.filter(
@@ -123,8 +162,17 @@ def sweep_new(request, slug: str):
             raise Http404("No such deployment.")
         spec, plan = retraining.retraining_spec(deployment=deployment)
         initial = SweepForm.prefill(spec)
-    form = SweepForm(request.POST or None, datasets=datasets, initial=initial)
-    if request.method == "POST" and form.is_valid():
+        copied = _copied(spec, plan)
+    posted = request.POST.get("add") if request.method == "POST" else None
+    dataset_forms, added = _dataset_forms(request, project, posted)
+    if added is not None:
+        messages.success(
+            request, f"Dataset “{added.name}” added: {added.rows:,} rows, target {added.target}."
+        )
+        return redirect(request.get_full_path())
+    adding = posted in DATASET_FORMS
+    form = SweepForm(None if adding else request.POST or None, datasets=datasets, initial=initial)
+    if request.method == "POST" and not adding and form.is_valid():
         try:
             sweep = services.sweep_create(project=project, user=request.user, **form.spec())
         except DomainError as error:
@@ -135,7 +183,15 @@ def sweep_new(request, slug: str):
     return render(
         request,
         "dashboard/sweep_new.html",
-        {"project": project, "form": form, "plan": plan, "has_datasets": datasets.exists()},
+        {
+            "project": project,
+            "form": form,
+            "plan": plan,
+            "copied": copied,
+            "has_datasets": datasets.exists(),
+            "dataset_forms": dataset_forms,
+            "adding": adding,
+        },
     )
 
 

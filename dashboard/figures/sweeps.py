@@ -1,4 +1,4 @@
-"""Figures of a sweep: the best score so far against the trial number, and Optuna's
+"""Figures of a sweep: the best score of the trials up to each trial number, and Optuna's
 parameter importances. Pure: plain data in, a Plotly figure as dicts out."""
 
 from collections.abc import Mapping, Sequence
@@ -9,9 +9,11 @@ from dashboard.figures.base import GRID, MUTED, PALETTE, Figure, _figure, _layou
 def best_so_far(
     points: Sequence[tuple[int, float]], *, metric: str, maximize: bool, values=()
 ) -> Figure:
-    """The best objective after each finished trial as a step line, and each trial's own
-    score as a dot (``values``: (number, value) of the trials that scored), so a reader
-    sees both how the search converged and how spread its trials were."""
+    """The best objective of the trials numbered up to each one as a step line (``points``:
+    (number, best so far), in number order, so the line never goes back on itself), and
+    each trial's own score as a dot (``values``: (number, value) of the trials that
+    scored), so a reader sees both how the search converged and how spread its trials were.
+    """
     data = []
     if values:
         data.append(
@@ -35,14 +37,14 @@ def best_so_far(
             "x": [number for number, _ in points],
             "y": [value for _, value in points],
             "hovertemplate": (
-                f"after trial %{{x}}<br>best {_text(metric)} %{{y:.4g}}<extra></extra>"
+                f"trials 0 to %{{x}}<br>best {_text(metric)} %{{y:.4g}}<extra></extra>"
             ),
         }
     )
     layout = _layout(
         height=320,
         margin={"l": 60, "r": 20, "t": 40, "b": 50},
-        xaxis={"title": {"text": "trial"}, "gridcolor": GRID, "zeroline": False},
+        xaxis={"title": {"text": "trial number"}, "gridcolor": GRID, "zeroline": False},
         yaxis={"title": {"text": _text(metric)}, "gridcolor": GRID, "zeroline": False},
     )
     return _figure(data, layout)

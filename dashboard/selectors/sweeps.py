@@ -8,16 +8,15 @@ sweep's progress, its trials (each with its run) and the trials' importances thr
 
 from dataclasses import dataclass
 
-from dashboard import figures
 from experiments import selectors as experiments
 from experiments.choices import SWEEP_ACTIVE, TRIAL_DONE, TrialStatus
 from experiments.models import Dataset, Sweep, Trial
 from experiments.sweeps.families import FAMILIES
+from experiments.sweeps.sampling import FAMILY
 from phases.models import Project
 
 SECTION_SWEEPS = 8
 LEADERBOARD_TRIALS = 50
-SHOWN_PARAMS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +67,8 @@ def sweep_of(*, project: Project, sweep_id: int) -> Sweep | None:
 class TrialRow:
     rank: int | None
     trial: Trial
-    params: list[tuple[str, str]]  # (key, as shown), in the page's column order
+    family: str  # as people name it ("Random forest"); "" before the trial has params
+    params: list[tuple[str, str]]  # (key, as shown): every param of the trial's family
 
     @property
     def ranked(self) -> bool:
@@ -80,7 +80,6 @@ class SweepPage:
     sweep: Sweep
     progress: dict
     trials: list[TrialRow]
-    param_keys: list[str]
     hidden_trials: int
     best_so_far: list[tuple[int, float]]
     importances: dict[str, float]
@@ -104,6 +103,11 @@ class SweepPage:
         known = FAMILIES.get(self.sweep.task, {})
         return [known[key].label if key in known else key for key in self.sweep.families]
 
+    @property
+    def several_families(self) -> bool:
+        """Whether each trial's row names its family (the page's head names a lone one)."""
+        return len(self.sweep.families) > 1
+
 
 def param_text(value) -> str:
     """A trial's param as a page shows it: JSON's null as "None", numbers as short as they read."""
@@ -114,35 +118,33 @@ def param_text(value) -> str:
     return str(value)
 
 
-def _param_keys(trials: list[Trial]) -> list[str]:
-    """The params that tell trials apart (the family first when there are several)."""
-    return figures.varying_params(
-        [{k: param_text(v) for k, v in trial.params.items()} for trial in trials], SHOWN_PARAMS
-    )
+def _trial_params(sweep: Sweep, trial: Trial) -> tuple[str, list[tuple[str, str]]]:
+    """The trial's family as people name it, and each of its params as shown, in the order
+    the family lists them. Every param of the trial is there: the families of one sweep
+    search different params, so columns shared by all trials would leave most cells empty
+    and drop the params of the families that did not fit."""
+    params = dict(trial.params)
+    key = params.pop(FAMILY, "")
+    family = FAMILIES.get(sweep.task, {}).get(key)
+    order = {name: i for i, name in enumerate(family.params)} if family else {}
+    names = sorted(params, key=lambda name: (order.get(name, len(order)), name))
+    return (family.label if family else key), [(name, param_text(params[name])) for name in names]
 
 
 def sweep_page(*, sweep: Sweep) -> SweepPage:
     trials = experiments.sweep_trials(sweep)
     succeeded = [t for t in trials if t.status == TrialStatus.SUCCEEDED and t.value is not None]
-    keys = _param_keys(succeeded or trials)
     rows = []
     for index, trial in enumerate(trials[:LEADERBOARD_TRIALS]):
         ranked = trial.status == TrialStatus.SUCCEEDED and trial.value is not None
+        family, params = _trial_params(sweep, trial)
         rows.append(
-            TrialRow(
-                rank=index + 1 if ranked else None,
-                trial=trial,
-                params=[
-                    (key, param_text(trial.params[key]) if key in trial.params else "")
-                    for key in keys
-                ],
-            )
+            TrialRow(rank=index + 1 if ranked else None, trial=trial, family=family, params=params)
         )
     return SweepPage(
         sweep=sweep,
         progress=experiments.sweep_progress(sweep),
         trials=rows,
-        param_keys=keys,
         hidden_trials=max(len(trials) - LEADERBOARD_TRIALS, 0),
         best_so_far=experiments.sweep_best_so_far(sweep),
         importances=experiments.sweep_importances(sweep) if len(succeeded) >= 2 else {},

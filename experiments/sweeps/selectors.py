@@ -86,11 +86,13 @@ def sweep_trials(sweep: Sweep) -> list[Trial]:
 
 
 def sweep_best_so_far(sweep: Sweep) -> list[tuple[int, float]]:
-    """(trial number, best value so far) in the order trials finished: the best-score
-    curve. One query."""
+    """(trial number, best value of the succeeded trials numbered up to it), in number
+    order: the best-score curve, monotone in the trial number it is drawn against, as
+    Optuna's optimization history draws it. Parallel workers finish trials out of order,
+    so a trial that ends late may still raise the curve at its own number. One query."""
     rows = (
         Trial.objects.filter(sweep_id=sweep.pk, status=TrialStatus.SUCCEEDED, value__isnull=False)
-        .order_by("finished_at", "number")
+        .order_by("number")
         .values_list("number", "value")
     )
     best, curve = None, []

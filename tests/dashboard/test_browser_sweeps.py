@@ -50,7 +50,7 @@ def test_a_contributor_starts_a_sweep_and_follows_its_progress(
         section.get_by_role("link", name="Start a sweep").click()
         page.wait_for_load_state()
 
-        page.get_by_label("Name").fill("knn on iris")
+        page.get_by_label("Name", exact=True).fill("knn on iris")
         page.get_by_label("k-nearest neighbours").check()
         page.get_by_label("Search strategy").select_option("random")
         page.get_by_label("Trials", exact=True).fill("4")
@@ -82,6 +82,10 @@ def test_a_contributor_starts_a_sweep_and_follows_its_progress(
         assert page.evaluate(display, ".progress-line") == "flex"
         row = page.evaluate(display, "table.trials tbody tr")
         assert row == ("block" if size == "phone" else "table-row")
+        # Each trial's params are there, a labelled line each on a phone.
+        line = page.evaluate(display, "table.trials .trial-params div")
+        assert line == ("block" if size == "phone" else "flex")
+        assert "n_neighbors" in page.locator("table.trials tbody tr").first.inner_text()
         assert tab.drawn_traces("chart-best") == 2
         assert tab.drawn_traces("chart-importances") == 1
         no_sideways_scroll(tab)
@@ -123,5 +127,36 @@ def test_a_manager_uses_the_best_trial_as_evidence(
         assert linked.run_id == sweep.best_trial.run_id
         no_sideways_scroll(tab)
         tab.screenshot(f"sweep-evidence-{size}")
+    finally:
+        tab.close()
+
+
+@pytest.mark.parametrize(("size", "viewport"), SIZES)
+def test_a_project_without_a_dataset_adds_one_on_the_way_to_its_sweep(
+    browser, live_server, project, contributor, settings, tmp_path, size, viewport
+):
+    settings.EXPERIMENTS_DATASET_ROOT = tmp_path / "datasets"
+    tab = Tab(browser, live_server.url, viewport=viewport)
+    try:
+        tab.sign_in("chris")
+        page = tab.page
+        tab.open(reverse("dashboard:project", args=[project.slug]))
+        page.locator("#sweeps").get_by_role("link", name="Start a sweep").click()
+        page.wait_for_load_state()
+        assert "no dataset yet" in page.get_by_test_id("no-dataset").text_content()
+        assert page.get_by_label("CSV file", exact=True).is_visible()
+        no_sideways_scroll(tab)
+        tab.screenshot(f"sweep-no-dataset-{size}")
+
+        page.get_by_label("Wine cultivars").check()
+        page.get_by_role("button", name="Add this dataset").click()
+        page.wait_for_load_state()
+
+        assert "Dataset “wine” added: 178 rows" in page.locator(".messages").text_content()
+        chosen = page.get_by_label("Dataset", exact=True)
+        assert "wine — 178 rows" in chosen.locator("option:checked").text_content()
+        assert page.get_by_role("button", name="Start the sweep").is_visible()
+        no_sideways_scroll(tab)
+        tab.screenshot(f"sweep-dataset-added-{size}")
     finally:
         tab.close()

@@ -3,10 +3,12 @@ field they name, the progress JSON, the retraining prefill from production, and 
 project page's sweeps section within its query budget."""
 
 import json
+import re
 
 import pytest
 from django.urls import reverse
 
+from dashboard.selectors.sweeps import param_text
 from experiments import services as experiments
 from experiments.models import Sweep
 from tests.api.test_permissions import deploy_run
@@ -152,6 +154,8 @@ def test_retraining_is_prefilled_from_the_deployed_run(
     assert "n_neighbors" in context.initial["space"]
     text = form.content.decode()
     assert "Start a retraining sweep" in text and "140 labelled production rows" in text
+    assert "its family (k-nearest neighbours) and a space around its params" in text
+    assert re.search(r'<input type="checkbox" name="families" value="knn"[^>]* checked>', text)
     client_for(contributor).post(retrain)  # still current: exported once
     assert Dataset.objects.filter(source="production").count() == 1
 
@@ -160,3 +164,119 @@ def test_retraining_is_prefilled_from_the_deployed_run(
     )
     assert Sweep.objects.get(name="retrained").dataset == exported
     assert "The dataset is production's: 140 labelled production rows" in (started.content.decode())
+
+
+def _row_texts(html: str) -> dict[int, str]:
+    """Each trial row of the trials table as its text, by trial number."""
+    body = html.split('class="data trials"', 1)[1].split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    rows = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", body, re.S):
+        number = int(re.search(r"trial (\d+)</th>", row).group(1))
+        rows[number] = " ".join(re.sub(r"<[^>]+>", " ", row).split())
+    return rows
+
+
+def test_every_trial_shows_its_own_family_s_params(project, viewer, contributor, iris):
+    """A sweep of two families: each trial's row names each of its params with its value,
+    whichever family it is, rather than a few columns that only one family fills."""
+    sweep = knn(
+        project, contributor, iris, name="forest and knn", families=["random_forest", "knn"],
+        max_trials=8, seed=2, space={
+            "random_forest": {
+                "n_estimators": {"type": "int", "low": 5, "high": 15},
+                "max_depth": {"type": "int", "low": 2, "high": 6},
+                "min_samples_leaf": {"type": "int", "low": 1, "high": 5},
+            },
+            "knn": {
+                "n_neighbors": {"type": "int", "low": 1, "high": 15},
+                "weights": {"type": "categorical", "choices": ["uniform", "distance"]},
+            },
+        },
+    )  # fmt: skip
+    run_all(sweep)
+    trials = list(sweep.trials.order_by("number"))
+    assert {t.params["family"] for t in trials} == {"random_forest", "knn"}
+
+    rows = _row_texts(client_for(viewer).get(url(project, "sweep", sweep.pk)).content.decode())
+
+    assert set(rows) == {t.number for t in trials}
+    for trial in trials:
+        label = "Random forest" if trial.params["family"] == "random_forest" else "k-nearest"
+        assert label in rows[trial.number]
+        for key, value in trial.params.items():
+            if key != "family":
+                assert f"{key} {param_text(value)}" in rows[trial.number], (key, trial.number)
+
+
+def test_a_retraining_form_says_what_it_could_not_copy_from_a_run_no_sweep_made(
+    project, contributor, manager, iris
+):
+    """A deployed run logged by a script of its own (a family no sweep searches): the form
+    has no family or space to copy, and says so instead of promising them; its counts of
+    rows read as the export's summary beside them does, with thousands separators."""
+    from experiments import services as tracking
+    from tests.dashboard.test_experiments_views import log_run
+    from tests.monitoring.conftest import iris_in_production
+
+    experiment = tracking.experiment_create(project=project, name="forecasting", by=manager)
+    run = log_run(
+        experiment, by=manager, name="tft-weather",
+        params={"model": "temporal_fusion_transformer", "hidden": "64"},
+    )  # fmt: skip
+    deployment = deploy_run(project, run, by=manager)
+    iris_in_production(deployment, labelled=1200, unlabelled=100)
+
+    form = client_for(contributor).post(url(project, "sweep-retrain", deployment.pk), follow=True)
+
+    text = " ".join(form.content.decode().split())
+    assert form.context["plan"].export is not None
+    assert "families" not in form.context["form"].initial
+    assert "its family and a space around its params" not in text
+    assert "names no estimator family a sweep searches" in text
+    assert "model</code> temporal_fusion_transformer" in text
+    assert "Production has seen 1,300 rows" in text and "1,200 of them labelled" in text
+    assert "1,200 labelled production rows" in text
+    boxes = re.findall(r'<input type="checkbox" name="families"[^>]*>', text)
+    assert boxes and not [box for box in boxes if "checked" in box]
+
+
+def test_a_project_without_a_dataset_adds_one_where_its_sweep_starts(
+    project, contributor, settings, tmp_path
+):
+    """ "Start a sweep" on a project without a dataset: the page offers the built-in
+    datasets and an upload, and either lands on the sweep's form with the new dataset."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from experiments.models import Dataset
+    from experiments.sweeps import BUILTIN_DATASETS
+
+    settings.EXPERIMENTS_DATASET_ROOT = tmp_path / "datasets"
+    client = client_for(contributor)
+    empty = client.get(url(project, "sweep-new")).content.decode()
+    for key in BUILTIN_DATASETS:
+        assert re.search(rf'<input type="radio" name="builtin" value="{key}"', empty)
+    assert 'enctype="multipart/form-data"' in empty and 'type="file"' in empty
+
+    added = client.post(
+        url(project, "sweep-new"), {"add": "builtin", "builtin": "wine"}, follow=True
+    )
+    assert added.redirect_chain == [(url(project, "sweep-new"), 302)]
+    wine = Dataset.objects.get(project=project)
+    assert (wine.name, wine.builtin, wine.rows) == ("wine", "wine", 178)
+    assert added.context["form"].fields["dataset"].queryset.get() == wine
+    assert "Start the sweep" in added.content.decode()
+
+    no_target = b"size,price\n" + b"".join(f"{i},{i * 3}\n".encode() for i in range(20))
+    refused = client.post(url(project, "sweep-new"), {
+        "add": "upload", "upload-name": "prices", "upload-target": "cost",
+        "upload-file": SimpleUploadedFile("prices.csv", no_target, content_type="text/csv"),
+    })  # fmt: skip
+    assert refused.status_code == 200
+    assert "the file has no column “cost”" in refused.content.decode()
+    uploaded = client.post(url(project, "sweep-new"), {
+        "add": "upload", "upload-name": "prices", "upload-target": "price",
+        "upload-file": SimpleUploadedFile("prices.csv", no_target, content_type="text/csv"),
+    })  # fmt: skip
+    assert uploaded.status_code == 302
+    prices = Dataset.objects.get(project=project, name="prices")
+    assert (prices.source, prices.target, prices.rows) == ("upload", "price", 20)

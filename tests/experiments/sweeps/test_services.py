@@ -548,3 +548,24 @@ def test_a_trial_whose_score_is_not_finite_is_never_the_best(project, user, iris
     nan = Trial.objects.get(pk=trials[1].pk)
     assert nan.status == TrialStatus.SUCCEEDED and nan.run is not None
     assert nan.intermediate == [None] * sweep.folds  # JSON has no NaN
+
+
+def test_the_best_so_far_is_monotone_in_the_trial_number_whatever_order_trials_finish(
+    project, user, iris
+):
+    """Parallel workers finish trials out of their numbers' order; the curve is drawn
+    against the trial number, so each point is the best of the trials numbered up to it
+    (Optuna's optimization history), never the best of those that happened to end first."""
+    from experiments.sweeps.execution import Outcome
+
+    sweep = services.sweep_create(
+        project=project, user=user, **spec(iris, max_trials=5, metrics=["accuracy"])
+    )
+    trials = list(sweep.trials.order_by("number"))
+    values = {3: 0.90, 1: 0.70, 4: 0.50, 2: 0.95, 0: 0.60}  # finished in this order
+    for number, value in values.items():
+        assert isinstance(ledger.claim(trials[number].pk, owner="w"), ledger.Claimed)
+        outcome = Outcome(scores={"accuracy": [value] * sweep.folds}, fit_times=[0.1])
+        assert ledger.finish(trials[number].pk, owner="w", outcome=outcome)
+    curve = selectors.sweep_best_so_far(sweep)
+    assert curve == [(0, 0.60), (1, 0.70), (2, 0.95), (3, 0.95), (4, 0.95)]
