@@ -674,7 +674,7 @@ def test_compare_another_metric(manager, viewer, project):
     # table's best mark.
     assert params["line"]["reversescale"] is True
     page = html_of(response)
-    assert "darker lines did better (lower is better, as the metric’s name tells)" in page
+    assert "darker lines did better (lower is better, as the name of the metric tells)" in page
 
 
 def test_compare_needs_two_runs_and_takes_at_most_twenty(manager, viewer, project):
