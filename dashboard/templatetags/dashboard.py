@@ -44,6 +44,32 @@ def metric(value) -> str:
         return str(value)
 
 
+@register.simple_tag
+def param_cell(value) -> str:
+    """A param's table cell. Params are text as logged; a long decimal (a sampled
+    ``0.066131244126204``) reads as four significant digits, with the logged text in the
+    cell's title, so a column of them stays narrow. "—" when the run has none."""
+    text = "" if value is None else str(value)
+    if not text:
+        return format_html('<td class="param">—</td>')
+    short = _short_number(text)
+    if short == text:
+        return format_html('<td class="param">{}</td>', text)
+    return format_html('<td class="param" title="{}">{}</td>', text, short)
+
+
+def _short_number(text: str) -> str:
+    if len(text) <= 8:
+        return text
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if number != number or number in (float("inf"), float("-inf")) or number == int(number):
+        return text
+    return f"{number:.4g}"
+
+
 @register.filter
 def minutes(duration) -> int:
     """A ``timedelta`` in whole minutes, at least one."""

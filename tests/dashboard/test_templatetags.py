@@ -44,3 +44,21 @@ def test_a_datatable_can_be_named_by_its_heading_and_widen_its_region():
 def test_a_datatable_must_be_named_once(tag):
     with pytest.raises(TemplateSyntaxError, match="datatable takes"):
         render(tag + "{% enddatatable %}")
+
+
+@pytest.mark.parametrize(
+    ("logged", "cell"),
+    [
+        ("0.066131244126204", '<td class="param" title="0.066131244126204">0.06613</td>'),
+        ("lightgbm", '<td class="param">lightgbm</td>'),
+        ("temporal_fusion_transformer", '<td class="param">temporal_fusion_transformer</td>'),
+        ("0.05", '<td class="param">0.05</td>'),
+        ("12000000000", '<td class="param">12000000000</td>'),
+        ("-Infinity", '<td class="param">-Infinity</td>'),
+        ("", '<td class="param">—</td>'),
+        (None, '<td class="param">—</td>'),
+        ('<b>"x"</b>', '<td class="param">&lt;b&gt;&quot;x&quot;&lt;/b&gt;</td>'),
+    ],
+)
+def test_a_param_cell_shortens_a_long_decimal_and_keeps_what_was_logged(logged, cell):
+    assert render("{% param_cell value %}", value=logged) == cell
