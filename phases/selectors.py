@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
 
 from phases import gates
-from phases.choices import TransitionKind
+from phases.choices import PhaseStatus, TransitionKind
 from phases.models import Outcome, Phase, Project, Task, Transition, TransitionRule
 
 # --- Where a project may go from here ----------------------------------------------------
@@ -78,6 +78,35 @@ def reopened_due(*, phase: Phase, today: dt.date) -> dt.date:
     """The due date a loop back gives ``phase`` unless told otherwise: as many days from
     ``today`` as it was planned to take."""
     return today + dt.timedelta(days=planned_days(phase) - 1)
+
+
+# --- When a project will finish --------------------------------------------------------
+
+
+def forecast_finish(phases: Iterable[Phase], *, today: dt.date) -> dt.date | None:
+    """When the plan of a project with these ``phases`` says it will finish, seen ``today``.
+
+    Remaining work is never scheduled in the past: the active phase ends on its due date,
+    or today if that has passed, and each phase after it starts the day after the one
+    before ends (not before its own planned start) and lasts as long as it was planned.
+    This is the status-date rule of MS Project ("reschedule uncompleted work to start
+    after the status date") and the data date of Primavera P6. A pace read from the tasks
+    done would be a guess: tasks differ in size, a phase with none done yet has no pace,
+    and every task added would move the finish. Today is the earliest the late phase can
+    end; a manager who knows it needs longer re-plans it, and the forecast follows.
+    Without an active phase (a completed project) it is the plan's last due date.
+    """
+    ordered = sorted(phases, key=lambda phase: phase.order)
+    active = next((p for p in ordered if p.status == PhaseStatus.ACTIVE), None)
+    if active is None:
+        return max((p.due_date for p in ordered if p.due_date), default=None)
+    start = active.start_date or today
+    end = max(active.due_date or start + dt.timedelta(days=planned_days(active) - 1), today)
+    for phase in ordered:
+        if phase.order > active.order:
+            start = max(end + dt.timedelta(days=1), phase.start_date or end)
+            end = start + dt.timedelta(days=planned_days(phase) - 1)
+    return end
 
 
 def phase_gate(*, phase: Phase) -> gates.GateResult:

@@ -351,6 +351,30 @@ def test_project_page_timeline_figure(manager, project):
     assert names["In progress"]["y"] == ["Experimentation"]
 
 
+def finish_line(html: str) -> str:
+    """The sentence under the timeline that says when the project finishes, as text."""
+    line = re.search(r'data-testid="finish">(.*?)</p>', html, re.S).group(1)
+    return re.sub(r"<[^>]+>", "", line)
+
+
+def test_a_late_project_is_forecast_from_today_never_before(manager):
+    today = timezone.localdate()
+    # Ideation and planning (21 days) started 27 days ago: a week past its due date.
+    late = make_project(owner=manager, start_date=today - dt.timedelta(days=27))
+    on_time = make_project(owner=manager)
+    client = client_for(manager)
+
+    later = sum((p.due_date - p.start_date).days + 1 for p in late.phases.filter(order__gt=1))
+    forecast = today + dt.timedelta(days=later)
+    assert finish_line(client.get(project_url(late)).content.decode()) == (
+        f"Forecast finish {forecast:%-d %b %Y}, 7 days later than the original plan "
+        f"({late.planned_finish:%-d %b %Y})."
+    )
+    assert finish_line(client.get(project_url(on_time)).content.decode()) == (
+        f"Forecast finish {on_time.planned_finish:%-d %b %Y}, as originally planned."
+    )
+
+
 def test_live_fragment_carries_state_and_no_cache(viewer, project):
     response = client_for(viewer).get(project_url(project, "project-live"))
     assert response.status_code == 200
