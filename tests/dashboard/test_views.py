@@ -18,7 +18,7 @@ from phases import services
 from phases.choices import Health, PhaseStatus, Role, TransitionKind
 from phases.models import Project, Transition
 from tests.dashboard.conftest import PASSWORD, advance, client_for, complete
-from tests.factories import UserFactory, make_project
+from tests.factories import UserFactory, make_project, to_last_phase
 
 pytestmark = pytest.mark.django_db
 
@@ -193,6 +193,29 @@ def test_portfolio_charts(manager, viewer, project):
     # Each chart is an image to assistive technology, with its numbers in a table.
     assert 'data-figure="chart-per-phase-data" data-summary="Bar chart of projects' in html
     assert "Projects per phase as a table" in html and "Time in phase as a table" in html
+
+
+def test_a_completed_project_is_neither_due_nor_late_nor_in_a_phase(manager, project):
+    """Completed long after its plan: it shows as completed, with nothing due, no time in
+    a phase, and it is in neither chart of where projects are now."""
+    started = timezone.localdate() - dt.timedelta(days=200)
+    done = make_project(owner=manager, name="Send-time model", start_date=started)
+    done = to_last_phase(done)
+    complete(done.current_phase, by=manager)
+    services.project_complete(project=done, by=manager)
+    response = client_for(manager).get(PORTFOLIO)
+
+    html = response.content.decode()
+    row = html[html.index(f">{done.name}</a>") :]
+    row = row[: row.index("</tr>")]
+    assert 'data-testid="completed"' in row
+    assert "tag-late" not in row
+    assert re.search(r'data-label="In phase">—</td>', row)
+    assert re.search(r'data-label="Next due">\s*—\s*</td>', row)
+    assert figure(response, "chart-stays")["data"][0]["y"] == [project.name]
+    assert figure(response, "chart-per-phase")["data"][0]["x"] == [1, 0, 0, 0]
+    by_time = client_for(manager).get(PORTFOLIO, {"sort": "in_phase"}).content.decode()
+    assert by_time.index(project.name) < by_time.index(done.name)
 
 
 def test_portfolio_charts_follow_the_filters(manager, viewer, project):

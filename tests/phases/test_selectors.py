@@ -1,5 +1,5 @@
-"""Where a project stands in time: its forecast finish. Projects are made and moved
-through the services, as every surface does."""
+"""Where a project stands in time: its forecast finish, what is due next, whether it is in
+a phase at all. Projects are made and moved through the services, as every surface does."""
 
 import datetime as dt
 
@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from phases import services
 from phases.models import Project
-from phases.selectors import forecast_finish, planned_days
-from tests.factories import make_project, to_last_phase
+from phases.selectors import forecast_finish, in_a_phase, planned_days, with_dates
+from tests.factories import complete, make_project, to_last_phase
 
 pytestmark = pytest.mark.django_db
 
@@ -60,3 +60,21 @@ def test_a_gap_in_the_plan_absorbs_a_slip_before_it():
     last = project.phases.get(order=4)
 
     assert forecast(project) == last.due_date
+
+
+# --- In a phase, and what is due --------------------------------------------------------
+
+
+def test_a_completed_project_is_in_no_phase_and_has_nothing_due():
+    today = timezone.localdate()
+    done = to_last_phase(make_project(start_date=today - 200 * DAY))
+    complete(done.current_phase, by=done.owner)
+    services.project_complete(project=done, by=done.owner)
+    going = make_project()
+    projects = Project.objects.filter(pk__in=[done.pk, going.pk])
+
+    assert list(in_a_phase(projects)) == [going]
+    dates = {p.pk: (p.in_phase_since, p.next_due) for p in with_dates(projects)}
+    assert dates[done.pk] == (None, None)
+    going.refresh_from_db()
+    assert dates[going.pk] == (going.current_phase.started_at, going.current_phase.due_date)
