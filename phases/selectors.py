@@ -4,10 +4,11 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
-from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
+from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, When
+from django.db.models.functions import Coalesce, Least
 
 from phases import gates
-from phases.choices import TransitionKind
+from phases.choices import PhaseStatus, TaskStatus, TransitionKind
 from phases.models import Outcome, Phase, Project, Task, Transition, TransitionRule
 
 # --- Where a project may go from here ----------------------------------------------------
@@ -78,6 +79,70 @@ def reopened_due(*, phase: Phase, today: dt.date) -> dt.date:
     """The due date a loop back gives ``phase`` unless told otherwise: as many days from
     ``today`` as it was planned to take."""
     return today + dt.timedelta(days=planned_days(phase) - 1)
+
+
+# --- Where a project stands in time ----------------------------------------------------
+#
+# A completed project stays pointed at the phase it finished in, so pages can say where it
+# ended, but it is in no phase: nothing of it is due or late, and it spends no time in a
+# phase. The dashboard's portfolio and status page ask these reads rather than read
+# ``current_phase`` alone.
+
+_IN_A_PHASE = Q(completed_at__isnull=True, current_phase__isnull=False)
+
+
+def in_a_phase(projects: QuerySet[Project]) -> QuerySet[Project]:
+    """Those of ``projects`` in a phase now: started and not completed."""
+    return projects.filter(_IN_A_PHASE)
+
+
+def with_dates(projects: QuerySet[Project]) -> QuerySet[Project]:
+    """``projects`` annotated with ``in_phase_since``, when each entered the phase it is in,
+    and ``next_due``, the earlier of that phase's due date and its next open task's; both
+    ``None`` for a project in no phase."""
+    task_due = Subquery(
+        Task.objects.filter(phase=OuterRef("current_phase"), due_date__isnull=False)
+        .exclude(status=TaskStatus.DONE)
+        .order_by("due_date")
+        .values("due_date")[:1]
+    )
+    phase_due = F("current_phase__due_date")
+    return projects.annotate(
+        in_phase_since=Case(When(_IN_A_PHASE, then=F("current_phase__started_at"))),
+        # Either date may be missing, and LEAST treats a NULL differently on each database.
+        next_due=Case(
+            When(
+                _IN_A_PHASE,
+                then=Least(Coalesce(task_due, phase_due), Coalesce(phase_due, task_due)),
+            )
+        ),
+    )
+
+
+def forecast_finish(phases: Iterable[Phase], *, today: dt.date) -> dt.date | None:
+    """When the plan of a project with these ``phases`` says it will finish, seen ``today``.
+
+    Remaining work is never scheduled in the past: the active phase ends on its due date,
+    or today if that has passed, and each phase after it starts the day after the one
+    before ends (not before its own planned start) and lasts as long as it was planned.
+    This is the status-date rule of MS Project ("reschedule uncompleted work to start
+    after the status date") and the data date of Primavera P6. A pace read from the tasks
+    done would be a guess: tasks differ in size, a phase with none done yet has no pace,
+    and every task added would move the finish. Today is the earliest the late phase can
+    end; a manager who knows it needs longer re-plans it, and the forecast follows.
+    Without an active phase (a completed project) it is the plan's last due date.
+    """
+    ordered = sorted(phases, key=lambda phase: phase.order)
+    active = next((p for p in ordered if p.status == PhaseStatus.ACTIVE), None)
+    if active is None:
+        return max((p.due_date for p in ordered if p.due_date), default=None)
+    start = active.start_date or today
+    end = max(active.due_date or start + dt.timedelta(days=planned_days(active) - 1), today)
+    for phase in ordered:
+        if phase.order > active.order:
+            start = max(end + dt.timedelta(days=1), phase.start_date or end)
+            end = start + dt.timedelta(days=planned_days(phase) - 1)
+    return end
 
 
 def phase_gate(*, phase: Phase) -> gates.GateResult:

@@ -50,7 +50,8 @@ class Move:
 
 @dataclass(frozen=True, slots=True)
 class Finish:
-    """When the project was first planned to end, when its plan says now, and when it did."""
+    """When the project was first planned to end, when it is forecast to end now
+    (``phases.selectors.forecast_finish``), and when it did."""
 
     original: dt.date | None = None
     forecast: dt.date | None = None

@@ -17,7 +17,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Least
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from dashboard import figures
@@ -25,10 +25,11 @@ from dashboard.selectors.common import display_name
 from experiments import ranking
 from monitoring.choices import AlertState
 from monitoring.models import Alert
-from phases.choices import Health, TaskStatus, TransitionKind
+from phases.choices import Health, TransitionKind
 from phases.metrics import meets_target
-from phases.models import LifecycleTemplate, Phase, Project, Task, Transition
+from phases.models import LifecycleTemplate, Phase, Project, Transition
 from phases.roles import visible_projects
+from phases.selectors import in_a_phase, with_dates
 
 PAGE_SIZE = 50
 RECENT_LOOP_BACKS = 10
@@ -46,7 +47,7 @@ SORTS = {
     "phase": [("current_phase__order", False)],
     "health": [("risk", False)],
     "owner": [("owner__first_name", False), ("owner__last_name", False)],
-    "in_phase": [("current_phase__started_at", False)],
+    "in_phase": [("in_phase_since", False)],
     "next_due": [("next_due", False)],
 }
 DEFAULT_SORT = "risk"
@@ -151,16 +152,15 @@ def _row(
     phases: dict[int, int],
     best: dict[int, float],
 ) -> PortfolioRow:
-    phase = project.current_phase
-    days = (now - phase.started_at).days if phase and phase.started_at else None
+    since = project.in_phase_since
     value = best.get(project.pk)
     target = project.success_target
     maximize = project.maximizes
     return PortfolioRow(
         project=project,
         owner=display_name(project.owner),
-        phase=phase,
-        days_in_phase=days,
+        phase=project.current_phase,
+        days_in_phase=(now - since).days if since else None,
         next_due=project.next_due,
         overdue=bool(project.next_due and project.next_due < today),
         firing_alerts=project.firing_alerts,
@@ -175,7 +175,8 @@ def _row(
 def _per_phase(projects: QuerySet, lifecycles: list[LifecycleTemplate]) -> list:
     counts = {
         (row["lifecycle_id"], row["current_phase__template_id"]): row["n"]
-        for row in projects.order_by()
+        for row in in_a_phase(projects)
+        .order_by()
         .values("lifecycle_id", "current_phase__template_id")
         .annotate(n=Count("pk"))
     }
@@ -190,12 +191,13 @@ def _per_phase(projects: QuerySet, lifecycles: list[LifecycleTemplate]) -> list:
 def _stays(projects: QuerySet, *, now: dt.datetime) -> list[figures.PhaseStay]:
     """The projects longest in their current phase, with the days that phase plans."""
     rows = (
-        projects.filter(current_phase__started_at__isnull=False)
-        .order_by("current_phase__started_at", "pk")
+        with_dates(projects)
+        .filter(in_phase_since__isnull=False)
+        .order_by("in_phase_since", "pk")
         .values_list(
             "name",
             "current_phase__name",
-            "current_phase__started_at",
+            "in_phase_since",
             "current_phase__template__expected_days",
         )[:STAY_PROJECTS]
     )
@@ -269,12 +271,6 @@ def portfolio(
     sort = sort_key(sort)
     projects = _filtered(user, filters)
     lifecycles = _lifecycles(projects) if lifecycles is None else lifecycles
-    next_task_due = (
-        Task.objects.filter(phase=OuterRef("current_phase"), due_date__isnull=False)
-        .exclude(status=TaskStatus.DONE)
-        .order_by("due_date")
-        .values("due_date")[:1]
-    )
     firing = (
         Alert.objects.filter(monitor__project=OuterRef("pk"), state=AlertState.FIRING)
         .order_by()
@@ -282,14 +278,9 @@ def portfolio(
         .annotate(n=Count("pk"))
         .values("n")
     )
-    task_due = Subquery(next_task_due)
-    phase_due = F("current_phase__due_date")
     listed = (
-        projects.select_related("owner", "lifecycle", "current_phase")
+        with_dates(projects.select_related("owner", "lifecycle", "current_phase"))
         .annotate(
-            # The earlier of the next open task's due date and the phase's; either may be
-            # missing, and LEAST treats a NULL differently on each database.
-            next_due=Least(Coalesce(task_due, phase_due), Coalesce(phase_due, task_due)),
             firing_alerts=Coalesce(Subquery(firing, output_field=IntegerField()), 0),
             risk=Case(
                 *(When(health=health, then=Value(rank)) for health, rank in RISK.items()),

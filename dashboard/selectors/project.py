@@ -12,7 +12,7 @@ from phases.choices import PhaseStatus, ReviewStatus, TaskStatus, TransitionKind
 from phases.gates import GateResult
 from phases.models import Outcome, Phase, Project, Task, Transition
 from phases.roles import with_role
-from phases.selectors import next_phase, phase_gate
+from phases.selectors import forecast_finish, next_phase, phase_gate
 
 
 def project_for(*, user, slug: str) -> Project | None:
@@ -157,7 +157,10 @@ class ProjectStatus:
 def project_status(*, project: Project) -> ProjectStatus:
     """Everything of the status page that does not refresh live, in four queries."""
     phases = list(
-        project.phases.order_by("order").prefetch_related(
+        # The template gives a phase without dates its length, for the forecast.
+        project.phases.select_related("template")
+        .order_by("order")
+        .prefetch_related(
             Prefetch("tasks", queryset=Task.objects.select_related("assignee")),
             Prefetch("outcomes", queryset=Outcome.objects.select_related("reviewer")),
         )
@@ -209,7 +212,7 @@ def project_status(*, project: Project) -> ProjectStatus:
         ],
         finish=figures.Finish(
             original=project.planned_finish,
-            forecast=max((p.due_date for p in phases if p.due_date), default=None),
+            forecast=forecast_finish(phases, today=timezone.localdate()),
             completed=timezone.localtime(project.completed_at) if project.completed_at else None,
         ),
     )

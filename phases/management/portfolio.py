@@ -94,7 +94,10 @@ class ProjectSpec:
     target: float
     direction: str
     started_days_ago: int
-    due_in_days: int
+    # When the active phase is due, in days from today; ``None`` keeps it on plan: as long
+    # as it was planned, from the day it really started. Both ends of a phase count, so a
+    # 21-day phase started 12 days ago is due in 8 days, not 9: leave on-plan dates to this.
+    due_in_days: int | None = None
     history: tuple[Advance | MoveBack | Complete, ...] = ()
     metric_label: str = ""
     # Distinctive parts of outcome names the sponsor agreed to do without (not required).
@@ -143,7 +146,6 @@ PORTFOLIO = (
         metric_label="Churners ranked above stayers (ROC AUC)",
         direction=HIGHER,
         started_days_ago=12,
-        due_in_days=9,
         tasks=(
             TaskNow("business problem", DONE, "priya.raman"),
             TaskNow("right solution", IN_PROGRESS, "amara.okafor"),
@@ -368,7 +370,6 @@ PORTFOLIO = (
         target=0.12,
         direction=LOWER,
         started_days_ago=5,
-        due_in_days=9,
         tasks=(TaskNow("Define project", IN_PROGRESS, "amara.okafor"),),
     ),
     ProjectSpec(

@@ -18,7 +18,7 @@ from phases import services
 from phases.choices import Health, PhaseStatus, Role, TransitionKind
 from phases.models import Project, Transition
 from tests.dashboard.conftest import PASSWORD, advance, client_for, complete
-from tests.factories import UserFactory, make_project
+from tests.factories import UserFactory, make_project, to_last_phase
 
 pytestmark = pytest.mark.django_db
 
@@ -195,6 +195,29 @@ def test_portfolio_charts(manager, viewer, project):
     assert "Projects per phase as a table" in html and "Time in phase as a table" in html
 
 
+def test_a_completed_project_is_neither_due_nor_late_nor_in_a_phase(manager, project):
+    """Completed long after its plan: it shows as completed, with nothing due, no time in
+    a phase, and it is in neither chart of where projects are now."""
+    started = timezone.localdate() - dt.timedelta(days=200)
+    done = make_project(owner=manager, name="Send-time model", start_date=started)
+    done = to_last_phase(done)
+    complete(done.current_phase, by=manager)
+    services.project_complete(project=done, by=manager)
+    response = client_for(manager).get(PORTFOLIO)
+
+    html = response.content.decode()
+    row = html[html.index(f">{done.name}</a>") :]
+    row = row[: row.index("</tr>")]
+    assert 'data-testid="completed"' in row
+    assert "tag-late" not in row
+    assert re.search(r'data-label="In phase">—</td>', row)
+    assert re.search(r'data-label="Next due">\s*—\s*</td>', row)
+    assert figure(response, "chart-stays")["data"][0]["y"] == [project.name]
+    assert figure(response, "chart-per-phase")["data"][0]["x"] == [1, 0, 0, 0]
+    by_time = client_for(manager).get(PORTFOLIO, {"sort": "in_phase"}).content.decode()
+    assert by_time.index(project.name) < by_time.index(done.name)
+
+
 def test_portfolio_charts_follow_the_filters(manager, viewer, project):
     other = make_project(owner=manager, name="Demand forecasting", template="mlops-lifecycle")
     services.membership_set(project=other, user=viewer, role=Role.VIEWER)
@@ -349,6 +372,30 @@ def test_project_page_timeline_figure(manager, project):
     assert len(names["Planned"]["y"]) == 4
     assert names["Actual"]["y"] == ["Ideation and planning"]
     assert names["In progress"]["y"] == ["Experimentation"]
+
+
+def finish_line(html: str) -> str:
+    """The sentence under the timeline that says when the project finishes, as text."""
+    line = re.search(r'data-testid="finish">(.*?)</p>', html, re.S).group(1)
+    return re.sub(r"<[^>]+>", "", line)
+
+
+def test_a_late_project_is_forecast_from_today_never_before(manager):
+    today = timezone.localdate()
+    # Ideation and planning (21 days) started 27 days ago: a week past its due date.
+    late = make_project(owner=manager, start_date=today - dt.timedelta(days=27))
+    on_time = make_project(owner=manager)
+    client = client_for(manager)
+
+    later = sum((p.due_date - p.start_date).days + 1 for p in late.phases.filter(order__gt=1))
+    forecast = today + dt.timedelta(days=later)
+    assert finish_line(client.get(project_url(late)).content.decode()) == (
+        f"Forecast finish {forecast:%-d %b %Y}, 7 days later than the original plan "
+        f"({late.planned_finish:%-d %b %Y})."
+    )
+    assert finish_line(client.get(project_url(on_time)).content.decode()) == (
+        f"Forecast finish {on_time.planned_finish:%-d %b %Y}, as originally planned."
+    )
 
 
 def test_live_fragment_carries_state_and_no_cache(viewer, project):

@@ -12,39 +12,13 @@ from mlprojects.exceptions import DomainError
 from monitoring import services as monitoring
 from monitoring.choices import MonitorKind, ResultStatus
 from phases import services
-from phases.choices import Health, PhaseStatus, ReviewStatus, TaskStatus, TransitionKind
-from phases.models import Outcome, Phase, Project
-from tests.factories import make_project
+from phases.choices import Health, PhaseStatus, ReviewStatus, TransitionKind
+from phases.models import Phase
+from tests.factories import complete, fresh, make_project, to_last_phase
 
 pytestmark = pytest.mark.django_db
 
 DAY = dt.timedelta(days=1)
-
-
-def complete(phase: Phase, *, by) -> None:
-    for task in phase.tasks.filter(required=True):
-        services.task_set_status(task=task, status=TaskStatus.DONE, by=by)
-    for outcome in phase.outcomes.filter(required=True).exclude(
-        review_status=ReviewStatus.ACCEPTED
-    ):
-        services.outcome_accept(outcome=outcome, by=by)
-
-
-def fresh(project: Project) -> Project:
-    return Project.objects.select_related("current_phase").get(pk=project.pk)
-
-
-def to_last_phase(project: Project) -> Project:
-    """Walk to Productionization; its monitors outcome is waived (not required), as a
-    sponsor may agree when production is watched elsewhere."""
-    for _ in range(3):
-        project = fresh(project)
-        complete(project.current_phase, by=project.owner)
-        services.phase_advance(project=project, by=project.owner)
-    project = fresh(project)
-    for outcome in Outcome.objects.filter(phase=project.current_phase, evidence_rule__gt=""):
-        services.outcome_update(outcome=outcome, by=project.owner, required=False)
-    return project
 
 
 def overdue(phase: Phase) -> None:

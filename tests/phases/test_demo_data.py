@@ -2,8 +2,10 @@
 
 import contextlib
 import dataclasses
+import datetime as dt
 import importlib.util
 import io
+import re
 import stat
 from collections.abc import Iterator
 from importlib import import_module
@@ -175,6 +177,22 @@ class TestThePortfolio(LoadedOnce):
         assert fraud.current_phase.due_date > timezone.localdate()
         labelled = Project.objects.exclude(success_metric_label="")
         assert labelled.count() >= 3 and Project.objects.filter(success_metric_label="").exists()
+
+    def test_status_pages_forecast_no_finish_in_the_past_and_no_slip_that_never_was(self, loaded):
+        """What the status pages print: an unfinished project, however late, finishes today
+        at the earliest; one that has not moved since it started keeps its first plan."""
+        client = Client()
+        client.force_login(get_user_model().objects.get(username="admin"))
+        today = timezone.localdate()
+        for spec in demo.PORTFOLIO:
+            html = client.get(reverse("dashboard:project", args=[spec.slug])).content.decode()
+            finish = re.search(r'data-testid="finish">(.*?)</p>', html, re.S).group(1)
+            if finish.startswith("Completed"):
+                continue
+            forecast = re.search(r'<time datetime="([\d-]+)">', finish).group(1)
+            assert dt.date.fromisoformat(forecast) >= today, (spec.name, finish)
+            if not spec.history:
+                assert finish.endswith(", as originally planned."), (spec.name, finish)
 
     def test_the_demo_manager_manages_five_projects_and_opens_the_admin(self, loaded):
         manager = get_user_model().objects.get(username="manager")

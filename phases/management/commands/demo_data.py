@@ -31,7 +31,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from mlprojects.exceptions import DomainError
-from phases import services
+from phases import selectors, services
 from phases.choices import Health, PhaseStatus, ReviewStatus, Role, TaskStatus, TransitionKind
 from phases.management import portfolio as demo
 from phases.management import steps
@@ -394,7 +394,11 @@ class _Replay:
         """Re-plan the active phase from when it really started, and the phases after it,
         as a manager does in the admin when the project runs early, late or loops back."""
         start = timezone.localdate(entered)
-        due = self.today + dt.timedelta(days=self.spec.due_in_days)
+        if self.spec.due_in_days is None:
+            # On plan: as many days from its real start as the phase was planned to take.
+            due = selectors.reopened_due(phase=phase, today=start)
+        else:
+            due = self.today + dt.timedelta(days=self.spec.due_in_days)
         if due < start:
             raise self._error("the active phase would be due before it started")
         plans = [(phase, start, due)]
