@@ -5,6 +5,7 @@ from django.template.base import token_kwargs
 from django.utils.html import format_html
 
 from dashboard import plotly
+from dashboard.selectors.common import display_name
 
 register = template.Library()
 
@@ -44,6 +45,13 @@ def metric(value) -> str:
         return str(value)
 
 
+@register.filter
+def person(user) -> str:
+    """How pages name a person: their full name, else their username
+    (``selectors.display_name``)."""
+    return display_name(user)
+
+
 @register.simple_tag
 def param_cell(value) -> str:
     """A param's table cell. Params are text as logged; a long decimal (a sampled
@@ -51,7 +59,7 @@ def param_cell(value) -> str:
     cell's title, so a column of them stays narrow. "—" when the run has none."""
     text = "" if value is None else str(value)
     if not text:
-        return format_html('<td class="param">—</td>')
+        return format_html('<td class="param">{}</td>', "—")
     short = _short_number(text)
     if short == text:
         return format_html('<td class="param">{}</td>', text)

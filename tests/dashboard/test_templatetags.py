@@ -62,3 +62,14 @@ def test_a_datatable_must_be_named_once(tag):
 )
 def test_a_param_cell_shortens_a_long_decimal_and_keeps_what_was_logged(logged, cell):
     assert render("{% param_cell value %}", value=logged) == cell
+
+
+@pytest.mark.django_db
+def test_a_person_is_named_by_their_full_name_else_their_username():
+    from tests.factories import UserFactory
+
+    named = UserFactory(username="m.bianchi", first_name="Marco", last_name="<Bianchi>")
+    plain = UserFactory(username="ops-bot", first_name="", last_name="")
+    assert render("{{ u|person }}", u=named) == "Marco &lt;Bianchi&gt;"
+    assert render("{{ u|person }}", u=plain) == "ops-bot"
+    assert render("{{ u|person }}", u=None) == "—"
