@@ -168,7 +168,7 @@ def test_retraining_is_prefilled_from_the_deployed_run(
 
 def _row_texts(html: str) -> dict[int, str]:
     """Each trial row of the trials table as its text, by trial number."""
-    body = html.split('class="data trials"', 1)[1].split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    body = html.split('class="data trials', 1)[1].split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     rows = {}
     for row in re.findall(r"<tr>(.*?)</tr>", body, re.S):
         number = int(re.search(r"trial (\d+)</th>", row).group(1))
