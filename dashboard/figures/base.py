@@ -37,6 +37,11 @@ REASON_CHARS = 90
 # A chart narrower than this (its own width in pixels: a phone) is drawn with its figure's
 # ``narrow`` overrides merged in (``static/js/charts.js``): wrapped labels, more height.
 NARROW_BELOW = 640
+# A bullet gauge holds its title beside the bar and its number and delta after it, each in
+# a fraction of the width: on a phone none of them fits, so there the gauge is an arc over
+# the chart's whole width, the title above it and the number and delta inside it.
+NARROW_GAUGE = {"gauge": {"shape": "angular"}, "domain": {"x": [0, 1], "y": [0, 1]}}
+NARROW_GAUGE_LAYOUT = {"height": 230, "margin": {"l": 25, "r": 25, "t": 50, "b": 10}}
 
 
 def _text(value: object) -> str:
@@ -109,8 +114,17 @@ def _figure(
     narrow_data: list[dict] | None = None,
 ) -> Figure:
     """The figure, and what changes when it is drawn narrower than :data:`NARROW_BELOW`:
-    ``narrow_layout`` is merged into the layout, ``narrow_data[i]`` into trace ``i``."""
+    ``narrow_layout`` is merged into the layout, ``narrow_data[i]`` into trace ``i``. A
+    bullet gauge turns angular there (:data:`NARROW_GAUGE`) unless the caller says otherwise."""
     cartesian = any(trace.get("type", "scatter") in CARTESIAN for trace in data)
+    bullets = [trace.get("gauge", {}).get("shape") == "bullet" for trace in data]
+    if any(bullets):
+        given = list(narrow_data or []) + [{}] * (len(data) - len(narrow_data or []))
+        narrow_data = [
+            {**NARROW_GAUGE, **changes} if bullet else changes
+            for bullet, changes in zip(bullets, given, strict=True)
+        ]
+        narrow_layout = {**NARROW_GAUGE_LAYOUT, **(narrow_layout or {})}
     figure: Figure = {
         "data": data,
         "layout": layout,
