@@ -3,11 +3,14 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dashboard.figures.base import GRID, INK, MUTED, Figure, _figure, _layout, _text
+from dashboard.figures.base import GRID, INK, MUTED, Figure, _figure, _layout, _text, _wrap
 from dashboard.figures.experiments import GOOD, SHORT, _finite
 from phases.metrics import meets_target
 
 UNMEASURED = "#9aa5b1"
+# Characters a line of the y axis title holds: two lines fit beside the bars' height, the
+# hover names the metric whole.
+AXIS_TITLE_CHARS = 24
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,8 @@ def version_values(
 ) -> Figure:
     """A bar per version: green where it meets the target, amber where it misses, grey
     without a value (on the axis). The version of the page has a dark outline; the one at
-    the production alias says so above its bar. The target is a dashed line."""
+    the production alias says so above its bar. The target is a dashed line. A long
+    metric name is the y axis title on two lines at most; the hover names it whole."""
     labels = [f"v{v.number}" for v in versions]
     values = [_finite(v.value) for v in versions]
     colours = []
@@ -58,7 +62,7 @@ def version_values(
             "textposition": "outside",
             "cliponaxis": False,
             "customdata": ["no value" if value is None else "" for value in values],
-            "hovertemplate": "%{x}: %{y:.4~g} %{customdata}<extra></extra>",
+            "hovertemplate": "%{x}: %{y:.4~g} %{customdata}<extra>%{fullData.name}</extra>",
             "showlegend": False,
         }
     ]
@@ -78,9 +82,14 @@ def version_values(
     layout = _layout(
         height=height,
         xaxis={"type": "category", "gridcolor": GRID},
-        yaxis={"title": {"text": _text(metric)}, "gridcolor": GRID, "zeroline": True},
+        yaxis={
+            "title": {"text": _wrap(metric, AXIS_TITLE_CHARS), "font": {"size": 12}},
+            "automargin": True,
+            "gridcolor": GRID,
+            "zeroline": True,
+        },
         shapes=shapes,
-        margin={"l": 60, "r": 50, "t": 30, "b": 40},
+        margin={"l": 10, "r": 50, "t": 30, "b": 40},
         annotations=[
             {
                 "xref": "paper",
