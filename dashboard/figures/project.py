@@ -17,7 +17,11 @@ from dashboard.figures.base import (
     _layout,
     _stamp,
     _text,
+    _wrap,
 )
+
+# Characters a line of a phase's name holds on a phone, where it takes two lines at most.
+NARROW_PHASE = 14
 
 # --- Project: the phase timeline --------------------------------------------------------
 
@@ -64,38 +68,42 @@ class Finish:
         return 0
 
 
-def _marker(x: str, text: str, color: str, dash: str, position: str) -> dict:
+def _when(value: dt.date | dt.datetime) -> str:
+    return f"{value.day} {value:%b %Y}"
+
+
+def _marker(x: dt.date | dt.datetime, name: str, color: str, dash: str) -> dict:
+    """A line across the chart at ``x``, named in the legend: labels on the lines
+    themselves would print over each other where two dates are days apart."""
     return {
         "type": "line",
         "xref": "x",
         "yref": "paper",
-        "x0": x,
-        "x1": x,
+        "x0": _stamp(x),
+        "x1": _stamp(x),
         "y0": 0,
         "y1": 1,
         "line": {"color": color, "width": 1.5, "dash": dash},
-        "label": {
-            "text": text,
-            "textposition": position,
-            "textangle": 0,
-            "yanchor": "bottom" if position == "end" else "top",
-            "font": {"color": color, "size": 12},
-        },
+        "name": name,
+        "showlegend": True,
     }
 
 
-def _finish_markers(finish: Finish) -> list[dict]:
-    """A line at the original finish and one at the forecast (or actual) finish."""
+def _finish_markers(finish: Finish, now: dt.datetime) -> list[dict]:
+    """A line at the original finish and one at the forecast (or actual) finish, each
+    named with its date, and one at now. A planned finish is drawn at the end of its day."""
+    day = dt.timedelta(days=1)
     if finish.completed:
-        return [_marker(_stamp(finish.completed), "completed", ACTUAL, "solid", "end")]
-    shapes = []
-    if finish.original and finish.original != finish.forecast:
-        end = finish.original + dt.timedelta(days=1)
-        shapes.append(_marker(_stamp(end), "original finish", MUTED, "dash", "end"))
-    if finish.forecast:
-        end = finish.forecast + dt.timedelta(days=1)
-        shapes.append(_marker(_stamp(end), "forecast finish", LOOP, "dash", "end"))
-    return shapes
+        ends = [(finish.completed, f"Completed {_when(finish.completed)}", ACTUAL, "solid")]
+    else:
+        ends = []
+        if finish.original and finish.original != finish.forecast:
+            original = f"Original finish {_when(finish.original)}"
+            ends.append((finish.original + day, original, MUTED, "dash"))
+        if finish.forecast:
+            forecast = f"Forecast finish {_when(finish.forecast)}"
+            ends.append((finish.forecast + day, forecast, LOOP, "dash"))
+    return [_marker(*end) for end in ends] + [_marker(now, "Now", MUTED, "dot")]
 
 
 def _bars(name: str, color: str, width: float, rows: list[tuple[str, str, float, str]]) -> dict:
@@ -199,7 +207,7 @@ def phase_timeline(
     layout = _layout(
         height=max(200, 110 + 48 * len(names)),
         barmode="overlay",
-        xaxis={"type": "date", "gridcolor": GRID},
+        xaxis={"type": "date", "gridcolor": GRID, "automargin": True},
         yaxis={
             "categoryorder": "array",
             "categoryarray": names,
@@ -207,25 +215,18 @@ def phase_timeline(
             "automargin": True,
         },
         annotations=annotations,
-        shapes=[
-            *_finish_markers(finish or Finish()),
-            {
-                "type": "line",
-                "xref": "x",
-                "yref": "paper",
-                "x0": _stamp(now),
-                "x1": _stamp(now),
-                "y0": 0,
-                "y1": 1,
-                "line": {"color": MUTED, "width": 1, "dash": "dot"},
-                "label": {
-                    "text": "now",
-                    "textposition": "end",
-                    "textangle": 0,
-                    "yanchor": "bottom",
-                    "font": {"color": MUTED, "size": 12},
-                },
-            },
-        ],
+        shapes=_finish_markers(finish or Finish(), now),
     )
-    return _figure(data, layout)
+    # On a phone the legend is a line an entry above the bars: the chart grows by as much.
+    # The phases' names take two lines, the months their year under them: the dates keep
+    # room for level ticks.
+    narrow = {
+        "height": layout["height"] + 20 * (len(data) + len(layout["shapes"])),
+        "xaxis": {"nticks": 4, "tickformat": "%b<br>%Y"},
+        "yaxis": {
+            "tickmode": "array",
+            "tickvals": names,
+            "ticktext": [_wrap(phase.name, NARROW_PHASE) for phase in phases],
+        },
+    }
+    return _figure(data, layout, narrow_layout=narrow)
