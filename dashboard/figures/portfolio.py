@@ -140,7 +140,11 @@ def time_in_phase(stays: Sequence[PhaseStay]) -> Figure:
                 f"{stay.days:.0f} d" + (f" of {stay.planned_days:.0f}" if stay.planned_days else "")
                 for stay in stays
             ],
-            "textposition": "auto",
+            # Inside the bar from its start, where the diamond of the plan never is (it sits
+            # past the end of a bar within plan, well inside one over it); a bar too short
+            # for its days has none (the hover and the table have them).
+            "textposition": "inside",
+            "insidetextanchor": "start",
             "textangle": 0,
             "customdata": [_text(stay.phase) for stay in stays],
             "marker": {"color": [ONGOING if stay.over else ACTUAL for stay in stays]},
@@ -164,6 +168,7 @@ def time_in_phase(stays: Sequence[PhaseStay]) -> Figure:
     layout = _layout(
         height=max(200, 90 + 30 * len(stays)),
         showlegend=bool(planned),
+        uniformtext={"minsize": 11, "mode": "hide"},
         margin={"l": 10, "r": 20, "t": 30, "b": 40},
         xaxis={
             "title": {"text": "Days in the current phase"},
