@@ -34,6 +34,26 @@ STATUS_WORDS = {
 }
 
 
+# Date ticks a monitor's card has room for, whatever span its results cover: the finest
+# unit the ticks step by and no more (Plotly's own labels run to seconds, with the date on
+# a second line that the card cuts off). At most four, level, so none is cut or tilted.
+DATE_TICKS = [
+    {"dtickrange": [None, 60_000], "value": "%H:%M:%S"},
+    {"dtickrange": [60_000, 86_400_000], "value": "%-d %b %H:%M"},
+    {"dtickrange": [86_400_000, "M1"], "value": "%-d %b"},
+    {"dtickrange": ["M1", "M12"], "value": "%b %Y"},
+    {"dtickrange": ["M12", None], "value": "%Y"},
+]
+DATE_AXIS = {
+    "type": "date",
+    "gridcolor": GRID,
+    "tickformatstops": DATE_TICKS,
+    "nticks": 4,
+    "tickangle": 0,
+    "automargin": True,
+}
+
+
 @dataclass(frozen=True)
 class Point:
     at: dt.datetime  # the window's end, local time
@@ -93,7 +113,7 @@ def monitor_series(
         height=height,
         showlegend=False,
         margin={"l": 10, "r": 20, "t": 10, "b": 30},
-        xaxis={"gridcolor": GRID, "type": "date"},
+        xaxis=DATE_AXIS,
         yaxis={"gridcolor": GRID, "automargin": True, "rangemode": "tozero"},
         shapes=shapes,
     )
@@ -131,6 +151,7 @@ def feature_drift(features: Sequence[FeatureScore], *, height_per_bar: int = 26)
             "gridcolor": GRID,
             "title": {"text": "score over threshold (drift at 1)"},
             "rangemode": "tozero",
+            "automargin": True,
         },
         yaxis={"automargin": True, "autorange": "reversed"},
         shapes=[
@@ -146,7 +167,9 @@ def feature_drift(features: Sequence[FeatureScore], *, height_per_bar: int = 26)
             }
         ],
     )
-    return _figure(data, layout)
+    # On a phone the plot keeps half the width beside the features' names: a shorter title.
+    narrow = {"xaxis": {"title": {"text": "score / threshold (1: drift)"}}}
+    return _figure(data, layout, narrow_layout=narrow)
 
 
 P_VALUE_METHODS = frozenset({"ks", "chisquare", "z"})
