@@ -176,3 +176,77 @@ def test_timeline_drops_time_zone_for_plotly():
     aware = at(2026, 1, 1, 9)
     figure = figures.phase_timeline([], [figures.Visit("A", aware, None)], [], now=aware)
     assert figure["data"][2]["base"] == ["2026-01-01 09:00:00"]
+
+
+def test_timeline_names_its_lines_in_the_legend_with_their_dates():
+    """Labels on the lines printed over each other when the dates were days apart."""
+    finish = figures.Finish(original=dt.date(2026, 3, 4), forecast=dt.date(2026, 3, 2))
+    figure = figures.phase_timeline([], [], [], now=NOW, finish=finish)
+    shapes = figure["layout"]["shapes"]
+    assert [shape["name"] for shape in shapes] == [
+        "Original finish 4 Mar 2026",
+        "Forecast finish 2 Mar 2026",
+        "Now",
+    ]
+    assert all(shape["showlegend"] and "label" not in shape for shape in shapes)
+    assert shapes[0]["x0"] == "2026-03-05"  # the end of the planned day
+    assert figure["narrow"]["layout"]["height"] > figure["layout"]["height"]
+
+    done = figures.Finish(original=dt.date(2026, 3, 4), completed=at(2026, 2, 27, 9))
+    shapes = figures.phase_timeline([], [], [], now=NOW, finish=done)["layout"]["shapes"]
+    assert [shape["name"] for shape in shapes] == ["Completed 27 Feb 2026", "Now"]
+
+
+# --- Monitoring, models and the success gauge -------------------------------------------
+
+
+def test_monitor_dates_tick_in_the_unit_they_step_by_level_and_whole():
+    points = [figures.Point(at(2026, 3, 1, 12, minute), 0.1, "ok") for minute in (0, 1, 2)]
+    xaxis = figures.monitor_series(points, threshold=0.2, unit="hours")["layout"]["xaxis"]
+    assert xaxis["type"] == "date" and xaxis["automargin"] is True
+    assert (xaxis["tickangle"], xaxis["nticks"]) == (0, 4)
+    formats = {str(stop["dtickrange"][0]): stop["value"] for stop in xaxis["tickformatstops"]}
+    assert formats["86400000"] == "%-d %b"  # days: "29 Nov", never "Nov" and "202…"
+    assert "\n" not in "".join(formats.values()) and "<br>" not in "".join(formats.values())
+
+
+def test_feature_drift_has_a_shorter_axis_title_on_a_phone():
+    feature = figures.FeatureScore("x", "psi", 0.3, 0.2, drifted=True, status="alert")
+    figure = figures.feature_drift([feature])
+    assert figure["layout"]["xaxis"]["automargin"] is True
+    wide = figure["layout"]["xaxis"]["title"]["text"]
+    narrow = figure["narrow"]["layout"]["xaxis"]["title"]["text"]
+    assert len(narrow) < len(wide)
+
+
+def test_versions_chart_wraps_a_long_metric_title_and_names_it_whole_on_hover():
+    metric = "Fraud caught per false alarm (PR AUC)"
+    figure = figures.version_values(
+        [figures.VersionValue(1, 0.6, in_production=True, current=True)],
+        metric=metric,
+        target=0.5,
+        maximize=True,
+        production_alias="champion",
+    )
+    yaxis = figure["layout"]["yaxis"]
+    assert yaxis["title"]["text"] == "Fraud caught per false<br>alarm (PR AUC)"
+    assert yaxis["automargin"] is True
+    (bars,) = figure["data"]
+    assert bars["name"] == metric and "%{fullData.name}" in bars["hovertemplate"]
+
+
+def test_a_bullet_gauge_is_an_arc_over_the_whole_width_on_a_phone():
+    """The title beside the bar and the number after it were cut off at 390 px."""
+    gauge = figures.success_gauge(
+        metric="Hourly load error", best=0.04, target=0.05, maximize=False
+    )
+    (narrow,) = gauge["narrow"]["data"]
+    assert narrow["gauge"] == {"shape": "angular"}
+    assert narrow["domain"] == {"x": [0, 1], "y": [0, 1]}
+    assert gauge["narrow"]["layout"]["height"] > gauge["layout"]["height"]
+    # The same trace's other changes on a phone win over the gauge's.
+    changed = figures.base._figure(
+        gauge["data"], gauge["layout"], narrow_data=[{"domain": {"x": [0.1, 0.9]}}]
+    )
+    assert changed["narrow"]["data"][0]["domain"] == {"x": [0.1, 0.9]}
+    assert "narrow" not in figures.success_gauge(metric="m", best=1.0, target=None, maximize=True)
