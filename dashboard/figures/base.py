@@ -49,6 +49,11 @@ def _text(value: object) -> str:
     return html.escape(str(value), quote=False)
 
 
+# Characters a line of a y axis title holds: a long metric name takes two lines beside the
+# chart's height (the hover names the metric whole).
+AXIS_TITLE_CHARS = 24
+
+
 def _wrap(value: object, width: int, lines: int = 2) -> str:
     """User text as a tick label of a narrow chart: at most ``lines`` lines of about
     ``width`` characters (a longer word is not split), the rest cut with an ellipsis (the

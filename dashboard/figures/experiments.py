@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from dashboard.figures.base import (
+    AXIS_TITLE_CHARS,
     GRID,
     INK,
     LOOP,
@@ -164,7 +165,7 @@ def metric_curves(
             "zeroline": False,
         },
         yaxis={
-            "title": {"text": _text(metric)},
+            "title": {"text": _wrap(metric, AXIS_TITLE_CHARS), "font": {"size": 12}},
             "gridcolor": GRID,
             "zeroline": False,
             "automargin": True,

@@ -3,14 +3,21 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dashboard.figures.base import GRID, INK, MUTED, Figure, _figure, _layout, _text, _wrap
+from dashboard.figures.base import (
+    AXIS_TITLE_CHARS,
+    GRID,
+    INK,
+    MUTED,
+    Figure,
+    _figure,
+    _layout,
+    _text,
+    _wrap,
+)
 from dashboard.figures.experiments import GOOD, SHORT, _finite
 from phases.metrics import meets_target
 
 UNMEASURED = "#9aa5b1"
-# Characters a line of the y axis title holds: two lines fit beside the bars' height, the
-# hover names the metric whole.
-AXIS_TITLE_CHARS = 24
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,8 @@ REASON = (
 OPEN_ALL = "() => document.querySelectorAll('details').forEach(d => { d.open = true; })"
 
 # Every text of the charts ``selector`` finds that lies (even in part) outside its chart:
-# Plotly cuts it off. The metric curves (``figures.experiments``) are left out: their y
-# axis title, a long metric label, is still cut at both ends.
-CHARTS = "[data-figure]:not(#chart-curves)"
+# Plotly cuts it off.
+CHARTS = "[data-figure]"
 OUTSIDE = """(selector) => Array.from(document.querySelectorAll(selector)).flatMap(el => {
     const box = el.getBoundingClientRect();
     return Array.from(el.querySelectorAll(".main-svg text"))
