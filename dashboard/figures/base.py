@@ -54,6 +54,16 @@ def _text(value: object) -> str:
 AXIS_TITLE_CHARS = 24
 
 
+def metric_axis(metric: str, *, zeroline: bool) -> dict:
+    """A y axis titled by a metric's name, on two lines at most, its margin grown to fit."""
+    return {
+        "title": {"text": _wrap(metric, AXIS_TITLE_CHARS), "font": {"size": 12}},
+        "automargin": True,
+        "gridcolor": GRID,
+        "zeroline": zeroline,
+    }
+
+
 def _wrap(value: object, width: int, lines: int = 2) -> str:
     """User text as a tick label of a narrow chart: at most ``lines`` lines of about
     ``width`` characters (a longer word is not split), the rest cut with an ellipsis (the

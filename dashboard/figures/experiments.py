@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from dashboard.figures.base import (
-    AXIS_TITLE_CHARS,
     GRID,
     INK,
     LOOP,
@@ -20,6 +19,7 @@ from dashboard.figures.base import (
     _level_line,
     _text,
     _wrap,
+    metric_axis,
 )
 from phases.metrics import meets_target
 
@@ -164,12 +164,7 @@ def metric_curves(
             "gridcolor": GRID,
             "zeroline": False,
         },
-        yaxis={
-            "title": {"text": _wrap(metric, AXIS_TITLE_CHARS), "font": {"size": 12}},
-            "gridcolor": GRID,
-            "zeroline": False,
-            "automargin": True,
-        },
+        yaxis=metric_axis(metric, zeroline=False),
         shapes=shapes,
         margin={"l": 10, "r": 20, "t": 40 if len(curves) > 1 else 20, "b": 40},
     )

@@ -4,7 +4,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dashboard.figures.base import (
-    AXIS_TITLE_CHARS,
     GRID,
     INK,
     MUTED,
@@ -12,7 +11,7 @@ from dashboard.figures.base import (
     _figure,
     _layout,
     _text,
-    _wrap,
+    metric_axis,
 )
 from dashboard.figures.experiments import GOOD, SHORT, _finite
 from phases.metrics import meets_target
@@ -89,12 +88,7 @@ def version_values(
     layout = _layout(
         height=height,
         xaxis={"type": "category", "gridcolor": GRID},
-        yaxis={
-            "title": {"text": _wrap(metric, AXIS_TITLE_CHARS), "font": {"size": 12}},
-            "automargin": True,
-            "gridcolor": GRID,
-            "zeroline": True,
-        },
+        yaxis=metric_axis(metric, zeroline=True),
         shapes=shapes,
         margin={"l": 10, "r": 50, "t": 30, "b": 40},
         annotations=[
