@@ -114,8 +114,9 @@ def sweep_progress(request, slug: str, sweep_id: int):
 
 def _copied(spec: dict, plan) -> dict:
     """What the retraining form copied from the deployed run, so its page promises no more:
-    the family it names (a sweep's trial, or a run that logged a ``family`` of the
-    allowlist), else the run's first params, which name none."""
+    the family it names (a sweep's trial, a run that logged a ``family`` of the allowlist,
+    or one autologged with an estimator of it), else the run's first params, which name
+    none."""
     known = FAMILIES.get(spec.get("task"), {})
     families = [known[key].label if key in known else key for key in spec.get("families", ())]
     params = sorted(plan.params.items())

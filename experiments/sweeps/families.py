@@ -37,6 +37,11 @@ class Family:
     fixed: dict[str, Any] = field(default_factory=dict)
     seeded: bool = False
 
+    @property
+    def estimator(self) -> str:
+        """The scikit-learn class's name (``RandomForestClassifier``)."""
+        return self.build.__qualname__.rpartition(".")[2]
+
 
 def _sk(path: str) -> Callable[..., Any]:
     """The estimator class, imported on first use: scikit-learn is heavy to import, and only
@@ -165,6 +170,18 @@ FAMILIES: dict[str, dict[str, Family]] = {
         "knn": _K_NEAREST[Task.REGRESSION],
     },
 }
+
+
+def family_of_estimator(name: str) -> tuple[str, Family] | None:
+    """The task and family of a scikit-learn estimator class, by its name or dotted path: what
+    MLflow's scikit-learn autologging tags a run with (``estimator_name``,
+    ``estimator_class``). None for a class outside the allowlist, a pipeline among them."""
+    wanted = name.rpartition(".")[2]
+    for task, families in FAMILIES.items():
+        for family in families.values():
+            if family.estimator == wanted:
+                return task, family
+    return None
 
 
 @dataclass(frozen=True)

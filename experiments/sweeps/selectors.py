@@ -6,9 +6,13 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from experiments.choices import SweepStatus, TrialStatus
-from experiments.models import Param, Run, Sweep, Trial
+from experiments.models import Param, Run, RunTag, Sweep, Trial
 from experiments.sweeps import sampling
 from experiments.sweeps.sampling import FAMILY
+
+# The tags MLflow's scikit-learn autologging puts on a run: the estimator's dotted class
+# path, then its class name.
+ESTIMATOR_TAGS = ("estimator_class", "estimator_name")
 
 _COUNTS = {
     f"{status}_count": Count("trials", filter=Q(trials__status=status))
@@ -115,9 +119,8 @@ def sweep_spec_from_run(run: Run) -> dict:
     """A spec that prefills a new sweep from ``run``: its sweep's dataset, task, target,
     folds, metrics and seed, its family, and a space around its params (numbers within a
     factor of three, categories as they were). For a run that no sweep made, the family
-    and params it logged when they name a family of the allowlist."""
-    from experiments.sweeps.families import FAMILIES
-
+    and params it logged when they name a family of the allowlist, else the scikit-learn
+    estimator MLflow's autologging tagged it with."""
     trial = Trial.objects.filter(run=run).select_related("sweep").first()
     params = dict(Param.objects.filter(run=run).values_list("key", "value"))
     spec: dict = {}
@@ -131,17 +134,33 @@ def sweep_spec_from_run(run: Run) -> dict:
         values = dict(trial.params)
     else:
         values = params
-    family = values.get(FAMILY)
-    task = spec.get("task")
-    tasks = [task] if task else list(FAMILIES)
-    for candidate in tasks:
-        if family in FAMILIES[candidate]:
-            spec.setdefault("task", candidate)
-            spec["families"] = [family]
-            spec["space"] = {family: _space_around(FAMILIES[candidate][family], sweep, values)}
-            break
+    found = _family_of(run, values, spec.get("task"))
+    if found is not None:
+        task, family = found
+        spec.setdefault("task", task)
+        spec["families"] = [family.key]
+        spec["space"] = {family.key: _space_around(family, sweep, values)}
     spec["name"] = f"{run.name or run.run_id[:8]} retrained"
     return spec
+
+
+def _family_of(run: Run, values: dict, task: str | None):
+    """The task and family ``run`` names: a ``family`` among ``values`` (of ``task`` when a
+    sweep set it), else, for a run no sweep made, its autologging tags' estimator."""
+    from experiments.sweeps.families import FAMILIES, family_of_estimator
+
+    key = values.get(FAMILY)
+    for candidate in [task] if task else list(FAMILIES):
+        if key in FAMILIES[candidate]:
+            return candidate, FAMILIES[candidate][key]
+    if task:
+        return None
+    tags = dict(RunTag.objects.filter(run=run, key__in=ESTIMATOR_TAGS).values_list("key", "value"))
+    for tag in ESTIMATOR_TAGS:
+        found = family_of_estimator(tags.get(tag, ""))
+        if found is not None:
+            return found
+    return None
 
 
 def _space_around(family, sweep, values: dict) -> dict:

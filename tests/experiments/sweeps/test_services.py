@@ -277,6 +277,35 @@ def test_the_spec_of_a_run_prefills_a_sweep_around_its_params(project, user, iri
     services.sweep_create(project=project, user=user, **prefill)
 
 
+@pytest.mark.parametrize(
+    ("tags", "task", "family"),
+    [
+        ([("estimator_class", "sklearn.ensemble._forest.RandomForestClassifier"),
+          ("estimator_name", "RandomForestClassifier")], "classification", "random_forest"),
+        ([("estimator_name", "RandomForestRegressor")], "regression", "random_forest"),
+        ([("estimator_name", "Ridge")], "regression", "ridge"),
+        ([("estimator_name", "Pipeline")], None, None),
+        ([], None, None),
+    ],
+)  # fmt: skip
+def test_a_run_mlflow_autologged_prefills_its_estimators_family(project, user, tags, task, family):
+    experiment = services.experiment_create(project=project, name="notebook", by=user)
+    run = services.run_create(experiment=experiment, by=user, name="rf", tags=tags)
+    services.log_batch(
+        run=run, by=user, params=[("n_estimators", "100"), ("max_depth", "None"), ("alpha", "1")]
+    )
+    prefill = selectors.sweep_spec_from_run(run)
+    assert prefill.get("task") == task
+    assert prefill.get("families") == ([family] if family else None)
+    if family == "random_forest":
+        # Autologging logs every param as text: a number is searched around, "None" is kept
+        # as the family's own dimension.
+        assert prefill["space"]["random_forest"]["n_estimators"] == {
+            "type": "int", "low": 33, "high": 300
+        }  # fmt: skip
+        assert prefill["space"]["random_forest"]["max_depth"]["low"] == 2
+
+
 def test_sweeps_of_project_counts_trials_in_one_query(
     project, user, iris, django_assert_num_queries
 ):
