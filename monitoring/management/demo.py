@@ -68,13 +68,8 @@ def _deploy(project, owner, at: dt.datetime) -> Deployment:
         experiment = experiments.experiment_create(project=project, name="load-forecast", by=owner)
         run = experiments.run_create(experiment=experiment, by=owner, name="gbm-heat-features")
         model = registry.registered_model_create(project=project, name=MODEL, by=owner)
-        source = registry.run_source(run, "model")
-        version = registry.model_version_create(
-            registered_model=model,
-            by=owner,
-            source=source.uri,
-            storage_location=source.storage_location,
-            run=run,
+        version = registry.model_version_register(
+            registered_model=model, by=owner, run=run, artifact_path="model"
         )
     # Dated back like the portfolio's history: the deployment went live a month ago.
     registry.alias_set(version=version, alias=registry.production_alias(project), by=owner, now=at)

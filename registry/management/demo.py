@@ -210,13 +210,11 @@ def _register(spec: ModelSpec, portfolio: Built, rng: random.Random) -> list[Mod
     for candidate in spec.candidates:
         at = portfolio.now - candidate.days_ago * DAY
         run = _train(spec, candidate, experiment=experiment, by=author, at=at, rng=rng)
-        source = services.run_source(run, "model")
-        version = services.model_version_create(
+        version = services.model_version_register(
             registered_model=model,
             by=author,
-            source=source.uri,
-            storage_location=source.storage_location,
             run=run,
+            artifact_path="model",
             description=candidate.description,
             tags=[("framework", candidate.params["model"])],
         )

@@ -215,6 +215,35 @@ def model_version_create(
     return version
 
 
+def model_version_register(
+    *,
+    registered_model: RegisteredModel,
+    by: User | None,
+    run: Run | None = None,
+    artifact_path: str = "",
+    logged_model: LoggedModel | None = None,
+    description: str = "",
+    tags: Sequence[tuple[str, str]] = (),
+) -> ModelVersion:
+    """The next version of ``registered_model``, of a logged model's artifacts or, without
+    one, of ``artifact_path`` in ``run``'s: its source and storage location follow from
+    them (:func:`logged_model_source`, :func:`run_source`)."""
+    if logged_model is not None:
+        source = logged_model_source(logged_model)
+    else:
+        source = run_source(run, artifact_path)
+    return model_version_create(
+        registered_model=registered_model,
+        by=by,
+        source=source.uri,
+        storage_location=source.storage_location,
+        run=run,
+        logged_model=logged_model,
+        description=description,
+        tags=tags,
+    )
+
+
 @transaction.atomic
 def model_version_update(
     *, version: ModelVersion, description: str, by: User | None

@@ -222,18 +222,12 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Proj
         fields = body.validated_data
         registered_model = fields["registered_model"]
         require(registered_model.caller_role, Action.LOG_DATA)
-        run, logged_model = fields.get("run"), fields.get("logged_model")
-        if logged_model is not None:
-            source = services.logged_model_source(logged_model)
-        else:
-            source = services.run_source(run, fields["artifact_path"])
-        version = services.model_version_create(
+        version = services.model_version_register(
             registered_model=registered_model,
             by=request.user,
-            source=source.uri,
-            storage_location=source.storage_location,
-            run=run,
-            logged_model=logged_model,
+            run=fields.get("run"),
+            artifact_path=fields["artifact_path"],
+            logged_model=fields.get("logged_model"),
             description=fields["description"],
         )
         return self._answer(version, status.HTTP_201_CREATED)
