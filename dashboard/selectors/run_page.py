@@ -92,7 +92,7 @@ def run_detail(*, project: Project, run_id: str, chart_page: object = 1) -> RunD
     """
     run = (
         Run.objects.filter(experiment__project=project, run_id=run_id)
-        .select_related("experiment")
+        .select_related("experiment", "created_by")
         .prefetch_related(
             Prefetch("params", queryset=Param.objects.order_by("key")),
             Prefetch("tags", queryset=RunTag.objects.order_by("key")),

@@ -555,6 +555,22 @@ def test_run_page_shows_params_tags_and_a_chart_per_metric(manager, viewer, proj
     assert auc["layout"]["shapes"][0]["y0"] == 0.85  # the success metric shows its target
 
 
+def test_run_page_names_who_created_the_run_not_what_the_client_claimed(manager, viewer, project):
+    manager.first_name, manager.last_name = "Mei", "Chen"
+    manager.save()
+    experiment = runs.experiment_create(project=project, name="main", by=manager)
+    run = log_run(experiment, by=manager, name="baseline")
+    # What the MLflow client sends as user_id is the machine's login, not the signed-in user.
+    type(run).objects.filter(pk=run.pk).update(user_id="root")
+    page = html_of(client_for(viewer).get(url(project, "run", run.run_id)))
+    assert " · by Mei Chen</p>" in page and "root" not in page
+    anonymous = log_run(experiment, by=None, name="imported")
+    type(run).objects.filter(pk=anonymous.pk).update(user_id="ci-bot")
+    assert " · by ci-bot</p>" in html_of(
+        client_for(viewer).get(url(project, "run", anonymous.run_id))
+    )
+
+
 def test_run_page_puts_the_latest_values_first_and_a_single_value_as_a_number(
     manager, viewer, project
 ):
