@@ -52,6 +52,9 @@ DATE_AXIS = {
     "tickangle": 0,
     "automargin": True,
 }
+# The least span a monitor's axis covers: a single result, or a few minutes apart, would
+# otherwise tick by the second.
+LEAST_SPAN = dt.timedelta(hours=12)
 
 
 @dataclass(frozen=True)
@@ -113,11 +116,20 @@ def monitor_series(
         height=height,
         showlegend=False,
         margin={"l": 10, "r": 20, "t": 10, "b": 30},
-        xaxis=DATE_AXIS,
+        xaxis=_date_axis([p.at for p in points]),
         yaxis={"gridcolor": GRID, "automargin": True, "rangemode": "tozero"},
         shapes=shapes,
     )
     return _figure(data, layout)
+
+
+def _date_axis(times: Sequence[dt.datetime]) -> dict:
+    """``DATE_AXIS``, over at least ``LEAST_SPAN`` centred on ``times`` when they span less."""
+    if not times or max(times) - min(times) >= LEAST_SPAN:
+        return DATE_AXIS
+    middle = min(times) + (max(times) - min(times)) / 2
+    half = LEAST_SPAN / 2
+    return {**DATE_AXIS, "range": [_stamp(middle - half), _stamp(middle + half)]}
 
 
 def feature_drift(features: Sequence[FeatureScore], *, height_per_bar: int = 26) -> dict:

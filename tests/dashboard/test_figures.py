@@ -210,6 +210,16 @@ def test_monitor_dates_tick_in_the_unit_they_step_by_level_and_whole():
     assert "\n" not in "".join(formats.values()) and "<br>" not in "".join(formats.values())
 
 
+def test_a_monitor_with_one_result_spans_half_a_day_and_a_long_history_its_own():
+    one = [figures.Point(at(2026, 3, 1, 12), 0.1, "ok")]
+    xaxis = figures.monitor_series(one, threshold=0.2, unit="hours")["layout"]["xaxis"]
+    assert xaxis["range"] == ["2026-03-01 06:00:00", "2026-03-01 18:00:00"]
+    days = [figures.Point(at(2026, 3, day, 12), 0.1, "ok") for day in (1, 2, 3)]
+    xaxis = figures.monitor_series(days, threshold=0.2, unit="hours")["layout"]["xaxis"]
+    assert "range" not in xaxis  # Plotly's own range over three days
+    assert "range" not in figures.monitor_series([], threshold=None, unit="")["layout"]["xaxis"]
+
+
 def test_feature_drift_has_a_shorter_axis_title_on_a_phone():
     feature = figures.FeatureScore("x", "psi", 0.3, 0.2, drifted=True, status="alert")
     figure = figures.feature_drift([feature])
