@@ -117,10 +117,8 @@ def _experiment_insert(*, project: Project, name: str, default: bool = False) ->
 
 
 def _name_taken(project: Project, name: str) -> DomainError:
-    return DomainError(
-        "already_exists",
-        f"Experiment(name={name}) already exists in project {project.slug}.",
-        fields={"name": ["already exists"]},
+    return DomainError.name_taken(
+        f"Experiment(name={name}) already exists in project {project.slug}."
     )
 
 

@@ -34,5 +34,10 @@ class DomainError(Exception):
         """Bad input on one field, worded as the rule it broke."""
         return cls("invalid", f"{field}: {rule}", fields={field: [rule]})
 
+    @classmethod
+    def name_taken(cls, message: str = "name: already exists") -> "DomainError":
+        """A name that another row of its kind already has, where names are unique."""
+        return cls("already_exists", message, fields={"name": ["already exists"]})
+
     def __str__(self) -> str:
         return self.message

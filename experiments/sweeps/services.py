@@ -58,12 +58,6 @@ def _written(file) -> None:
         made.append((file.storage, file.name))
 
 
-def _name_taken() -> DomainError:
-    return DomainError(
-        "already_exists", "name: already exists", fields={"name": ["already exists"]}
-    )
-
-
 def _read(file) -> bytes:
     """The upload's bytes, read no further than one byte past the limit."""
     limit = settings.EXPERIMENTS_MAX_DATASET_BYTES
@@ -95,7 +89,7 @@ def dataset_create(
     if origin is not None and (file is None or not isinstance(origin, dict) or not origin):
         raise DomainError.invalid("origin", "an exported dataset is a file and says its origin")
     if Dataset.objects.filter(project=project, name=name).exists():
-        raise _name_taken()
+        raise DomainError.name_taken()
     if builtin is not None:
         described = datasets.describe_builtin(builtin)
         if target and target != described["target"]:
@@ -117,7 +111,7 @@ def dataset_create(
         with transaction.atomic():
             dataset.save()
     except IntegrityError as error:
-        raise _name_taken() from error
+        raise DomainError.name_taken() from error
     return dataset
 
 
@@ -132,7 +126,7 @@ def sweep_create(*, project: Project, user, **fields) -> Sweep:
     dataset = _dataset_of(project, fields.get("dataset"))
     checked = spec.check(project=project, spec=fields, dataset=dataset)
     if Sweep.objects.filter(project=project, name=checked.name).exists():
-        raise _name_taken()
+        raise DomainError.name_taken()
     experiment_name = f"sweep: {checked.name}"
     if tracking.Experiment.objects.filter(project=project, name=experiment_name).exists():
         raise DomainError.invalid("name", f"an experiment named “{experiment_name}” exists already")

@@ -36,11 +36,7 @@ def version_not_found(name: str, version) -> DomainError:
 
 
 def _name_taken(name: str) -> DomainError:
-    return DomainError(
-        "already_exists",
-        f"Registered Model (name={name}) already exists.",
-        fields={"name": ["already exists"]},
-    )
+    return DomainError.name_taken(f"Registered Model (name={name}) already exists.")
 
 
 # --- Registered models ------------------------------------------------------------------
