@@ -190,3 +190,41 @@ def test_at_the_root_a_project_bound_token_addresses_its_project(
 
     run = Run.objects.select_related("experiment").get(run_id=out["run_id"])
     assert (run.experiment.project, run.experiment.is_default) == (project, True)
+
+
+AUTOLOGGED = textwrap.dedent(
+    """
+    import json
+    import mlflow
+    from sklearn.datasets import load_iris
+    from sklearn.ensemble import RandomForestClassifier
+
+    mlflow.set_experiment("notebook")
+    mlflow.sklearn.autolog(log_models=False, log_datasets=False, silent=True)
+    features, labels = load_iris(return_X_y=True)
+    with mlflow.start_run(run_name="rf-notebook") as run:
+        RandomForestClassifier(n_estimators=60, max_depth=5, random_state=0).fit(features, labels)
+    print(json.dumps({"run_id": run.info.run_id}))
+    """
+)
+
+
+def test_a_run_autologged_by_the_client_prefills_a_sweep_of_its_estimator(
+    live_server, monkeypatch, artifact_root
+):
+    """What MLflow's scikit-learn autologging sends (every param as text, the estimator's
+    class as tags) is enough to search around the run: the retraining form's prefill."""
+    owner = UserFactory()
+    project = make_project(owner=owner, name="Notebook")
+    _, secret = token_create(user=owner, name="notebook")
+
+    out = run_script(
+        AUTOLOGGED, monkeypatch, uri=f"{live_server.url}/projects/{project.slug}", token=secret
+    )
+
+    run = Run.objects.get(run_id=out["run_id"])
+    spec = selectors.sweep_spec_from_run(run)
+    assert (spec["task"], spec["families"]) == ("classification", ["random_forest"])
+    space = spec["space"]["random_forest"]
+    assert space["n_estimators"] == {"type": "int", "low": 20, "high": 180}
+    assert space["max_depth"] == {"type": "int", "low": 1, "high": 15}
