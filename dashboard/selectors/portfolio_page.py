@@ -189,7 +189,9 @@ def _per_phase(projects: QuerySet, lifecycles: list[LifecycleTemplate]) -> list:
 
 
 def _stays(projects: QuerySet, *, now: dt.datetime) -> list[figures.PhaseStay]:
-    """The projects longest in their current phase, with the days that phase plans."""
+    """The projects longest in their current phase, with the days that phase plans: its
+    own planned dates, both days counted (a move back or a manager may have changed them),
+    else its template's expected days."""
     rows = (
         with_dates(projects)
         .filter(in_phase_since__isnull=False)
@@ -198,6 +200,8 @@ def _stays(projects: QuerySet, *, now: dt.datetime) -> list[figures.PhaseStay]:
             "name",
             "current_phase__name",
             "in_phase_since",
+            "current_phase__start_date",
+            "current_phase__due_date",
             "current_phase__template__expected_days",
         )[:STAY_PROJECTS]
     )
@@ -206,9 +210,9 @@ def _stays(projects: QuerySet, *, now: dt.datetime) -> list[figures.PhaseStay]:
             project=name,
             phase=phase,
             days=(now - started).total_seconds() / 86_400,
-            planned_days=planned,
+            planned_days=(due - start).days + 1 if start and due else expected,
         )
-        for name, phase, started, planned in rows
+        for name, phase, started, start, due, expected in rows
     ]
 
 

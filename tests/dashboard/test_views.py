@@ -195,6 +195,24 @@ def test_portfolio_charts(manager, viewer, project):
     assert "Projects per phase as a table" in html and "Time in phase as a table" in html
 
 
+def test_time_in_phase_is_measured_against_the_phases_own_plan(manager, viewer, project):
+    """A phase planned longer than its template's default (here 90 days) is not over plan
+    after 40 days."""
+    phase = project.current_phase
+    expected = phase.template.expected_days
+    phase.start_date = timezone.localdate() - dt.timedelta(days=40)
+    phase.due_date = phase.start_date + dt.timedelta(days=89)
+    phase.started_at = timezone.now() - dt.timedelta(days=40)
+    phase.save()
+    assert expected < 40
+    response = client_for(viewer).get(PORTFOLIO)
+    html = response.content.decode()
+    table = html[html.index("Time in phase as a table") :]
+    row = table[table.index(f">{project.name}</th>") :]
+    row = row[: row.index("</tr>")]
+    assert 'data-label="Planned">90</td>' in row and "over plan" not in row
+
+
 def test_a_completed_project_is_neither_due_nor_late_nor_in_a_phase(manager, project):
     """Completed long after its plan: it shows as completed, with nothing due, no time in
     a phase, and it is in neither chart of where projects are now."""
