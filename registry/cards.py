@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 
 from experiments.models import Run, RunEvidence, Trial
+from mlprojects.people import display_name
 from phases.choices import MetricDirection, ReviewStatus
 from phases.metrics import meets_target
 from phases.models import Outcome, Phase
@@ -201,7 +202,7 @@ def _when(moment) -> str:
 
 
 def _who(user) -> str:
-    return _text(user.get_username()) if user is not None else "someone no longer here"
+    return _text(display_name(user)) if user is not None else "someone no longer here"
 
 
 def card_filename(version: ModelVersion) -> str:

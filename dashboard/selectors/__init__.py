@@ -11,7 +11,7 @@ each, charts from aggregates or a single pass over the transition history, and m
 curves from a capped number of series that ``experiments.series`` reduces on the server.
 """
 
-from dashboard.selectors.common import display_name, http_url
+from dashboard.selectors.common import http_url
 from dashboard.selectors.compare import (
     COMPARE_POINTS,
     MAX_COMPARED,
@@ -92,6 +92,7 @@ from dashboard.selectors.runs import (
     project_runs,
     run_choices,
 )
+from mlprojects.people import display_name
 
 __all__ = [
     "COMPARE_POINTS",

@@ -9,12 +9,6 @@ from experiments import series
 from experiments.models import Run
 
 
-def display_name(user) -> str:
-    if user is None:
-        return "—"
-    return user.get_full_name() or user.get_username()
-
-
 def http_url(url: str) -> str:
     """``url`` when a browser may follow it from our pages; empty for any other scheme."""
     return url if url.lower().startswith(("https://", "http://")) else ""

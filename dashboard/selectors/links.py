@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from dashboard import sharing
 from dashboard.models import SharedLink
-from dashboard.selectors.common import display_name
+from mlprojects.people import display_name
 from phases.models import Project
 
 

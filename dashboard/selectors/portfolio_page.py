@@ -21,8 +21,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from dashboard import figures
-from dashboard.selectors.common import display_name
 from experiments import ranking
+from mlprojects.people import display_name
 from monitoring.choices import AlertState
 from monitoring.models import Alert
 from phases.choices import Health, TransitionKind

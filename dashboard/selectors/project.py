@@ -7,7 +7,8 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from dashboard import figures
-from dashboard.selectors.common import display_name, http_url
+from dashboard.selectors.common import http_url
+from mlprojects.people import display_name
 from phases.choices import PhaseStatus, ReviewStatus, TaskStatus, TransitionKind
 from phases.gates import GateResult
 from phases.models import Outcome, Phase, Project, Task, Transition

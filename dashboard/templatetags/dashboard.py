@@ -5,7 +5,7 @@ from django.template.base import token_kwargs
 from django.utils.html import format_html
 
 from dashboard import plotly
-from dashboard.selectors.common import display_name
+from mlprojects.people import display_name
 
 register = template.Library()
 
@@ -48,7 +48,7 @@ def metric(value) -> str:
 @register.filter
 def person(user) -> str:
     """How pages name a person: their full name, else their username
-    (``selectors.display_name``)."""
+    (``mlprojects.people.display_name``)."""
     return display_name(user)
 
 

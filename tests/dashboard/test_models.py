@@ -159,6 +159,18 @@ def test_a_manager_deploys_from_the_page_and_it_is_recorded(churn, manager, cont
     )
 
 
+def test_the_card_names_people_by_their_names(churn, manager, viewer):
+    manager.first_name, manager.last_name = "Marco", "Bianchi"
+    manager.save()
+    registered(churn, manager, versions=1)
+    client_for(manager).post(version_url(churn, "churn", 1, "model-version-promote"))
+    html = page(client_for(viewer), version_url(churn, "churn", 1))
+    deployments = html[html.index('class="data deployments') :]
+    assert '<td data-label="By">Marco Bianchi</td>' in deployments[: deployments.index("</table>")]
+    markdown = client_for(viewer).get(version_url(churn, "churn", 1, "model-card-markdown"))
+    assert "by Marco Bianchi" in markdown.content.decode()
+
+
 def test_a_version_of_another_project_or_none_is_not_found(churn, manager, outsider):
     registered(churn, manager)
     other = make_project(owner=manager, name="Other", success_metric="val_auc")
