@@ -163,7 +163,7 @@ def _experiment_charts(experiments: selectors.ProjectExperiments, *, label: str)
         if best
         else None,
         "curves": figures.metric_curves(experiments.curves, metric=label, target=experiments.target)
-        if experiments.curves
+        if figures.worth_drawing(experiments.curves)
         else None,
     }
 
@@ -453,7 +453,7 @@ def run_compare(request, slug: str):
     label = project.metric_title(comparison.key)
     charts = {
         "curves": figures.metric_curves(comparison.curves, metric=label, target=target)
-        if comparison.curves
+        if figures.worth_drawing(comparison.curves)
         else None,
         "params": figures.parallel_coordinates(
             comparison.points, metric=label, maximize=comparison.maximize

@@ -49,6 +49,7 @@ from dashboard.figures.experiments import (
     parallel_coordinates,
     success_gauge,
     varying_params,
+    worth_drawing,
 )
 from dashboard.figures.monitoring import FeatureScore, Point, feature_drift, monitor_series
 from dashboard.figures.portfolio import (
@@ -114,4 +115,5 @@ __all__ = [
     "time_in_phase",
     "varying_params",
     "version_values",
+    "worth_drawing",
 ]

@@ -109,6 +109,12 @@ class Curve:
     downsampled: bool
 
 
+def worth_drawing(curves: Sequence[Curve]) -> bool:
+    """Whether any curve has two points or more. Runs that each logged a metric once (a
+    sweep's trials, a script's final score) make no lines: their values are in the table."""
+    return any(curve.total_points > 1 for curve in curves)
+
+
 def _uses_steps(curves: Sequence[Curve]) -> bool:
     """Steps are the x axis unless no curve varies them (a client that logs no step sends
     0 for every point); wall time since each run's first value is then the only order."""

@@ -274,6 +274,24 @@ def test_curves_of_the_best_five_runs(manager, viewer, project):
     assert curves["layout"]["shapes"][0]["y0"] == 0.85
 
 
+def test_runs_of_one_value_each_draw_no_curves(manager, viewer, project):
+    """A sweep's trials log their score once: a line chart of single points at step 0
+    says nothing the leaderboard does not, so there is none, here or in a comparison."""
+    experiment = runs.experiment_create(project=project, name="trials", by=manager)
+    made = [
+        log_run(experiment, by=manager, name=f"trial-{i}", metrics={"val_auc": [0.6 + i / 20]},
+                params={"C": str(i + 1)})
+        for i in range(3)
+    ]  # fmt: skip
+    page = html_of(client_for(viewer).get(url(project, "project")))
+    assert 'id="chart-curves"' not in page and "trial-2" in page
+    compared = client_for(viewer).get(
+        url(project, "run-compare"), {"runs": [run.run_id for run in made]}
+    )
+    assert 'id="chart-compare-curves"' not in html_of(compared)
+    assert figure(compared, "chart-params")["data"]  # what the values depend on, still drawn
+
+
 def test_long_series_come_downsampled(manager, viewer, project):
     experiment = runs.experiment_create(project=project, name="long", by=manager)
     values = [math.sin(i / 100) for i in range(5000)]
