@@ -21,6 +21,7 @@ Two queries, whatever the number of runs: the project's settings, then the best 
 """
 
 from django.db.models import Subquery
+from django.utils.timezone import localtime
 
 from experiments import ranking
 from phases.gates import (
@@ -63,9 +64,10 @@ def best_run_meets_target(outcome: Outcome) -> Criterion:
 
     metric = project.success_metric
     series = ranking.ranked_series(project=project, key=metric, since=project.reopened_at)
-    since = ""
+    moved_back = since = ""
     if project.reopened_at is not None:
-        since = f" since the move back of {project.reopened_at:%Y-%m-%d}"
+        moved_back = f"the move back on {localtime(project.reopened_at):%-d %b %Y}"
+        since = f" since {moved_back}"
     best = (
         series.select_related("run")
         .only("latest_value", "run__run_id", "run__name", "run__start_time")
@@ -83,13 +85,13 @@ def best_run_meets_target(outcome: Outcome) -> Criterion:
     value, run = best.latest_value, best.run
     verdict = judge_target(project, value)
     who = f"(run “{run.name}”, {run.run_id[:8]}…)"
+    # After a loop back the date leads, so that it never runs into the value.
+    best_of = f"{metric} {number(value)} {who}"
+    stated = f"Since {moved_back}, best {best_of}" if moved_back else f"Best {best_of}"
     if verdict.met:
-        message = f"Best {metric}{since} {number(value)} {who} meets {verdict.wanted}."
+        message = f"{stated} meets {verdict.wanted}."
     else:
-        message = (
-            f"Best {metric}{since} {number(value)} {who} is {number(verdict.gap)} short of "
-            f"{verdict.wanted}."
-        )
+        message = f"{stated} is {number(verdict.gap)} short of {verdict.wanted}."
     return Criterion(
         EVIDENCE,
         outcome.name,

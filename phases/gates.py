@@ -49,7 +49,7 @@ class GateResult:
 
 
 _REVIEW_WORDS = {
-    ReviewStatus.PENDING: "has not been submitted yet",
+    ReviewStatus.PENDING: "is pending: nobody has submitted it for review yet",
     ReviewStatus.SUBMITTED: "is submitted and waits for review",
     ReviewStatus.REJECTED: "was rejected",
 }

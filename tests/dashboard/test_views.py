@@ -373,7 +373,7 @@ def test_project_page_shows_gate_tasks_outcomes_metric_and_history(manager, proj
     html = client_for(manager).get(project_url(project)).content.decode()
     assert escape(f"Task “{task.title}” is done.") in html
     assert "must be done; it is not started" in html
-    assert "must be accepted; it has not been submitted yet" in html
+    assert "must be accepted; it is pending: nobody has submitted it for review yet" in html
     assert "1 of 3 tasks done" in html
     assert "<code>val_auc</code>" in html and "0.85" in html
     assert "Higher is better" in html

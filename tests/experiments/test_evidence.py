@@ -7,6 +7,7 @@ import math
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils.timezone import localtime
 
 from experiments import ranking, services
 from experiments.evidence import best_run_meets_target
@@ -284,12 +285,14 @@ def test_after_a_loop_back_only_the_runs_started_since_count(project, outcome, e
 
     stale = judge(outcome)
     assert stale.met is False and stale.evidence["run_id"] is None
-    assert "since the move back of" in stale.message
+    reopened = localtime(project.transitions.latest("created_at").created_at)
+    assert f"since the move back on {reopened:%-d %b %Y} yet" in stale.message
 
     short = run_with(experiment, owner, "retrained", 0.84)
     assert judge(outcome).evidence["run_id"] == short.run_id
     best = run_with(experiment, owner, "retrained on new data", 0.87)
     got = judge(outcome)
     assert got.met is True and got.evidence["run_id"] == best.run_id
+    assert got.message.startswith(f"Since the move back on {reopened:%-d %b %Y}, best val_auc 0.87")
     # The leaderboard's ranking still reads every run: the gate alone looks past the old one.
     assert ranking.ranked_series(project=project, key="val_auc")[0].run.name == "before the drift"
