@@ -19,8 +19,12 @@ from mlprojects.exceptions import DomainError
 from phases.models import Project
 from phases.roles import Action, allows
 from registry import cards
+from registry import selectors as registry_selectors
 from registry import services as registry
 from registry.models import ModelVersion
+
+# The tick a manager gives to deploy a version that misses the project's target.
+BELOW_TARGET = "below_target"
 
 
 def models_context(project: Project) -> dict:
@@ -99,6 +103,16 @@ def model_version_promote(request, slug: str, name: str, number: int):
     if version is None:
         raise Http404("No such version of a model of this project.")
     alias = registry.production_alias(project)
+    evaluation = cards.evaluation_of(project, registry_selectors.version_metrics(version))
+    if evaluation is not None and evaluation.met is False and not request.POST.get(BELOW_TARGET):
+        # The card says so beside the button, and the form asks for a tick; a request
+        # without it (a stale page, a script) is not a deployment.
+        messages.error(
+            request,
+            f"{name} v{number} misses the target: tick “deploy although it misses the "
+            "target” to deploy it anyway.",
+        )
+        return redirect(version_url(project, version))
     try:
         registry.alias_set(version=version, alias=alias, by=request.user)
     except DomainError as refused:

@@ -43,6 +43,20 @@ class Evaluation:
         return meets_target(self.value, self.target, maximize=maximize)
 
 
+def evaluation_of(project, metrics: dict[str, float | None]) -> Evaluation | None:
+    """A version's ``metrics`` (``selectors.version_metrics``) against the project's success
+    target; ``None`` for a project with no success metric."""
+    if not project.success_metric:
+        return None
+    return Evaluation(
+        metric=project.success_metric,
+        label=project.success_metric_label,
+        target=project.success_target,
+        direction=project.success_direction,
+        value=metrics.get(project.success_metric),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Card:
     version: ModelVersion
@@ -111,15 +125,7 @@ def model_card(version: ModelVersion) -> Card:
         )
     first_phase = Phase.objects.filter(project=project).order_by("order").only("goal").first()
     metrics = selectors.version_metrics(version)
-    evaluation = None
-    if project.success_metric:
-        evaluation = Evaluation(
-            metric=project.success_metric,
-            label=project.success_metric_label,
-            target=project.success_target,
-            direction=project.success_direction,
-            value=metrics.get(project.success_metric),
-        )
+    evaluation = evaluation_of(project, metrics)
     accepted = list(
         Outcome.objects.filter(phase__project=project, review_status=ReviewStatus.ACCEPTED)
         .select_related("phase", "reviewer")

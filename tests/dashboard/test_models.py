@@ -147,7 +147,7 @@ def test_a_manager_deploys_from_the_page_and_it_is_recorded(churn, manager, cont
     assert client_for(contributor).post(url).status_code == 403
     assert 'data-testid="promote"' in page(client_for(manager), version_url(churn, "churn", 1))
 
-    response = client_for(manager).post(url, follow=True)
+    response = client_for(manager).post(url, {"below_target": "yes"}, follow=True)
     assert response.status_code == 200
     assert "is now at “champion”" in response.content.decode()
     event = DeploymentEvent.objects.filter(project=churn).latest("created_at")
@@ -156,6 +156,28 @@ def test_a_manager_deploys_from_the_page_and_it_is_recorded(churn, manager, cont
         1,
         2,
         manager,
+    )
+
+
+def test_deploying_a_version_that_misses_the_target_takes_a_tick(churn, manager):
+    registered(churn, manager, versions=3, values=[0.65, 0.80, 0.81])  # v3 in production
+    below = version_url(churn, "churn", 1)
+    html = page(client_for(manager), below)
+    assert 'data-testid="below-target"' in html and "Deploy anyway: move champion here" in html
+    events = DeploymentEvent.objects.filter(project=churn).count()
+
+    refused = client_for(manager).post(version_url(churn, "churn", 1, "model-version-promote"))
+    assert refused.status_code == 302
+    assert DeploymentEvent.objects.filter(project=churn).count() == events
+    assert "misses the target" in page(client_for(manager), below)
+
+    client_for(manager).post(
+        version_url(churn, "churn", 1, "model-version-promote"), {"below_target": "yes"}
+    )
+    assert DeploymentEvent.objects.filter(project=churn).latest("created_at").version == 1
+    # A version that meets the target asks for no tick.
+    assert 'data-testid="below-target"' not in page(
+        client_for(manager), version_url(churn, "churn", 2)
     )
 
 
