@@ -142,7 +142,35 @@ class DateInput(forms.DateInput):
     input_type = "date"
 
 
-class MoveBackForm(forms.Form):
+class DomainForm(forms.Form):
+    """A form whose domain refusal (``DomainError``) comes back on the field it names, and
+    whose page, sent back with an error, opens at the first field in error: the browser
+    focuses and scrolls to it, wherever the form sits on a long page."""
+
+    # A domain field this form asks under another (a built-in's key is its dataset's name).
+    refused_on: dict[str, str] = {}
+
+    def add_error(self, field, error) -> None:
+        super().add_error(field, error)
+        names = [field] if field else []
+        if isinstance(error, dict):
+            names = list(error)
+        for name in names:
+            if name in self.fields:
+                self.fields[name].widget.attrs["autofocus"] = True
+
+    def refused(self, error: DomainError) -> None:
+        """The domain's refusal on the field it names (``space.svm.C`` on the space)."""
+        if not error.fields:
+            self.add_error(None, error.message)
+        for name, rules in error.fields.items():
+            field = self.refused_on.get(name, name.split(".")[0])
+            for rule in rules:
+                text = rule if field == name else f"{name}: {rule}"
+                self.add_error(field if field in self.fields else None, text)
+
+
+class MoveBackForm(DomainForm):
     to_phase = PhaseChoiceField(label="Move back to", queryset=None, empty_label=None)
     due_date = forms.DateField(
         label="New due date of the reopened phase",
@@ -164,7 +192,7 @@ class MoveBackForm(forms.Form):
         self.fields["to_phase"].today = today
 
 
-class RejectOutcomeForm(forms.Form):
+class RejectOutcomeForm(DomainForm):
     note = forms.CharField(
         label="What is missing",
         max_length=2000,

@@ -6,9 +6,9 @@ import json
 
 from django import forms
 
+from dashboard.forms import DomainForm
 from experiments.choices import Pruner, Strategy
 from experiments.sweeps import BUILTIN_DATASETS, FAMILIES
-from mlprojects.exceptions import DomainError
 
 
 def family_choices() -> list[tuple[str, str]]:
@@ -26,23 +26,6 @@ def family_choices() -> list[tuple[str, str]]:
 class DatasetChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj) -> str:
         return f"{obj.name} — {obj.rows:,} rows, target {obj.target} ({obj.task})"
-
-
-class DomainForm(forms.Form):
-    """A form whose domain refusal (``DomainError``) comes back on the field it names."""
-
-    # A domain field this form asks under another (a built-in's key is its dataset's name).
-    refused_on: dict[str, str] = {}
-
-    def refused(self, error: DomainError) -> None:
-        """The domain's refusal on the field it names (``space.svm.C`` on the space)."""
-        if not error.fields:
-            self.add_error(None, error.message)
-        for name, rules in error.fields.items():
-            field = self.refused_on.get(name, name.split(".")[0])
-            for rule in rules:
-                text = rule if field == name else f"{name}: {rule}"
-                self.add_error(field if field in self.fields else None, text)
 
 
 class BuiltinDatasetForm(DomainForm):

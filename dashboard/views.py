@@ -258,20 +258,22 @@ def project_move_back(request, slug: str):
         targets=phase_selectors.back_targets(project=project).select_related("template"),
         today=timezone.localdate(),
     )
-    if not form.is_valid():
+    transition = None
+    if form.is_valid():
+        try:
+            transition = phase_services.phase_move_back(
+                project=project,
+                to_phase=form.cleaned_data["to_phase"],
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                due_date=form.cleaned_data["due_date"],
+            )
+        except DomainError as exc:
+            form.refused(exc)
+    if transition is None:
+        # The form again, with what was typed and the error on its field, focused.
         context = _status_context(project, move_back_form=form)
         return render(request, "dashboard/project.html", context, status=400)
-    try:
-        transition = phase_services.phase_move_back(
-            project=project,
-            to_phase=form.cleaned_data["to_phase"],
-            by=request.user,
-            reason=form.cleaned_data["reason"],
-            due_date=form.cleaned_data["due_date"],
-        )
-    except DomainError as exc:
-        _say(request, messages.ERROR, exc.message, section="move-back")
-        return _back_to(project, "feedback-move-back")
     reopened = transition.to_phase
     _say(
         request,

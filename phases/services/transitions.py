@@ -175,7 +175,8 @@ def _replan_from(project: Project, target: Phase, due_date: dt.date | None) -> N
     due = due_date or reopened_due(phase=target, today=today)
     if due < today:
         raise DomainError.invalid(
-            "due_date", f"must not be before today ({today:%Y-%m-%d}), when {target.name} reopens"
+            "due_date",
+            f"must not be before today ({today.day} {today:%b %Y}), when {target.name} reopens",
         )
     slip = dt.timedelta(days=(due - target.due_date).days if target.due_date else 0)
     target.start_date, target.due_date = today, due

@@ -86,6 +86,7 @@ def test_reject_needs_a_note_and_says_so_on_the_row(project, manager):
     row = section(html, f"reject-note-{outcome.pk}")
     assert "Note: This field is required." in row
     assert re.search(r'<details class="reject" open>', html)
+    assert row.index("autofocus") < row.index(">") and html.count("autofocus") == 1
     outcome.refresh_from_db()
     assert outcome.review_status == ReviewStatus.PENDING
 
@@ -166,13 +167,35 @@ def test_move_back_to_a_due_date_in_the_past_is_refused_in_the_form_section(proj
     target = project.phases.get(order=1)
     response = client.post(
         reverse("dashboard:project-move-back", args=[project.slug]),
-        {"to_phase": target.pk, "due_date": "2001-01-01", "reason": "Scope."},
+        {"to_phase": target.pk, "due_date": "2001-01-01", "reason": "Scope changed."},
     )
-    assert response["Location"] == page_of(project) + "#feedback-move-back"
-    html = client.get(response["Location"]).content.decode()
-    assert "due_date: must not be before today" in section(html, "move-back")
+    assert response.status_code == 400
+    form = section(response.content.decode(), "move-back")
+    # On the date's own field, in words, with what was typed kept and the field focused.
+    due = form[form.index('name="due_date"') :]
+    assert due.index("autofocus") < due.index(">")
+    assert "must not be before today (" in due and "due_date:" not in form
+    assert "Scope changed.</textarea>" in form
     project.refresh_from_db()
     assert project.current_phase.order == 2
+
+
+def test_a_form_sent_back_with_an_error_opens_at_the_field_in_error(project, manager):
+    """A blank "Why" on the move back, a blank note on a rejection: the page comes back
+    focused on the field, which the browser scrolls into view, not at the top."""
+    advance(project, by=manager)
+    client = client_for(manager)
+    target = project.phases.get(order=1)
+    response = client.post(
+        reverse("dashboard:project-move-back", args=[project.slug]),
+        {"to_phase": target.pk, "reason": "   "},
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    form = section(html, "move-back")
+    reason = form[form.index('name="reason"') :]
+    assert reason.index("autofocus") < reason.index(">")
+    assert html.count("autofocus") == 1
 
 
 # --- Completing -------------------------------------------------------------------------

@@ -110,7 +110,7 @@ def test_gate_lists_every_unmet_criterion_in_words():
     messages = [c.message for c in gate.unmet]
     assert len(messages) == 4
     assert any(
-        m.startswith("Outcome “A design doc") and "not been submitted" in m for m in messages
+        m.startswith("Outcome “A design doc") and "nobody has submitted it" in m for m in messages
     )
     assert any(
         "“Verify that ML is the right solution to the problem” must be done" in m for m in messages
