@@ -1,10 +1,25 @@
-"""OpenAPI additions: the bearer token scheme, and the error answers of every operation.
+"""OpenAPI additions: the bearer token scheme, the error answers of every operation, and
+the docs page.
 
 drf-spectacular documents success bodies from the views; the error shape is the same
 everywhere, so it is added here once rather than on each of the many operations.
 """
 
+from django.contrib.auth.views import redirect_to_login
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.views import SpectacularSwaggerSplitView
+from rest_framework.exceptions import NotAuthenticated
+
+
+class DocsView(SpectacularSwaggerSplitView):
+    """Swagger UI on the schema. A browser that is not signed in is sent to sign in and
+    back, as every page does; a client that asks for anything but HTML gets the API's 401."""
+
+    def handle_exception(self, exc):
+        wants_page = "text/html" in self.request.headers.get("Accept", "")
+        if isinstance(exc, NotAuthenticated) and wants_page:
+            return redirect_to_login(self.request.get_full_path())
+        return super().handle_exception(exc)
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):

@@ -1,6 +1,8 @@
 from django.urls import include, path
 from django.views.decorators.gzip import gzip_page
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView
+
+from api.schema import DocsView
 
 urlpatterns = [
     path("v1/", include("api.v1.urls")),
@@ -11,7 +13,7 @@ urlpatterns = [
     # needs no inline script under the Content-Security-Policy.
     path(
         "docs/",
-        SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api/swagger_ui.html"),
+        DocsView.as_view(url_name="schema", template_name="api/swagger_ui.html"),
         name="docs",
     ),
 ]

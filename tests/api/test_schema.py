@@ -128,6 +128,12 @@ def test_the_schema_and_docs_need_a_signed_in_caller(name, db, fresh_throttles):
     assert bearer().get(reverse(name)).status_code == 401
 
 
+def test_a_browser_not_signed_in_is_sent_to_sign_in_for_the_docs(client, db):
+    response = client.get(reverse("docs"), HTTP_ACCEPT="text/html,application/xhtml+xml")
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('login')}?next={reverse('docs')}"
+
+
 def test_the_docs_are_served_from_installed_packages(client, db, fast_passwords):
     client.force_login(UserFactory())
     response = client.get(reverse("docs"))
