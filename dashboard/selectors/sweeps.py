@@ -9,7 +9,7 @@ sweep's progress, its trials (each with its run) and the trials' importances thr
 from dataclasses import dataclass
 
 from experiments import selectors as experiments
-from experiments.choices import SWEEP_ACTIVE, TRIAL_DONE, TrialStatus
+from experiments.choices import SWEEP_ACTIVE, TRIAL_RAN, TrialStatus
 from experiments.models import Dataset, Sweep, Trial
 from experiments.sweeps.families import FAMILIES
 from experiments.sweeps.sampling import FAMILY
@@ -23,8 +23,9 @@ LEADERBOARD_TRIALS = 50
 class SweepRow:
     sweep: Sweep
     total: int
-    done: int
+    done: int  # ran to an end (``TRIAL_RAN``): the cancelled trials are not done
     failed: int
+    cancelled: int
     pruned: int
     running: int
 
@@ -38,12 +39,13 @@ class SweepRow:
 
 
 def _row(sweep: Sweep) -> SweepRow:
-    done = sum(getattr(sweep, f"{status}_count") for status in TRIAL_DONE)
+    done = sum(getattr(sweep, f"{status}_count") for status in TRIAL_RAN)
     return SweepRow(
         sweep=sweep,
         total=sweep.trial_count,
         done=done,
         failed=sweep.failed_count,
+        cancelled=sweep.cancelled_count,
         pruned=sweep.pruned_count,
         running=sweep.running_count,
     )

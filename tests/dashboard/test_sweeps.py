@@ -81,6 +81,27 @@ def test_the_progress_json_is_the_selector_s(project, viewer, contributor, iris)
     assert "no-cache" in response["Cache-Control"]
 
 
+def test_a_cancelled_sweep_reads_as_the_trials_that_ran_not_as_complete(
+    project, viewer, contributor, iris
+):
+    from experiments.sweeps import ledger
+
+    sweep = knn(project, contributor, iris)
+    ledger.run_trial(sweep.trials.get(number=0).pk, owner="w")
+    experiments.sweep_cancel(sweep=sweep, user=contributor)
+
+    section = " ".join(client_for(viewer).get(url(project, "project")).content.decode().split())
+    assert 'value="1" aria-label="1 of 4 trials done"' in section
+    assert "1 of 4, 3 cancelled" in section
+    page = " ".join(
+        re.sub(
+            r"<[^>]+>", "", client_for(viewer).get(url(project, "sweep", sweep.pk)).content.decode()
+        ).split()
+    )
+    assert "1 of 4 trials done" in page and "3 cancelled" in page
+    assert " s left" not in page
+
+
 def test_the_form_starts_a_sweep_and_a_refusal_names_the_field(project, contributor, iris):
     client = client_for(contributor)
     bad = client.post(url(project, "sweep-new"), form_data(iris, families=["svm"], space=json.dumps(
