@@ -12,7 +12,7 @@ from experiments import selectors as experiments
 from experiments.choices import SWEEP_ACTIVE, TRIAL_RAN, TrialStatus
 from experiments.models import Dataset, Sweep, Trial
 from experiments.sweeps.families import FAMILIES
-from experiments.sweeps.sampling import FAMILY
+from experiments.sweeps.sampling import FAMILY, Importances
 from phases.models import Project
 
 SECTION_SWEEPS = 8
@@ -85,6 +85,7 @@ class SweepPage:
     hidden_trials: int
     best_so_far: list[tuple[int, float]]
     importances: dict[str, float]
+    importances_family: str  # whose params they are (the best trial's family), as people name it
     placed: list[Trial]
 
     @property
@@ -102,13 +103,25 @@ class SweepPage:
     @property
     def family_labels(self) -> list[str]:
         """The sweep's estimator families as people name them ("Random forest")."""
-        known = FAMILIES.get(self.sweep.task, {})
-        return [known[key].label if key in known else key for key in self.sweep.families]
+        return [family_label(self.sweep, key) for key in self.sweep.families]
 
     @property
     def several_families(self) -> bool:
         """Whether each trial's row names its family (the page's head names a lone one)."""
         return len(self.sweep.families) > 1
+
+    @property
+    def importances_title(self) -> str:
+        """The importances chart's title: of several families, it names the one it is of."""
+        if self.several_families and self.importances_family:
+            return f"Which params mattered: {self.importances_family}"
+        return "Which params mattered"
+
+
+def family_label(sweep: Sweep, key: str) -> str:
+    """A family of ``sweep``'s task as people name it ("Random forest" for ``random_forest``)."""
+    family = FAMILIES.get(sweep.task, {}).get(key)
+    return family.label if family else key
 
 
 def param_text(value) -> str:
@@ -143,13 +156,17 @@ def sweep_page(*, sweep: Sweep) -> SweepPage:
         rows.append(
             TrialRow(rank=index + 1 if ranked else None, trial=trial, family=family, params=params)
         )
+    importances = (
+        experiments.sweep_importances(sweep) if len(succeeded) >= 2 else Importances(family="")
+    )
     return SweepPage(
         sweep=sweep,
         progress=experiments.sweep_progress(sweep),
         trials=rows,
         hidden_trials=max(len(trials) - LEADERBOARD_TRIALS, 0),
         best_so_far=experiments.sweep_best_so_far(sweep),
-        importances=experiments.sweep_importances(sweep) if len(succeeded) >= 2 else {},
+        importances=importances.values,
+        importances_family=family_label(sweep, importances.family) if importances.family else "",
         placed=succeeded,
     )
 

@@ -108,8 +108,8 @@ def sweep_best_so_far(sweep: Sweep) -> list[tuple[int, float]]:
     return curve
 
 
-def sweep_importances(sweep: Sweep) -> dict[str, float]:
-    """Optuna's parameter importances (fANOVA) of the best family's params."""
+def sweep_importances(sweep: Sweep) -> sampling.Importances:
+    """Optuna's parameter importances (fANOVA) of the best family's params, and that family."""
     trials = Trial.objects.filter(sweep_id=sweep.pk, status=TrialStatus.SUCCEEDED)
     return sampling.importances(sweep, list(trials))
 

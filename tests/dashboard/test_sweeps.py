@@ -218,7 +218,8 @@ def test_every_trial_shows_its_own_family_s_params(project, viewer, contributor,
     trials = list(sweep.trials.order_by("number"))
     assert {t.params["family"] for t in trials} == {"random_forest", "knn"}
 
-    rows = _row_texts(client_for(viewer).get(url(project, "sweep", sweep.pk)).content.decode())
+    shown = client_for(viewer).get(url(project, "sweep", sweep.pk))
+    rows = _row_texts(shown.content.decode())
 
     assert set(rows) == {t.number for t in trials}
     for trial in trials:
@@ -227,6 +228,16 @@ def test_every_trial_shows_its_own_family_s_params(project, viewer, contributor,
         for key, value in trial.params.items():
             if key != "family":
                 assert f"{key} {param_text(value)}" in rows[trial.number], (key, trial.number)
+
+    # The importances are of the best trial's family alone, and the chart says which.
+    best = Sweep.objects.get(pk=sweep.pk).best_trial
+    family = "Random forest" if best.params["family"] == "random_forest" else "k-nearest neighbours"
+    plotted = set(figure(shown, "chart-importances")["data"][0]["y"])
+    assert plotted <= set(sweep.space[best.params["family"]])
+    text = " ".join(re.sub(r"<[^>]+>", " ", shown.content.decode()).split())
+    assert f"Which params mattered: {family}" in text
+    assert f"Within the {family} trials alone (the best trial's family)" in text
+    assert f'data-summary="Which params mattered: {family}"' in shown.content.decode()
 
 
 def test_a_retraining_form_says_what_it_could_not_copy_from_a_run_no_sweep_made(

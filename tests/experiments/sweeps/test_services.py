@@ -254,7 +254,7 @@ def test_tpe_with_pruning_and_several_families(project, user, iris):
     for trial in pruned:
         assert trial.run.status == RunStatus.KILLED
         assert not trial.run.metric_series.filter(key="accuracy").exists()  # never ranked
-    assert isinstance(selectors.sweep_importances(sweep), dict)
+    assert isinstance(selectors.sweep_importances(sweep).values, dict)
 
 
 def test_the_best_trial_becomes_the_evidence_of_the_experimentation_outcome(project, user, iris):
