@@ -77,12 +77,21 @@ class TrialRow:
         return self.rank is not None
 
 
+@dataclass(frozen=True, slots=True)
+class TrialsTable:
+    """The trials' leaderboard, which the page draws and redraws alone while the sweep runs."""
+
+    rows: list[TrialRow]
+    hidden: int  # trials ranked below the rows shown
+    objective: str
+    several_families: bool  # whether each row names its family
+
+
 @dataclass(slots=True)
 class SweepPage:
     sweep: Sweep
     progress: dict
-    trials: list[TrialRow]
-    hidden_trials: int
+    table: TrialsTable
     best_so_far: list[tuple[int, float]]
     importances: dict[str, float]
     importances_family: str  # whose params they are (the best trial's family), as people name it
@@ -146,9 +155,7 @@ def _trial_params(sweep: Sweep, trial: Trial) -> tuple[str, list[tuple[str, str]
     return (family.label if family else key), [(name, param_text(params[name])) for name in names]
 
 
-def sweep_page(*, sweep: Sweep) -> SweepPage:
-    trials = experiments.sweep_trials(sweep)
-    succeeded = [t for t in trials if t.status == TrialStatus.SUCCEEDED and t.value is not None]
+def _table(sweep: Sweep, trials: list[Trial]) -> TrialsTable:
     rows = []
     for index, trial in enumerate(trials[:LEADERBOARD_TRIALS]):
         ranked = trial.status == TrialStatus.SUCCEEDED and trial.value is not None
@@ -156,14 +163,29 @@ def sweep_page(*, sweep: Sweep) -> SweepPage:
         rows.append(
             TrialRow(rank=index + 1 if ranked else None, trial=trial, family=family, params=params)
         )
+    return TrialsTable(
+        rows=rows,
+        hidden=max(len(trials) - LEADERBOARD_TRIALS, 0),
+        objective=sweep.metrics[0] if sweep.metrics else "",
+        several_families=len(sweep.families) > 1,
+    )
+
+
+def sweep_trials_table(*, sweep: Sweep) -> TrialsTable:
+    """The trials' leaderboard alone, as the page polls it while the sweep runs: one query."""
+    return _table(sweep, experiments.sweep_trials(sweep))
+
+
+def sweep_page(*, sweep: Sweep) -> SweepPage:
+    trials = experiments.sweep_trials(sweep)
+    succeeded = [t for t in trials if t.status == TrialStatus.SUCCEEDED and t.value is not None]
     importances = (
         experiments.sweep_importances(sweep) if len(succeeded) >= 2 else Importances(family="")
     )
     return SweepPage(
         sweep=sweep,
         progress=experiments.sweep_progress(sweep),
-        trials=rows,
-        hidden_trials=max(len(trials) - LEADERBOARD_TRIALS, 0),
+        table=_table(sweep, trials),
         best_so_far=experiments.sweep_best_so_far(sweep),
         importances=importances.values,
         importances_family=family_label(sweep, importances.family) if importances.family else "",

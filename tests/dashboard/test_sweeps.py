@@ -102,6 +102,27 @@ def test_a_cancelled_sweep_reads_as_the_trials_that_ran_not_as_complete(
     assert " s left" not in page
 
 
+def test_the_trials_table_the_page_polls_is_current_and_never_cached(
+    project, viewer, outsider, contributor, iris
+):
+    from experiments.sweeps import ledger
+
+    sweep = knn(project, contributor, iris)
+    page = client_for(viewer).get(url(project, "sweep", sweep.pk)).content.decode()
+    part = f"{url(project, 'sweep', sweep.pk)}?part=trials"
+    assert f'data-trials-url="{part}"' in page
+    ledger.run_trial(sweep.trials.get(number=0).pk, owner="w")
+
+    response = client_for(viewer).get(part)
+    assert "no-cache" in response["Cache-Control"]
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="trials"') and "<html" not in html
+    rows = _row_texts(html)
+    assert rows[0].startswith("1 trial 0 Succeeded")
+    assert all("Queued" in rows[n] for n in (1, 2, 3))
+    assert client_for(outsider).get(part).status_code == 404
+
+
 def test_the_form_starts_a_sweep_and_a_refusal_names_the_field(project, contributor, iris):
     client = client_for(contributor)
     bad = client.post(url(project, "sweep-new"), form_data(iris, families=["svm"], space=json.dumps(
