@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -83,8 +84,17 @@ def _charts(page: selectors.SweepPage) -> dict:
 @require_safe
 @csp_update(WEBGL_CHART_CSP)
 def sweep_detail(request, slug: str, sweep_id: int):
+    """The page; ``?part=trials`` its trials' table alone, which ``sweep.js`` swaps in as
+    trials finish, so the table never shows them as they were when the page was drawn."""
     project = caller_project(request, slug)
     sweep = _sweep(project, sweep_id)
+    if request.GET.get("part") == "trials":
+        table = selectors.sweep_trials_table(sweep=sweep)
+        response = render(
+            request, "dashboard/sweeps/_trials.html", {"project": project, "table": table}
+        )
+        add_never_cache_headers(response)
+        return response
     page = selectors.sweep_page(sweep=sweep)
     return render(
         request,
@@ -97,6 +107,7 @@ def sweep_detail(request, slug: str, sweep_id: int):
             "can_steer": allows(project.caller_role, Action.LOG_DATA),
             "can_set_evidence": allows(project.caller_role, Action.REVIEW_OUTCOMES),
             "progress_url": reverse("dashboard:sweep-progress", args=[project.slug, sweep.pk]),
+            "trials_url": f"{_page_url(project, sweep)}?part=trials",
             "poll_seconds": POLL_SECONDS,
         },
     )

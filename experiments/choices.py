@@ -82,4 +82,7 @@ class TrialStatus(models.TextChoices):
 # A trial in one of these states is done: nothing runs it again unless a person asks
 # (retry the failed ones, resume the cancelled ones).
 TRIAL_DONE = (TrialStatus.SUCCEEDED, TrialStatus.PRUNED, TrialStatus.FAILED, TrialStatus.CANCELLED)
+# The trials a sweep's progress counts as done ("16 of 40"): those that ran to an end. A
+# cancelled trial is over but never ran (or stopped part way), so it is counted apart.
+TRIAL_RAN = (TrialStatus.SUCCEEDED, TrialStatus.PRUNED, TrialStatus.FAILED)
 SWEEP_ACTIVE = (SweepStatus.QUEUED, SweepStatus.RUNNING, SweepStatus.CANCELLING)

@@ -9,10 +9,10 @@ sweep's progress, its trials (each with its run) and the trials' importances thr
 from dataclasses import dataclass
 
 from experiments import selectors as experiments
-from experiments.choices import SWEEP_ACTIVE, TRIAL_DONE, TrialStatus
+from experiments.choices import SWEEP_ACTIVE, TRIAL_RAN, TrialStatus
 from experiments.models import Dataset, Sweep, Trial
 from experiments.sweeps.families import FAMILIES
-from experiments.sweeps.sampling import FAMILY
+from experiments.sweeps.sampling import FAMILY, Importances
 from phases.models import Project
 
 SECTION_SWEEPS = 8
@@ -23,8 +23,9 @@ LEADERBOARD_TRIALS = 50
 class SweepRow:
     sweep: Sweep
     total: int
-    done: int
+    done: int  # ran to an end (``TRIAL_RAN``): the cancelled trials are not done
     failed: int
+    cancelled: int
     pruned: int
     running: int
 
@@ -38,12 +39,13 @@ class SweepRow:
 
 
 def _row(sweep: Sweep) -> SweepRow:
-    done = sum(getattr(sweep, f"{status}_count") for status in TRIAL_DONE)
+    done = sum(getattr(sweep, f"{status}_count") for status in TRIAL_RAN)
     return SweepRow(
         sweep=sweep,
         total=sweep.trial_count,
         done=done,
         failed=sweep.failed_count,
+        cancelled=sweep.cancelled_count,
         pruned=sweep.pruned_count,
         running=sweep.running_count,
     )
@@ -75,14 +77,24 @@ class TrialRow:
         return self.rank is not None
 
 
+@dataclass(frozen=True, slots=True)
+class TrialsTable:
+    """The trials' leaderboard, which the page draws and redraws alone while the sweep runs."""
+
+    rows: list[TrialRow]
+    hidden: int  # trials ranked below the rows shown
+    objective: str
+    several_families: bool  # whether each row names its family
+
+
 @dataclass(slots=True)
 class SweepPage:
     sweep: Sweep
     progress: dict
-    trials: list[TrialRow]
-    hidden_trials: int
+    table: TrialsTable
     best_so_far: list[tuple[int, float]]
     importances: dict[str, float]
+    importances_family: str  # whose params they are (the best trial's family), as people name it
     placed: list[Trial]
 
     @property
@@ -100,13 +112,25 @@ class SweepPage:
     @property
     def family_labels(self) -> list[str]:
         """The sweep's estimator families as people name them ("Random forest")."""
-        known = FAMILIES.get(self.sweep.task, {})
-        return [known[key].label if key in known else key for key in self.sweep.families]
+        return [family_label(self.sweep, key) for key in self.sweep.families]
 
     @property
     def several_families(self) -> bool:
         """Whether each trial's row names its family (the page's head names a lone one)."""
         return len(self.sweep.families) > 1
+
+    @property
+    def importances_title(self) -> str:
+        """The importances chart's title: of several families, it names the one it is of."""
+        if self.several_families and self.importances_family:
+            return f"Which params mattered: {self.importances_family}"
+        return "Which params mattered"
+
+
+def family_label(sweep: Sweep, key: str) -> str:
+    """A family of ``sweep``'s task as people name it ("Random forest" for ``random_forest``)."""
+    family = FAMILIES.get(sweep.task, {}).get(key)
+    return family.label if family else key
 
 
 def param_text(value) -> str:
@@ -131,9 +155,7 @@ def _trial_params(sweep: Sweep, trial: Trial) -> tuple[str, list[tuple[str, str]
     return (family.label if family else key), [(name, param_text(params[name])) for name in names]
 
 
-def sweep_page(*, sweep: Sweep) -> SweepPage:
-    trials = experiments.sweep_trials(sweep)
-    succeeded = [t for t in trials if t.status == TrialStatus.SUCCEEDED and t.value is not None]
+def _table(sweep: Sweep, trials: list[Trial]) -> TrialsTable:
     rows = []
     for index, trial in enumerate(trials[:LEADERBOARD_TRIALS]):
         ranked = trial.status == TrialStatus.SUCCEEDED and trial.value is not None
@@ -141,13 +163,32 @@ def sweep_page(*, sweep: Sweep) -> SweepPage:
         rows.append(
             TrialRow(rank=index + 1 if ranked else None, trial=trial, family=family, params=params)
         )
+    return TrialsTable(
+        rows=rows,
+        hidden=max(len(trials) - LEADERBOARD_TRIALS, 0),
+        objective=sweep.metrics[0] if sweep.metrics else "",
+        several_families=len(sweep.families) > 1,
+    )
+
+
+def sweep_trials_table(*, sweep: Sweep) -> TrialsTable:
+    """The trials' leaderboard alone, as the page polls it while the sweep runs: one query."""
+    return _table(sweep, experiments.sweep_trials(sweep))
+
+
+def sweep_page(*, sweep: Sweep) -> SweepPage:
+    trials = experiments.sweep_trials(sweep)
+    succeeded = [t for t in trials if t.status == TrialStatus.SUCCEEDED and t.value is not None]
+    importances = (
+        experiments.sweep_importances(sweep) if len(succeeded) >= 2 else Importances(family="")
+    )
     return SweepPage(
         sweep=sweep,
         progress=experiments.sweep_progress(sweep),
-        trials=rows,
-        hidden_trials=max(len(trials) - LEADERBOARD_TRIALS, 0),
+        table=_table(sweep, trials),
         best_so_far=experiments.sweep_best_so_far(sweep),
-        importances=experiments.sweep_importances(sweep) if len(succeeded) >= 2 else {},
+        importances=importances.values,
+        importances_family=family_label(sweep, importances.family) if importances.family else "",
         placed=succeeded,
     )
 

@@ -294,21 +294,30 @@ def _jsonable(value) -> bool:
     return value is None or isinstance(value, str | int | float | bool | list | dict)
 
 
-def importances(sweep, trials) -> dict[str, float]:
+@dataclass(frozen=True, slots=True)
+class Importances:
+    """The params' importances within one family's trials, and which family that is: a
+    reader must know the shares are of that family alone, not of the whole sweep."""
+
+    family: str  # the family's key ("random_forest"); "" when there are no importances
+    values: dict[str, float] = field(default_factory=dict)  # a param's plain name: its share
+
+
+def importances(sweep, trials) -> Importances:
     """Optuna's parameter importances (fANOVA, seeded) over the sweep's succeeded trials of
     the best family: parameters of other families mean nothing for its trials. Needs two
-    such trials at least; an empty dict otherwise."""
+    such trials at least; none otherwise."""
     optuna = _optuna()
     done = [t for t in trials if t.status == TrialStatus.SUCCEEDED and finite(t.value)]
     if len(done) < 2:
-        return {}
+        return Importances(family="")
     sign = 1 if sweep.maximizes else -1
     best = max(done, key=lambda t: sign * t.value)
     family = best.params[FAMILY]
     same = [t for t in done if t.params.get(FAMILY) == family]
     names = [n for n in sweep.space.get(family, {}) if all(n in t.params for t in same)]
     if len(same) < 2 or not names:
-        return {}
+        return Importances(family="")
     study = study_of(sweep, same)
     evaluator = optuna.importance.FanovaImportanceEvaluator(seed=sweep.seed)
     try:
@@ -316,8 +325,9 @@ def importances(sweep, trials) -> dict[str, float]:
             study, evaluator=evaluator, params=[_qualified(family, n) for n in names]
         )
     except (RuntimeError, ValueError):
-        return {}
-    return {name.split(".", 1)[1]: float(value) for name, value in found.items()}
+        return Importances(family="")
+    values = {name.split(".", 1)[1]: float(value) for name, value in found.items()}
+    return Importances(family=family, values=values)
 
 
 def elapsed(start: dt.datetime | None, end: dt.datetime) -> float | None:

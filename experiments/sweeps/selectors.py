@@ -5,7 +5,7 @@ import math
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from experiments.choices import SweepStatus, TrialStatus
+from experiments.choices import TRIAL_RAN, SweepStatus, TrialStatus
 from experiments.models import Param, Run, RunTag, Sweep, Trial
 from experiments.sweeps import sampling
 from experiments.sweeps.sampling import FAMILY
@@ -32,8 +32,10 @@ def sweeps_of_project(project) -> QuerySet[Sweep]:
 
 
 def sweep_progress(sweep: Sweep) -> dict:
-    """k of n, by status, the best so far, and the time spent and (roughly) left. Two
-    queries: the counts, and the sweep's current row with its best trial."""
+    """k of n (``done``: the trials that ran to an end, ``TRIAL_RAN``; the cancelled ones
+    are counted apart), by status, the best so far, and the time spent and (roughly) left:
+    none for a sweep that stopped short (cancelling, cancelled, failed), whose trials left
+    will not run. Two queries: the counts, and the sweep's current row with its best trial."""
     counts = dict(
         Trial.objects.filter(sweep_id=sweep.pk)
         .values_list("status")
@@ -42,19 +44,16 @@ def sweep_progress(sweep: Sweep) -> dict:
     )
     current = Sweep.objects.select_related("best_trial").get(pk=sweep.pk)
     total = sum(counts.values())
-    done = sum(counts.get(s, 0) for s in (
-        TrialStatus.SUCCEEDED, TrialStatus.PRUNED, TrialStatus.FAILED, TrialStatus.CANCELLED
-    ))  # fmt: skip
+    done = sum(counts.get(s, 0) for s in TRIAL_RAN)
     end = current.finished_at or timezone.now()
     elapsed = (end - current.started_at).total_seconds() if current.started_at else 0.0
     remaining = None
-    ran = done - counts.get(TrialStatus.CANCELLED, 0)
     left = counts.get(TrialStatus.QUEUED, 0) + counts.get(TrialStatus.RUNNING, 0)
-    if current.status in (SweepStatus.QUEUED, SweepStatus.RUNNING) and ran and elapsed:
-        remaining = elapsed / ran * left
+    if current.status in (SweepStatus.QUEUED, SweepStatus.RUNNING) and done and elapsed:
+        remaining = elapsed / done * left
         if current.max_seconds:
             remaining = min(remaining, max(0.0, current.max_seconds - elapsed))
-    elif current.status not in (SweepStatus.QUEUED, SweepStatus.RUNNING):
+    elif current.status == SweepStatus.FINISHED:
         remaining = 0.0
     best = current.best_trial
     return {
@@ -109,8 +108,8 @@ def sweep_best_so_far(sweep: Sweep) -> list[tuple[int, float]]:
     return curve
 
 
-def sweep_importances(sweep: Sweep) -> dict[str, float]:
-    """Optuna's parameter importances (fANOVA) of the best family's params."""
+def sweep_importances(sweep: Sweep) -> sampling.Importances:
+    """Optuna's parameter importances (fANOVA) of the best family's params, and that family."""
     trials = Trial.objects.filter(sweep_id=sweep.pk, status=TrialStatus.SUCCEEDED)
     return sampling.importances(sweep, list(trials))
 

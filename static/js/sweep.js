@@ -3,9 +3,11 @@
  *
  * Polls the sweep's progress (JSON, from the element's data-progress-url) every few seconds
  * while the tab is visible and the sweep is queued, running or cancelling, and writes the
- * numbers into the progress bar and the counts as text (never as HTML). When the sweep
- * stops, or a trial finished since the page was drawn, it offers a reload for the trials
- * and charts below, which the server draws.
+ * numbers into the progress bar and the counts as text (never as HTML). When the counts
+ * move, it swaps in the trials' table as the server draws it now (data-trials-url) and
+ * offers a reload for the charts. When the status changes, the page reloads once: the
+ * buttons that apply (Cancel, Resume, Retry), the charts and the importances are the
+ * server's to choose, for the new status, rather than this script's guess.
  */
 (function () {
   "use strict";
@@ -15,6 +17,8 @@
     return;
   }
   var url = region.getAttribute("data-progress-url");
+  var trialsUrl = region.getAttribute("data-trials-url");
+  var drawn = region.getAttribute("data-status");
   var every = (parseInt(region.getAttribute("data-poll-seconds"), 10) || 3) * 1000;
   var active = ["queued", "running", "cancelling"];
   var bar = region.querySelector("progress");
@@ -47,16 +51,49 @@
         fields[i].textContent = text(progress.best_value, 4);
       } else if (name === "elapsed_seconds" || name === "remaining_seconds") {
         fields[i].textContent = text(progress[name], 0);
+        var clause = region.querySelector("[data-clause=" + name + "]");
+        if (clause) {
+          clause.hidden = progress[name] === null;
+        }
       } else if (name in progress) {
         fields[i].textContent = text(progress[name]);
       }
     }
-    var key = progress.done + ":" + progress.status;
+    if (progress.status !== drawn) {
+      window.location.reload();
+      return;
+    }
+    var key = [progress.done, progress.running, progress.cancelled].join(":");
     if (loaded === null) {
       loaded = key;
-    } else if (key !== loaded && notice) {
-      notice.hidden = false;
+    } else if (key !== loaded) {
+      loaded = key;
+      redrawTrials();
+      if (notice) {
+        notice.hidden = false;
+      }
     }
+  }
+
+  function redrawTrials() {
+    var table = document.getElementById("trials");
+    if (!trialsUrl || !table || !window.DOMParser) {
+      return;
+    }
+    fetch(trialsUrl, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error("trials answered " + response.status);
+        }
+        return response.text();
+      })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("trials");
+        if (fresh) {
+          table.replaceWith(document.adoptNode(fresh));
+        }
+      })
+      .catch(function () { /* the next change draws it again */ });
   }
 
   function schedule() {

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from experiments import services as experiments
 from experiments.models import RunEvidence, Sweep
+from experiments.sweeps import ledger
 from phases import services
 from phases.choices import EvidenceRule
 from tests.dashboard import test_browser
@@ -64,18 +65,40 @@ def test_a_contributor_starts_a_sweep_and_follows_its_progress(
         assert "its trials are queued" in page.locator(".messages").text_content()
         bar = page.locator("#sweep-bar")
         assert bar.get_attribute("value") == "0" and bar.get_attribute("max") == "4"
+        assert page.get_by_role("button", name="Cancel").is_visible()
 
-        # The workers' part, while the page polls.
-        run_all(sweep)
+        # The workers' part, while the page polls: a trial runs, the sweep with it (the
+        # page reloads once for the new status), and the table follows without a reload.
+        ledger.run_trial(sweep.trials.get(number=0).pk, owner=ledger.new_owner("test"))
+        close_old_connections()
+        trials = page.locator("table.trials tbody")
+        succeeded = trials.locator(".tag-trial-succeeded")
+        succeeded.first.wait_for(timeout=20_000)
+        assert page.locator("#sweep-progress").get_attribute("data-status") == "running"
+        assert trials.locator(".tag-trial-queued").count() == 3
+        assert page.get_by_role("button", name="Cancel").is_visible()
+        page.evaluate("window.sameDocument = true")
+        ledger.run_trial(sweep.trials.get(number=1).pk, owner=ledger.new_owner("test"))
         close_old_connections()
         page.wait_for_function(
-            "() => document.querySelector('#sweep-bar').value === 4", timeout=20_000
+            "() => document.querySelectorAll('table.trials .tag-trial-succeeded').length === 2",
+            timeout=20_000,
+        )
+        assert page.evaluate("window.sameDocument") is True, "the table, not the page, is redrawn"
+        assert page.locator(".sweep-notice").is_visible()
+        run_all(sweep)
+        close_old_connections()
+        # Finished: the page reloads itself, with neither Cancel nor Resume.
+        page.wait_for_function(
+            "() => !window.sameDocument && document.readyState === 'complete'"
+            " && document.querySelector('#sweep-progress').dataset.status === 'finished'",
+            timeout=20_000,
         )
         assert page.locator("[data-field=succeeded]").text_content() == "4"
-        assert page.locator(".sweep-notice").is_visible()
-        page.locator(".sweep-notice a").click()
-        page.wait_for_load_state()
-        assert page.locator("table.trials tbody tr").count() == 4
+        assert bar.get_attribute("value") == "4"
+        assert page.get_by_role("button", name="Cancel").count() == 0
+        assert page.get_by_role("button", name="Resume").count() == 0
+        assert succeeded.count() == 4
         # The sweep's styles hold at every width (they once sat inside a phone-only block),
         # and on a phone each trial is a block of labelled lines, not a row to scroll.
         display = "(selector) => getComputedStyle(document.querySelector(selector)).display"

@@ -81,6 +81,48 @@ def test_the_progress_json_is_the_selector_s(project, viewer, contributor, iris)
     assert "no-cache" in response["Cache-Control"]
 
 
+def test_a_cancelled_sweep_reads_as_the_trials_that_ran_not_as_complete(
+    project, viewer, contributor, iris
+):
+    from experiments.sweeps import ledger
+
+    sweep = knn(project, contributor, iris)
+    ledger.run_trial(sweep.trials.get(number=0).pk, owner="w")
+    experiments.sweep_cancel(sweep=sweep, user=contributor)
+
+    section = " ".join(client_for(viewer).get(url(project, "project")).content.decode().split())
+    assert 'value="1" aria-label="1 of 4 trials done"' in section
+    assert "1 of 4, 3 cancelled" in section
+    page = " ".join(
+        re.sub(
+            r"<[^>]+>", "", client_for(viewer).get(url(project, "sweep", sweep.pk)).content.decode()
+        ).split()
+    )
+    assert "1 of 4 trials done" in page and "3 cancelled" in page
+    assert " s left" not in page
+
+
+def test_the_trials_table_the_page_polls_is_current_and_never_cached(
+    project, viewer, outsider, contributor, iris
+):
+    from experiments.sweeps import ledger
+
+    sweep = knn(project, contributor, iris)
+    page = client_for(viewer).get(url(project, "sweep", sweep.pk)).content.decode()
+    part = f"{url(project, 'sweep', sweep.pk)}?part=trials"
+    assert f'data-trials-url="{part}"' in page
+    ledger.run_trial(sweep.trials.get(number=0).pk, owner="w")
+
+    response = client_for(viewer).get(part)
+    assert "no-cache" in response["Cache-Control"]
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="trials"') and "<html" not in html
+    rows = _row_texts(html)
+    assert rows[0].startswith("1 trial 0 Succeeded")
+    assert all("Queued" in rows[n] for n in (1, 2, 3))
+    assert client_for(outsider).get(part).status_code == 404
+
+
 def test_the_form_starts_a_sweep_and_a_refusal_names_the_field(project, contributor, iris):
     client = client_for(contributor)
     bad = client.post(url(project, "sweep-new"), form_data(iris, families=["svm"], space=json.dumps(
@@ -197,7 +239,8 @@ def test_every_trial_shows_its_own_family_s_params(project, viewer, contributor,
     trials = list(sweep.trials.order_by("number"))
     assert {t.params["family"] for t in trials} == {"random_forest", "knn"}
 
-    rows = _row_texts(client_for(viewer).get(url(project, "sweep", sweep.pk)).content.decode())
+    shown = client_for(viewer).get(url(project, "sweep", sweep.pk))
+    rows = _row_texts(shown.content.decode())
 
     assert set(rows) == {t.number for t in trials}
     for trial in trials:
@@ -206,6 +249,16 @@ def test_every_trial_shows_its_own_family_s_params(project, viewer, contributor,
         for key, value in trial.params.items():
             if key != "family":
                 assert f"{key} {param_text(value)}" in rows[trial.number], (key, trial.number)
+
+    # The importances are of the best trial's family alone, and the chart says which.
+    best = Sweep.objects.get(pk=sweep.pk).best_trial
+    family = "Random forest" if best.params["family"] == "random_forest" else "k-nearest neighbours"
+    plotted = set(figure(shown, "chart-importances")["data"][0]["y"])
+    assert plotted <= set(sweep.space[best.params["family"]])
+    text = " ".join(re.sub(r"<[^>]+>", " ", shown.content.decode()).split())
+    assert f"Which params mattered: {family}" in text
+    assert f"Within the {family} trials alone (the best trial's family)" in text
+    assert f'data-summary="Which params mattered: {family}"' in shown.content.decode()
 
 
 def test_a_retraining_form_says_what_it_could_not_copy_from_a_run_no_sweep_made(

@@ -183,7 +183,9 @@ class ExportSerializer(serializers.Serializer):
 class ProgressSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=SweepStatus.choices)
     total = serializers.IntegerField()
-    done = serializers.IntegerField()
+    done = serializers.IntegerField(
+        help_text="The trials that ran to an end: the cancelled ones are not done."
+    )
     queued = serializers.IntegerField()
     running = serializers.IntegerField()
     succeeded = serializers.IntegerField()
@@ -193,7 +195,10 @@ class ProgressSerializer(serializers.Serializer):
     best_value = serializers.FloatField(allow_null=True)
     best_trial = serializers.IntegerField(allow_null=True, help_text="The best trial's number.")
     elapsed_seconds = serializers.FloatField()
-    remaining_seconds = serializers.FloatField(allow_null=True, help_text="An estimate.")
+    remaining_seconds = serializers.FloatField(
+        allow_null=True,
+        help_text="An estimate; null when not known or when the sweep stopped short.",
+    )
 
 
 class TrialSerializer(serializers.ModelSerializer):

@@ -179,6 +179,10 @@ def test_cancel_stops_queued_trials_and_resume_runs_them(project, user, iris):
     assert sweep.status == SweepStatus.CANCELLED
     statuses = dict(sweep.trials.values_list("number", "status"))
     assert statuses == {0: "succeeded", 1: "cancelled", 2: "cancelled"}
+    # One trial ran: the cancelled ones are not done, and no time is left to estimate.
+    progress = selectors.sweep_progress(sweep)
+    assert (progress["done"], progress["total"], progress["cancelled"]) == (1, 3, 2)
+    assert progress["remaining_seconds"] is None
     # A message of a cancelled trial that arrives after the cancel starts nothing.
     assert ledger.run_trial(sweep.trials.get(number=1).pk, owner="late") is None
     assert sweep.trials.get(number=1).started_at is None
@@ -250,7 +254,7 @@ def test_tpe_with_pruning_and_several_families(project, user, iris):
     for trial in pruned:
         assert trial.run.status == RunStatus.KILLED
         assert not trial.run.metric_series.filter(key="accuracy").exists()  # never ranked
-    assert isinstance(selectors.sweep_importances(sweep), dict)
+    assert isinstance(selectors.sweep_importances(sweep).values, dict)
 
 
 def test_the_best_trial_becomes_the_evidence_of_the_experimentation_outcome(project, user, iris):
