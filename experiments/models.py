@@ -401,6 +401,10 @@ class Sweep(models.Model):
     best_trial = models.ForeignKey(
         "Trial", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # The params' importances, kept by the worker that ended the sweep's last trial so that
+    # its page neither reruns fANOVA nor imports Optuna: {"succeeded": n, "family": key,
+    # "values": {param: share}}, current while the sweep has n succeeded trials.
+    importances = models.JSONField(default=dict, blank=True, editable=False)
     created_by = optional_user()
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

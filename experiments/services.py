@@ -577,6 +577,7 @@ dataset_create = _sweeps.dataset_create
 experimentation_outcome = _sweeps.experimentation_outcome
 sweep_best_as_evidence = _sweeps.sweep_best_as_evidence
 sweep_cancel = _sweeps.sweep_cancel
+sweep_importances_keep = _sweeps.sweep_importances_keep
 sweep_create = _sweeps.sweep_create
 sweep_resume = _sweeps.sweep_resume
 sweep_retry_failed = _sweeps.sweep_retry_failed

@@ -1,4 +1,5 @@
-"""Thin Celery tasks of experiment jobs: take ids, call the ledger, store nothing else.
+"""Thin Celery tasks of experiment jobs: take ids, call the ledger and services, store
+nothing else.
 
 A trial's task is late-acknowledged and requeued when its worker process is lost, so a
 killed worker's trial comes back; the ledger (``experiments.sweeps.ledger``) makes every
@@ -8,7 +9,7 @@ copy of a message after the first harmless.
 from celery import shared_task
 from django.conf import settings
 
-from experiments.sweeps import ledger, recovery
+from experiments.sweeps import ledger, recovery, services
 
 LIMIT = settings.EXPERIMENTS_TRIAL_TIME_LIMIT
 
@@ -37,6 +38,8 @@ def trial_run(self, trial_id: int) -> None:
         # The trial is another live worker's (or the project is at its cap): this copy of
         # the message comes back when that could have changed.
         ledger.send([trial_id], countdown=later.seconds)
+        return
+    services.sweep_importances_keep(trial_id=trial_id)
 
 
 @shared_task(name=recovery.RECOVER_TASK, ignore_result=True)

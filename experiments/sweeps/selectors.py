@@ -109,9 +109,13 @@ def sweep_best_so_far(sweep: Sweep) -> list[tuple[int, float]]:
 
 
 def sweep_importances(sweep: Sweep) -> sampling.Importances:
-    """Optuna's parameter importances (fANOVA) of the best family's params, and that family."""
-    trials = Trial.objects.filter(sweep_id=sweep.pk, status=TrialStatus.SUCCEEDED)
-    return sampling.importances(sweep, list(trials))
+    """Optuna's parameter importances (fANOVA) of the best family's params, and that family:
+    as the sweep keeps them (``Sweep.importances``) while they are current, else computed."""
+    trials = list(Trial.objects.filter(sweep_id=sweep.pk, status=TrialStatus.SUCCEEDED))
+    kept = sweep.importances
+    if kept and kept.get("succeeded") == len(trials):
+        return sampling.Importances(family=kept["family"], values=kept["values"])
+    return sampling.importances(sweep, trials)
 
 
 def sweep_spec_from_run(run: Run) -> dict:

@@ -15,9 +15,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
-from experiments.choices import DatasetSource, SweepStatus, TrialStatus
+from experiments.choices import SWEEP_ACTIVE, DatasetSource, SweepStatus, TrialStatus
 from experiments.models import Dataset, RunEvidence, Sweep, Trial, TrialQuota
-from experiments.sweeps import datasets, ledger, spec
+from experiments.sweeps import datasets, ledger, sampling, spec
 from mlprojects.db import locked
 from mlprojects.exceptions import DomainError
 from phases.choices import EvidenceRule, OutcomeKind
@@ -254,6 +254,22 @@ def sweep_retry_failed(*, sweep: Sweep, user) -> Sweep:
     if not failed.exists():
         raise DomainError.invalid("status", "the sweep has no failed trial")
     return _restart(sweep, failed)
+
+
+def sweep_importances_keep(*, trial_id: int) -> None:
+    """Once the sweep of ``trial_id`` has settled, keep its params' importances on it
+    (``Sweep.importances``), computed once here in the worker that ended its last trial
+    rather than on every view of its page. Nothing while the sweep runs, or when what is
+    kept is still current; two workers ending the last trials together write the same."""
+    sweep = Sweep.objects.filter(trials=trial_id).first()
+    if sweep is None or sweep.status in SWEEP_ACTIVE:
+        return
+    trials = list(Trial.objects.filter(sweep=sweep, status=TrialStatus.SUCCEEDED))
+    if sweep.importances.get("succeeded") == len(trials):
+        return
+    found = sampling.importances(sweep, trials)
+    kept = {"succeeded": len(trials), "family": found.family, "values": found.values}
+    Sweep.objects.filter(pk=sweep.pk).update(importances=kept)
 
 
 def experimentation_outcome(project: Project) -> Outcome | None:

@@ -10,7 +10,7 @@ from django.db.models import RestrictedError
 from experiments import selectors, services
 from experiments.choices import RunStatus, SweepStatus, TrialStatus
 from experiments.models import Dataset, Experiment, Param, Run, RunEvidence, Sweep, Trial
-from experiments.sweeps import ledger, recovery
+from experiments.sweeps import ledger, recovery, sampling
 from mlprojects.exceptions import DomainError
 from tests.experiments.sweeps.conftest import run_all, spec
 
@@ -255,6 +255,37 @@ def test_tpe_with_pruning_and_several_families(project, user, iris):
         assert trial.run.status == RunStatus.KILLED
         assert not trial.run.metric_series.filter(key="accuracy").exists()  # never ranked
     assert isinstance(selectors.sweep_importances(sweep).values, dict)
+
+
+def test_a_settled_sweep_keeps_its_importances_and_its_page_reads_them(
+    project, user, iris, monkeypatch
+):
+    sweep = services.sweep_create(project=project, user=user, **spec(iris, max_trials=4))
+    first = sweep.trials.order_by("number").first()
+    ledger.run_trial(first.pk, owner=ledger.new_owner("test"))
+    services.sweep_importances_keep(trial_id=first.pk)
+    assert Sweep.objects.get(pk=sweep.pk).importances == {}, "nothing while it runs"
+
+    run_all(sweep)
+    last = sweep.trials.order_by("number").last()
+    services.sweep_importances_keep(trial_id=last.pk)
+    sweep.refresh_from_db()
+    computed = sampling.importances(sweep, list(sweep.trials.filter(status="succeeded")))
+    assert sweep.importances == {
+        "succeeded": 4, "family": "knn", "values": computed.values
+    }  # fmt: skip
+    assert computed.values, "two or more succeeded trials have importances"
+
+    def recomputed(*args):
+        raise AssertionError("the page computed the importances again")
+
+    monkeypatch.setattr(sampling, "importances", recomputed)
+    assert selectors.sweep_importances(sweep) == computed
+    # Once another trial succeeds (a retry, say), what was kept is no longer current.
+    Sweep.objects.filter(pk=sweep.pk).update(importances={**sweep.importances, "succeeded": 3})
+    sweep.refresh_from_db()
+    with pytest.raises(AssertionError, match="computed the importances again"):
+        selectors.sweep_importances(sweep)
 
 
 def test_the_best_trial_becomes_the_evidence_of_the_experimentation_outcome(project, user, iris):

@@ -75,6 +75,14 @@ def test_a_pool_process_killed_mid_trial_leaves_every_trial_recorded_once(projec
         assert pid in worker.pool
         os.kill(pid, signal.SIGKILL)
         done = until(finished(sweep), timeout=50, what="the sweep to finish", logs=[worker])
+        # The worker that ended the last trial keeps the importances for the page.
+        kept = until(
+            lambda: Sweep.objects.get(pk=sweep.pk).importances or None,
+            timeout=30,
+            what="the importances kept",
+            logs=[worker],
+        )
+    assert (kept["succeeded"], kept["family"]) == (6, "random_forest") and kept["values"]
     assert_exactly_once(done)
     again = Trial.objects.get(pk=victim.pk)
     assert again.status == TrialStatus.SUCCEEDED
