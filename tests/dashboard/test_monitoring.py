@@ -101,3 +101,25 @@ def test_the_portfolio_lists_projects_with_firing_alerts_first(in_production, ma
     html = client_for(manager).get(reverse("dashboard:portfolio")).content.decode()
     assert html.index("Churn model") < html.index("Aardvark scoring")
     assert f'data-testid="firing-{in_production.slug}"' in html
+
+
+def test_an_alert_goes_by_its_id_in_its_row_its_task_and_the_history():
+    """A monitor firing again links the earlier alert's open task: the row still names
+    this alert by its own id, as the move back it makes records it."""
+    from monitoring import services as monitoring
+    from tests.monitoring.test_loop import fire
+    from tests.monitoring.test_loop import in_production as walked_to_production
+
+    project = walked_to_production()
+    first = fire(project, MonitorKind.DATA_DRIFT)
+    monitoring.alert_resolve(alert=first, by=None)
+    again = fire(project, MonitorKind.DATA_DRIFT)
+    assert again.follow_up_task == first.follow_up_task
+    monitoring.alert_move_back(alert=again, by=project.owner)
+    html = page(client_for(project.owner), project)
+    row = html[html.index(f'data-testid="alert-{again.pk}"') :]
+    row = row[: row.index("</tr>")]
+    assert f"Alert #{again.pk} of “Data drift”" in row  # this alert's number, and
+    assert f"Act on alert #{first.pk} of “Data drift”" in row  # the task it shares
+    history = html[html.index('id="history"') :]
+    assert f"Alert #{again.pk} of “Data drift” (firing since" in history

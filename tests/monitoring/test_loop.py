@@ -113,7 +113,8 @@ def test_a_manager_moves_the_project_back_from_the_alert_in_one_step():
     project.refresh_from_db()
     assert project.current_phase.name == "Experimentation"
     assert transition.kind == TransitionKind.BACK and transition.by == manager
-    assert transition.reason.startswith(f"Alert #{alert.pk} from the monitor “Data drift”")
+    assert transition.reason.startswith(f"Alert #{alert.pk} of “Data drift” (firing since")
+    assert alert.follow_up_task.description.startswith(f"Alert #{alert.pk} of “Data drift”")
     assert "Dataset drift: 2 of 3 features drifted" in transition.reason
     alert.refresh_from_db()
     assert alert.moved_back == transition
