@@ -123,3 +123,22 @@ def test_an_alert_goes_by_its_id_in_its_row_its_task_and_the_history():
     assert f"Act on alert #{first.pk} of “Data drift”" in row  # the task it shares
     history = html[html.index('id="history"') :]
     assert f"Alert #{again.pk} of “Data drift” (firing since" in history
+
+
+def test_an_alert_offers_no_move_back_to_the_phase_the_project_is_in():
+    """Two alerts that send work to one phase: once the project is back there from one,
+    the other has nowhere earlier to send it and says so instead of offering a refusal."""
+    from monitoring import services as monitoring
+    from tests.monitoring.test_loop import fire
+    from tests.monitoring.test_loop import in_production as walked_to_production
+
+    project = walked_to_production()
+    drift = fire(project, MonitorKind.DATA_DRIFT)
+    prediction = fire(project, MonitorKind.PREDICTION_DRIFT)
+    client = client_for(project.owner)
+    move = f'action="{reverse("dashboard:alert-move-back", args=[project.slug, prediction.pk])}"'
+    assert move in page(client, project)
+    monitoring.alert_move_back(alert=drift, by=project.owner)
+    html = page(client, project)
+    assert move not in html
+    assert f'data-testid="already-in-{prediction.pk}">Already in Experimentation' in html
