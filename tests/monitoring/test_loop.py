@@ -125,6 +125,20 @@ def test_a_manager_moves_the_project_back_from_the_alert_in_one_step():
         services.alert_move_back(alert=alert, by=manager)
 
 
+def test_a_follow_up_is_due_when_the_phase_it_blocks_is():
+    """Opened while its phase waits completed, the task is dated with it; the move back
+    that reopens the phase re-plans it to the reopened phase's due date."""
+    project = in_production()
+    alert = fire(project, MonitorKind.DATA_DRIFT)
+    task = alert.follow_up_task
+    assert task.due_date is not None and task.due_date == task.phase.due_date
+    services.alert_move_back(alert=alert, by=project.owner)
+    task.refresh_from_db()
+    project.refresh_from_db()
+    assert project.current_phase == task.phase
+    assert task.due_date == project.current_phase.due_date >= timezone.localdate()
+
+
 def test_health_alerts_have_no_phase_to_send_work_to():
     project = in_production()
     late = Monitor.objects.get(project=project, kind=MonitorKind.HEALTH)
