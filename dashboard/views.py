@@ -134,7 +134,9 @@ def _monitoring_context(project: Project, *, can_act: bool) -> dict:
     cards = [
         {
             "row": row,
-            "figure": figures.monitor_series(row.points, threshold=row.threshold, unit=row.unit),
+            "figure": figures.monitor_series(row.points, threshold=row.threshold, unit=row.unit)
+            if row.charted
+            else None,
             "chart_id": f"chart-monitor-{row.monitor.pk}",
             "data_id": f"chart-monitor-{row.monitor.pk}-data",
         }

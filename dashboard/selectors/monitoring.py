@@ -41,6 +41,12 @@ class MonitorRow:
     def unit(self) -> str:
         return UNITS[MonitorKind(self.monitor.kind)]
 
+    @property
+    def charted(self) -> bool:
+        """Whether a chart has anything to draw: results with no number ("not enough data",
+        freshness before a reference) would be a bare 0 to 1 axis; the status says it all."""
+        return any(point.value is not None for point in self.points)
+
 
 @dataclass(frozen=True)
 class FeatureRow:

@@ -142,3 +142,33 @@ def test_an_alert_offers_no_move_back_to_the_phase_the_project_is_in():
     html = page(client, project)
     assert move not in html
     assert f'data-testid="already-in-{prediction.pk}">Already in Experimentation' in html
+
+
+def test_a_monitor_without_a_number_yet_shows_its_status_and_no_chart(in_production, viewer):
+    """Results that hold no number (not enough data) would draw a bare 0 to 1 axis."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from monitoring.choices import ResultStatus
+    from monitoring.models import Monitor, Result
+
+    freshness = Monitor.objects.get(project=in_production, kind=MonitorKind.FRESHNESS)
+    now = timezone.now()
+    for hours in (2, 1):
+        Result.objects.create(
+            monitor=freshness,
+            deployment=freshness.deployment,
+            window_start=now - dt.timedelta(hours=hours + 1),
+            window_end=now - dt.timedelta(hours=hours),
+            status=ResultStatus.NOT_ENOUGH_DATA,
+            summary="No reference data yet.",
+            computed_at=now,
+        )
+    drift = Monitor.objects.get(project=in_production, kind=MonitorKind.DATA_DRIFT)
+    html = page(client_for(viewer), in_production)
+    card = html[html.index('data-testid="monitor-freshness"') :]
+    card = card[: card.index("</article>")]
+    assert "No reference data yet." in card and "Not enough data" in card
+    assert "data-figure" not in card and f"chart-monitor-{freshness.pk}" not in html
+    assert f'id="chart-monitor-{drift.pk}"' in html  # a monitor with numbers keeps its chart
