@@ -139,6 +139,32 @@ def test_a_follow_up_is_due_when_the_phase_it_blocks_is():
     assert task.due_date == project.current_phase.due_date >= timezone.localdate()
 
 
+def test_firing_alerts_turn_health_amber_and_say_how_many(django_capture_on_commit_callbacks):
+    """A sponsor sees a firing production alert in the project's health, at once (the
+    health monitor's own alert aside: it fires on red health and would keep it amber)."""
+    from phases.choices import Health
+
+    project = in_production()
+    phases.project_health_refresh(project_ids=[project.pk])
+    project.refresh_from_db()
+    assert (project.health, project.health_reasons) == (Health.GREEN, [])
+    with django_capture_on_commit_callbacks(execute=True):
+        drift = fire(project, MonitorKind.DATA_DRIFT)
+        fire(project, MonitorKind.PREDICTION_DRIFT)
+    project.refresh_from_db()
+    assert project.health == Health.AMBER
+    assert project.health_reasons == ["2 firing alerts in production."]
+    Alert.objects.create(
+        monitor=Monitor.objects.get(project=project, kind=MonitorKind.HEALTH),
+        state=AlertState.FIRING, summary="red", started_at=timezone.now(),
+        fired_at=timezone.now(),
+    )  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        services.alert_resolve(alert=drift, by=None)
+    project.refresh_from_db()
+    assert project.health_reasons == ["1 firing alert in production."]
+
+
 def test_health_alerts_have_no_phase_to_send_work_to():
     project = in_production()
     late = Monitor.objects.get(project=project, kind=MonitorKind.HEALTH)
