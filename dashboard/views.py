@@ -134,7 +134,9 @@ def _monitoring_context(project: Project, *, can_act: bool) -> dict:
     cards = [
         {
             "row": row,
-            "figure": figures.monitor_series(row.points, threshold=row.threshold, unit=row.unit),
+            "figure": figures.monitor_series(row.points, threshold=row.threshold, unit=row.unit)
+            if row.charted
+            else None,
             "chart_id": f"chart-monitor-{row.monitor.pk}",
             "data_id": f"chart-monitor-{row.monitor.pk}-data",
         }
@@ -342,7 +344,7 @@ def _alert_action(request, slug: str, alert_id: int, *, action: Action, act) -> 
 def alert_acknowledge(request, slug: str, alert_id: int):
     def act(alert):
         monitoring_services.alert_acknowledge(alert=alert, by=request.user)
-        return f"Acknowledged the alert of “{alert.monitor.name}”: repeats stop."
+        return f"Acknowledged {alert.label}: repeats stop."
 
     return _alert_action(request, slug, alert_id, action=Action.HANDLE_ALERTS, act=act)
 
@@ -352,7 +354,7 @@ def alert_acknowledge(request, slug: str, alert_id: int):
 def alert_resolve(request, slug: str, alert_id: int):
     def act(alert):
         monitoring_services.alert_resolve(alert=alert, by=request.user, note=_note(request, "note"))
-        return f"Resolved the alert of “{alert.monitor.name}”."
+        return f"Resolved {alert.label}."
 
     return _alert_action(request, slug, alert_id, action=Action.HANDLE_ALERTS, act=act)
 
@@ -364,7 +366,7 @@ def alert_move_back(request, slug: str, alert_id: int):
         transition = monitoring_services.alert_move_back(alert=alert, by=request.user)
         return (
             f"{transition.project.name} moved back to {transition.to_phase.name}, "
-            f"with the alert of “{alert.monitor.name}” as the reason."
+            f"with {alert.label} as the reason."
         )
 
     return _alert_action(request, slug, alert_id, action=Action.MOVE_PHASES, act=act)

@@ -322,6 +322,12 @@ class Alert(models.Model):
     def __str__(self) -> str:
         return f"{self.monitor} ({self.get_state_display().lower()})"
 
+    @property
+    def label(self) -> str:
+        """How every page, task and transition names this alert: by its id, the number the
+        API and the URLs use, so one alert never goes by two numbers."""
+        return f"alert #{self.pk} of “{self.monitor.name}”"
+
 
 class Channel(models.Model):
     """Where a project's alerts are sent: email addresses, or a Standard Webhooks endpoint."""

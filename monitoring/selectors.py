@@ -11,8 +11,8 @@ import pyarrow as pa
 from django.db.models import Count, Max, Sum
 
 from monitoring import batches, drift
-from monitoring.choices import ColumnKind
-from monitoring.models import Batch, Deployment, Record, ReferenceColumn
+from monitoring.choices import AlertState, ColumnKind, MonitorKind
+from monitoring.models import Alert, Batch, Deployment, Record, ReferenceColumn
 from phases.models import Project
 
 
@@ -73,6 +73,18 @@ def latest_batch_time(*, deployment: Deployment) -> dt.datetime | None:
 
 def project_health(*, project_id: int) -> Project:
     return Project.objects.only("health", "health_reasons").get(pk=project_id)
+
+
+def firing_alert_counts(project_ids: list[int] | None) -> dict[int, int]:
+    """Firing alerts by project id, for project health (``phases.health``), in one query.
+
+    The health monitor's own alerts are left out: it fires on red health, and counting it
+    would keep health amber once the rest is well, so the alert would never resolve."""
+    alerts = Alert.objects.filter(state=AlertState.FIRING).exclude(monitor__kind=MonitorKind.HEALTH)
+    if project_ids is not None:
+        alerts = alerts.filter(monitor__project_id__in=project_ids)
+    counts = alerts.order_by().values("monitor__project_id").annotate(n=Count("pk"))
+    return {row["monitor__project_id"]: row["n"] for row in counts}
 
 
 # --- Production's labelled rows as a dataset ---------------------------------------------

@@ -5,11 +5,15 @@ The rules, each with its reason in words:
   ``MLPROJECTS_RED_AFTER_DAYS`` days late turns it red;
 - the active phase past its due date turns it amber; that many days late, red;
 - a blocked gate (a required task marked blocked, or a required outcome rejected) turns it
-  amber; a blocked gate on a phase that is already past due turns it red.
+  amber; a blocked gate on a phase that is already past due turns it red;
+- a firing alert in production turns it amber: a risk the sponsor must see even while the
+  plan is on time. The alerts are counted by the app that raises them (``monitoring``,
+  which this app never imports) through the counter it registers here, as evidence checks
+  register with ``gates``.
 """
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from phases.choices import Health, ReviewStatus, TaskStatus
@@ -33,6 +37,27 @@ def _days(n: int) -> str:
     return f"{n} day" if n == 1 else f"{n} days"
 
 
+# Firing alerts by project id, of the given projects (all when ``None``); projects with
+# none may be left out.
+FiringAlerts = Callable[[list[int] | None], Mapping[int, int]]
+_firing_alerts: list[FiringAlerts] = []
+
+
+def register_firing_alerts(counter: FiringAlerts) -> None:
+    """Let health count the firing alerts ``counter`` knows of (``monitoring`` registers)."""
+    if counter not in _firing_alerts:
+        _firing_alerts.append(counter)
+
+
+def firing_alerts(project_ids: list[int] | None) -> dict[int, int]:
+    """Every registered counter's firing alerts of these projects, summed by project id."""
+    counts: dict[int, int] = {}
+    for counter in _firing_alerts:
+        for project_id, n in counter(project_ids).items():
+            counts[project_id] = counts.get(project_id, 0) + n
+    return counts
+
+
 def assess(
     phase: Phase | None,
     *,
@@ -40,6 +65,7 @@ def assess(
     outcomes: Iterable[Outcome],
     today: dt.date,
     red_after_days: int,
+    firing_alerts: int = 0,
 ) -> Assessment:
     result = Assessment()
     if phase is None:
@@ -81,4 +107,8 @@ def assess(
             Health.RED if phase_late > 0 else Health.AMBER,
             f"The gate of {phase.name} is blocked: {'; '.join(blockers)}.",
         )
+
+    if firing_alerts:
+        plural = "s" if firing_alerts > 1 else ""
+        result.raise_to(Health.AMBER, f"{firing_alerts} firing alert{plural} in production.")
     return result

@@ -4,7 +4,7 @@ its threshold, the drift of every feature in the latest window, open alerts, las
 Four queries whatever the number of monitors and results (one for a project without
 monitors): the monitors with the deployment they follow, their latest ``SERIES_WINDOWS``
 results each (one windowed query), the details of the latest data drift result, and the
-open alerts.
+open alerts; a fifth when there are open alerts: the phases the project may move back to.
 """
 
 from dataclasses import dataclass, field
@@ -17,6 +17,7 @@ from dashboard import figures
 from monitoring.choices import OPEN_ALERT_STATES, DriftMethod, MonitorKind, ResultStatus
 from monitoring.models import Alert, Deployment, Monitor, Result
 from phases.models import Project
+from phases.selectors import back_targets
 
 SERIES_WINDOWS = 60
 UNITS = {
@@ -39,6 +40,12 @@ class MonitorRow:
     @property
     def unit(self) -> str:
         return UNITS[MonitorKind(self.monitor.kind)]
+
+    @property
+    def charted(self) -> bool:
+        """Whether a chart has anything to draw: results with no number ("not enough data",
+        freshness before a reference) would be a bare 0 to 1 axis; the status says it all."""
+        return any(point.value is not None for point in self.points)
 
 
 @dataclass(frozen=True)
@@ -138,6 +145,13 @@ def project_monitoring(*, project: Project) -> ProjectMonitoring | None:
         .select_related("monitor", "follow_up_task__phase", "acknowledged_by")
         .order_by("-started_at")
     )
+    if alerts:
+        # Move back only where the lifecycle lets the project go back from here: the
+        # follow-up's phase may be the current one already (another alert moved it there).
+        back = set(back_targets(project=project).values_list("pk", flat=True))
+        for alert in alerts:
+            task = alert.follow_up_task
+            alert.move_back_to = task.phase if task and task.phase_id in back else None
     return ProjectMonitoring(
         deployment=deployment,
         monitors=list(rows.values()),

@@ -60,6 +60,7 @@ def alert_evaluate(*, monitor: Monitor, result: Result, now: dt.datetime) -> Ale
             _notify(alert, NotificationEvent.FIRING, now=now)
             alert.save()
             _follow_up(alert, by=None)
+            _refresh_health(alert)
         elif alert.state == AlertState.FIRING and _repeat_due(alert, monitor, now):
             _notify(alert, NotificationEvent.REPEAT, now=now)
         alert.save()
@@ -88,6 +89,17 @@ def _resolve(alert: Alert, *, now: dt.datetime, by: User | None, note: str) -> N
     if fired:
         _notify(alert, NotificationEvent.RESOLVED, now=now)
     alert.save()
+    if fired:
+        _refresh_health(alert)
+
+
+def _refresh_health(alert: Alert) -> None:
+    """A firing alert counts in project health: recompute the project's after commit
+    rather than leave it up to the scheduled job's ten minutes stale."""
+    from phases.services import project_health_refresh
+
+    project_id = alert.monitor.project_id
+    transaction.on_commit(lambda: project_health_refresh(project_ids=[project_id]))
 
 
 @transaction.atomic

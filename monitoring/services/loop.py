@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.text import capfirst
 
 from mlprojects.exceptions import DomainError
 from monitoring.choices import (
@@ -77,9 +78,9 @@ def _follow_up(alert: Alert, *, by: User | None):
         by=by,
         # Someone must own it: the project's owner, who may hand it on.
         assignee=monitor.project.owner,
-        title=f"Act on alert #{alert.pk} of “{monitor.name}”"[:200],
+        title=f"Act on {alert.label}"[:200],
         description=(
-            f"{MonitorKind(monitor.kind).label} alert #{alert.pk} in production "
+            f"{capfirst(alert.label)} ({MonitorKind(monitor.kind).label.lower()}) in production "
             f"({alert.deployment.name if alert.deployment_id else 'no deployment'}): "
             f"{alert.summary}"
         ),
@@ -126,7 +127,7 @@ def alert_move_back(*, alert: Alert, by: User | None):
         )
     monitor = alert.monitor
     reason = (
-        f"Alert #{alert.pk} from the monitor “{monitor.name}” "
+        f"{capfirst(alert.label)} "
         f"({alert.get_state_display().lower()} since {alert.started_at:%Y-%m-%d %H:%M} UTC): "
         f"{alert.summary}"
     )

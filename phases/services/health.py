@@ -12,8 +12,6 @@ from phases.selectors import projects_for_health
 
 User = AbstractBaseUser
 
-User = AbstractBaseUser
-
 
 # --- Health -----------------------------------------------------------------------------
 
@@ -26,6 +24,7 @@ def project_health_refresh(*, project_ids: list[int] | None = None) -> int:
     """
     today = timezone.localdate()
     now = timezone.now()
+    firing = health.firing_alerts(project_ids)
     checked, changed = [], 0
     for project in projects_for_health(project_ids=project_ids):
         # A completed project has nothing left to be late or blocked on.
@@ -36,6 +35,7 @@ def project_health_refresh(*, project_ids: list[int] | None = None) -> int:
             outcomes=phase.outcomes.all() if phase else (),
             today=today,
             red_after_days=settings.MLPROJECTS_RED_AFTER_DAYS,
+            firing_alerts=firing.get(project.pk, 0),
         )
         changed += (project.health, project.health_reasons) != (result.health, result.reasons)
         project.health = result.health

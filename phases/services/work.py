@@ -77,13 +77,19 @@ def follow_up_task_create(
 
     Unlike ``task_create`` this works on a completed phase too: the task is required, so
     when the project loops back to the phase its gate asks for the task to be done.
+
+    It is due when its phase is. Being required, it holds the gate, so the phase cannot
+    end before it: a date of its own earlier than the phase's would be a guess at how big
+    the work is (looking into drift or retraining), which every follow-up differs in. A
+    task waiting in a completed phase carries that phase's old due date, and the move back
+    that reopens the phase shifts it by the phase's slip (``_replan_from``), to the due
+    date of the reopened phase: it is never undated while it blocks the gate.
     """
     fields = {"title": title, "description": description, "priority": priority}
     if assignee is not None:
         fields["assignee"] = assignee
     _check_task_fields(fields, project_id=phase.project_id)
-    due = None if phase.status == PhaseStatus.COMPLETED else phase.due_date
-    return Task.objects.create(phase=phase, required=True, due_date=due, **fields)
+    return Task.objects.create(phase=phase, required=True, due_date=phase.due_date, **fields)
 
 
 @transaction.atomic

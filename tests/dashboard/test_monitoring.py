@@ -101,3 +101,74 @@ def test_the_portfolio_lists_projects_with_firing_alerts_first(in_production, ma
     html = client_for(manager).get(reverse("dashboard:portfolio")).content.decode()
     assert html.index("Churn model") < html.index("Aardvark scoring")
     assert f'data-testid="firing-{in_production.slug}"' in html
+
+
+def test_an_alert_goes_by_its_id_in_its_row_its_task_and_the_history():
+    """A monitor firing again links the earlier alert's open task: the row still names
+    this alert by its own id, as the move back it makes records it."""
+    from monitoring import services as monitoring
+    from tests.monitoring.test_loop import fire
+    from tests.monitoring.test_loop import in_production as walked_to_production
+
+    project = walked_to_production()
+    first = fire(project, MonitorKind.DATA_DRIFT)
+    monitoring.alert_resolve(alert=first, by=None)
+    again = fire(project, MonitorKind.DATA_DRIFT)
+    assert again.follow_up_task == first.follow_up_task
+    monitoring.alert_move_back(alert=again, by=project.owner)
+    html = page(client_for(project.owner), project)
+    row = html[html.index(f'data-testid="alert-{again.pk}"') :]
+    row = row[: row.index("</tr>")]
+    assert f"Alert #{again.pk} of “Data drift”" in row  # this alert's number, and
+    assert f"Act on alert #{first.pk} of “Data drift”" in row  # the task it shares
+    history = html[html.index('id="history"') :]
+    assert f"Alert #{again.pk} of “Data drift” (firing since" in history
+
+
+def test_an_alert_offers_no_move_back_to_the_phase_the_project_is_in():
+    """Two alerts that send work to one phase: once the project is back there from one,
+    the other has nowhere earlier to send it and says so instead of offering a refusal."""
+    from monitoring import services as monitoring
+    from tests.monitoring.test_loop import fire
+    from tests.monitoring.test_loop import in_production as walked_to_production
+
+    project = walked_to_production()
+    drift = fire(project, MonitorKind.DATA_DRIFT)
+    prediction = fire(project, MonitorKind.PREDICTION_DRIFT)
+    client = client_for(project.owner)
+    move = f'action="{reverse("dashboard:alert-move-back", args=[project.slug, prediction.pk])}"'
+    assert move in page(client, project)
+    monitoring.alert_move_back(alert=drift, by=project.owner)
+    html = page(client, project)
+    assert move not in html
+    assert f'data-testid="already-in-{prediction.pk}">Already in Experimentation' in html
+
+
+def test_a_monitor_without_a_number_yet_shows_its_status_and_no_chart(in_production, viewer):
+    """Results that hold no number (not enough data) would draw a bare 0 to 1 axis."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from monitoring.choices import ResultStatus
+    from monitoring.models import Monitor, Result
+
+    freshness = Monitor.objects.get(project=in_production, kind=MonitorKind.FRESHNESS)
+    now = timezone.now()
+    for hours in (2, 1):
+        Result.objects.create(
+            monitor=freshness,
+            deployment=freshness.deployment,
+            window_start=now - dt.timedelta(hours=hours + 1),
+            window_end=now - dt.timedelta(hours=hours),
+            status=ResultStatus.NOT_ENOUGH_DATA,
+            summary="No reference data yet.",
+            computed_at=now,
+        )
+    drift = Monitor.objects.get(project=in_production, kind=MonitorKind.DATA_DRIFT)
+    html = page(client_for(viewer), in_production)
+    card = html[html.index('data-testid="monitor-freshness"') :]
+    card = card[: card.index("</article>")]
+    assert "No reference data yet." in card and "Not enough data" in card
+    assert "data-figure" not in card and f"chart-monitor-{freshness.pk}" not in html
+    assert f'id="chart-monitor-{drift.pk}"' in html  # a monitor with numbers keeps its chart

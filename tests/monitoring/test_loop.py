@@ -113,7 +113,8 @@ def test_a_manager_moves_the_project_back_from_the_alert_in_one_step():
     project.refresh_from_db()
     assert project.current_phase.name == "Experimentation"
     assert transition.kind == TransitionKind.BACK and transition.by == manager
-    assert transition.reason.startswith(f"Alert #{alert.pk} from the monitor “Data drift”")
+    assert transition.reason.startswith(f"Alert #{alert.pk} of “Data drift” (firing since")
+    assert alert.follow_up_task.description.startswith(f"Alert #{alert.pk} of “Data drift”")
     assert "Dataset drift: 2 of 3 features drifted" in transition.reason
     alert.refresh_from_db()
     assert alert.moved_back == transition
@@ -122,6 +123,46 @@ def test_a_manager_moves_the_project_back_from_the_alert_in_one_step():
     assert any(c.subject == alert.follow_up_task.title and not c.met for c in gate.criteria)
     with pytest.raises(DomainError, match="already moved back"):
         services.alert_move_back(alert=alert, by=manager)
+
+
+def test_a_follow_up_is_due_when_the_phase_it_blocks_is():
+    """Opened while its phase waits completed, the task is dated with it; the move back
+    that reopens the phase re-plans it to the reopened phase's due date."""
+    project = in_production()
+    alert = fire(project, MonitorKind.DATA_DRIFT)
+    task = alert.follow_up_task
+    assert task.due_date is not None and task.due_date == task.phase.due_date
+    services.alert_move_back(alert=alert, by=project.owner)
+    task.refresh_from_db()
+    project.refresh_from_db()
+    assert project.current_phase == task.phase
+    assert task.due_date == project.current_phase.due_date >= timezone.localdate()
+
+
+def test_firing_alerts_turn_health_amber_and_say_how_many(django_capture_on_commit_callbacks):
+    """A sponsor sees a firing production alert in the project's health, at once (the
+    health monitor's own alert aside: it fires on red health and would keep it amber)."""
+    from phases.choices import Health
+
+    project = in_production()
+    phases.project_health_refresh(project_ids=[project.pk])
+    project.refresh_from_db()
+    assert (project.health, project.health_reasons) == (Health.GREEN, [])
+    with django_capture_on_commit_callbacks(execute=True):
+        drift = fire(project, MonitorKind.DATA_DRIFT)
+        fire(project, MonitorKind.PREDICTION_DRIFT)
+    project.refresh_from_db()
+    assert project.health == Health.AMBER
+    assert project.health_reasons == ["2 firing alerts in production."]
+    Alert.objects.create(
+        monitor=Monitor.objects.get(project=project, kind=MonitorKind.HEALTH),
+        state=AlertState.FIRING, summary="red", started_at=timezone.now(),
+        fired_at=timezone.now(),
+    )  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        services.alert_resolve(alert=drift, by=None)
+    project.refresh_from_db()
+    assert project.health_reasons == ["1 firing alert in production."]
 
 
 def test_health_alerts_have_no_phase_to_send_work_to():
