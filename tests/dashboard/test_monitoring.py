@@ -57,9 +57,13 @@ def test_a_contributor_acknowledges_and_resolves_a_manager_moves_back(
     url = reverse("dashboard:alert-acknowledge", args=[in_production.slug, alert.pk])
     assert client_for(viewer).post(url).status_code == 403
     assert client_for(outsider).post(url).status_code == 404
+    contributor.first_name, contributor.last_name = "Lukas", "Schmidt"
+    contributor.save()
     assert client_for(contributor).post(url).status_code == 302
     alert.refresh_from_db()
     assert alert.acknowledged_by == contributor
+    page = client_for(viewer).get(reverse("dashboard:project", args=[in_production.slug]))
+    assert "Acknowledged by Lukas Schmidt" in page.content.decode()
 
     move = reverse("dashboard:alert-move-back", args=[in_production.slug, alert.pk])
     assert client_for(contributor).post(move).status_code == 403
