@@ -107,7 +107,7 @@ def test_leaderboard_ranks_the_best_ten_runs_on_the_success_metric(manager, view
     page = html_of(client_for(viewer).get(url(project, "project")))
 
     assert leaderboard(page) == [f"trial-{i:03d}" for i in range(13, 3, -1)]
-    assert "14 of 14 runs logged it" in page
+    assert "14 of 14 runs rank on it." in page
     best = made[-1]
     assert f'href="{url(project, "run", best.run_id)}"' in page
     # Only params that differ between the ranked runs are shown; the constant seed is not.
@@ -148,7 +148,7 @@ def test_runs_that_cannot_rank_are_left_out(manager, viewer, project, outsider):
     page = html_of(client_for(viewer).get(url(project, "project")))
 
     assert leaderboard(page) == ["good"]
-    assert "1 of 4 runs logged it" in page
+    assert "1 of 4 runs rank on it (a run that failed, or has no finite value" in page
 
 
 def test_on_a_tie_the_gate_and_the_leaderboard_name_the_same_run(manager, viewer, project):
@@ -234,7 +234,7 @@ def test_a_failed_run_has_no_rank(manager, viewer, project):
     listed = html_of(client.get(url(project, "runs")))
 
     assert leaderboard(page) == ["finished"]
-    assert "1 of 2 runs logged it" in page
+    assert "1 of 2 runs rank on it (a run that failed" in page
     # The run list still shows the failed run and its value, after every ranked run.
     assert re.findall(r'<th scope="row"><a href="[^"]*">(.*?)</a>', listed) == [
         "finished",
@@ -468,6 +468,8 @@ def test_run_list_searches_with_the_mlflow_grammar(manager, viewer, project):
     assert found.status_code == 200
     assert listed(found) == ["lgbm", "crashed lgbm"], "a failed run matches but never ranks"
     assert "2 runs match" in html_of(found)
+    nothing = html_of(client.get(runs_url, {"filter": "params.model = 'xgboost'"}))
+    assert re.search(r'<p class="lede">0 runs match\.</p>', nothing), "no order, nothing to tick"
 
     assert listed(client.get(runs_url, {"filter": "attributes.status = 'FAILED'"})) == [
         "crashed lgbm"
