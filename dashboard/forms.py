@@ -159,6 +159,15 @@ class DomainForm(forms.Form):
             if name in self.fields:
                 self.fields[name].widget.attrs["autofocus"] = True
 
+    def errors_in_words(self) -> str:
+        """The errors as the one message a page without the form can show, each after
+        its field's label: "New due date: Enter a valid date." """
+        return " ".join(
+            f"{self.fields[name].label}: {' '.join(errors)}" if name in self.fields
+            else " ".join(errors)
+            for name, errors in self.errors.items()
+        )  # fmt: skip
+
     def refused(self, error: DomainError) -> None:
         """The domain's refusal on the field it names (``space.svm.C`` on the space)."""
         if not error.fields:
@@ -190,6 +199,13 @@ class MoveBackForm(DomainForm):
         super().__init__(*args, **kwargs)
         self.fields["to_phase"].queryset = targets
         self.fields["to_phase"].today = today
+
+
+class AlertMoveBackForm(DomainForm):
+    """What a manager may add to a move back from an alert: the alert is the reason."""
+
+    due_date = forms.DateField(label="New due date", required=False, widget=DateInput)
+    note = forms.CharField(label="Add to the reason", max_length=2000, required=False)
 
 
 class RejectOutcomeForm(DomainForm):

@@ -22,6 +22,7 @@ from dashboard import figures, model_views, selectors
 from dashboard import services as dashboard_services
 from dashboard.access import caller_project
 from dashboard.forms import (
+    AlertMoveBackForm,
     MoveBackForm,
     PortfolioFilterForm,
     RejectOutcomeForm,
@@ -362,8 +363,14 @@ def alert_resolve(request, slug: str, alert_id: int):
 @login_required
 @require_POST
 def alert_move_back(request, slug: str, alert_id: int):
+    form = AlertMoveBackForm(request.POST)
+
     def act(alert):
-        transition = monitoring_services.alert_move_back(alert=alert, by=request.user)
+        if not form.is_valid():
+            raise DomainError("invalid", form.errors_in_words())
+        transition = monitoring_services.alert_move_back(
+            alert=alert, by=request.user, **form.cleaned_data
+        )
         return (
             f"{transition.project.name} moved back to {transition.to_phase.name}, "
             f"with {alert.label} as the reason."

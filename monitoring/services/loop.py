@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import transaction
 from django.utils.text import capfirst
 
@@ -108,9 +110,13 @@ def alert_follow_up(*, alert: Alert, by: User | None):
 
 
 @transaction.atomic
-def alert_move_back(*, alert: Alert, by: User | None):
+def alert_move_back(
+    *, alert: Alert, by: User | None, due_date: dt.date | None = None, note: str = ""
+):
     """Move the project back to the phase that must act on ``alert``, in one step, with the
-    alert as the recorded reason; the follow-up task is opened there if it was not yet."""
+    alert as the recorded reason (and the mover's ``note`` after it); the follow-up task is
+    opened there if it was not yet. ``due_date``: the reopened phase's, as for any move
+    back (``phases.services.phase_move_back``)."""
     from phases.services import phase_move_back
 
     alert = locked_alert(alert)
@@ -131,7 +137,11 @@ def alert_move_back(*, alert: Alert, by: User | None):
         f"({alert.get_state_display().lower()} since {alert.started_at:%Y-%m-%d %H:%M} UTC): "
         f"{alert.summary}"
     )
-    transition = phase_move_back(project=monitor.project, to_phase=phase, by=by, reason=reason)
+    if note.strip():
+        reason = f"{reason} {note.strip()}"
+    transition = phase_move_back(
+        project=monitor.project, to_phase=phase, by=by, reason=reason, due_date=due_date
+    )
     alert.moved_back = transition
     alert.save(update_fields=["moved_back"])
     _follow_up(alert, by=by)

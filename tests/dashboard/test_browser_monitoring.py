@@ -69,14 +69,18 @@ def test_monitoring_section_and_the_loop_back_in_the_browser(
         alert.refresh_from_db()
         assert alert.acknowledged_by == manager
 
-        section.get_by_test_id(f"alert-{alert.pk}").get_by_role(
-            "button", name="Move back to Experimentation"
-        ).click()
+        row = section.get_by_test_id(f"alert-{alert.pk}")
+        # A move back opens its form first: an optional due date and note, then the button.
+        row.get_by_text("Move back to Experimentation…").click()
+        row.get_by_label("Add to the reason").fill("Retrain on the holiday weeks first.")
+        tab.screenshot(f"monitoring-move-back-form-{size}")
+        row.get_by_role("button", name="Move back to Experimentation").click()
         page.wait_for_load_state()
         shown = " ".join(page.locator(".messages").all_text_contents())
         assert "moved back to Experimentation" in shown
         project.refresh_from_db()
         assert project.current_phase.name == "Experimentation"
+        assert project.transitions.latest("created_at").reason.endswith("holiday weeks first.")
         tab.screenshot(f"monitoring-moved-back-{size}")
     finally:
         tab.close()

@@ -1,10 +1,13 @@
 """The monitoring section of the project page, alerts acted on from it, and the portfolio
 that lists projects with firing alerts first."""
 
+import datetime as dt
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from monitoring.choices import AlertState, MonitorKind
 from monitoring.models import Alert
@@ -76,6 +79,27 @@ def test_a_contributor_acknowledges_and_resolves_a_manager_moves_back(
     assert client_for(contributor).post(resolve).status_code == 302
     alert.refresh_from_db()
     assert alert.state == AlertState.RESOLVED and alert.resolved_by == contributor
+
+
+def test_a_move_back_from_an_alert_takes_a_due_date_and_a_note(in_production, manager):
+    alert = drift_alert(in_production)
+    move = reverse("dashboard:alert-move-back", args=[in_production.slug, alert.pk])
+    page = client_for(manager).get(reverse("dashboard:project", args=[in_production.slug]))
+    assert f'data-testid="alert-move-back-{alert.pk}"' in page.content.decode()
+
+    refused = client_for(manager).post(move, {"due_date": "soon"}, follow=True)
+    assert "New due date: Enter a valid date." in refused.content.decode()
+    in_production.refresh_from_db()
+    assert in_production.current_phase.name != "Experimentation", "nothing moved"
+
+    due = timezone.localdate() + dt.timedelta(days=20)
+    note = "Retrain on the holiday weeks first."
+    client_for(manager).post(move, {"due_date": due.isoformat(), "note": note})
+    in_production.refresh_from_db()
+    assert in_production.current_phase.name == "Experimentation"
+    assert in_production.current_phase.due_date == due
+    reason = in_production.transitions.latest("created_at").reason
+    assert reason.startswith(f"Alert #{alert.pk} ") and reason.endswith(note)
 
 
 def test_an_alert_of_another_project_is_not_found(in_production, manager):
