@@ -182,6 +182,7 @@ def metric_curves(
 MAX_PARAM_AXES = 12
 TICK_CHARS = 18
 NARROW_TICK_CHARS = 8  # on a phone
+NARROW_LABEL_CHARS = 12  # an axis's name and a run's, on a phone
 MISSING = "—"
 # A numeric param spanning two orders of magnitude (learning rates, regularisation) is
 # drawn on a log axis: on a linear one most runs would sit on the floor.
@@ -301,7 +302,9 @@ def parallel_coordinates(
             "colorscale": RANKED_SCALE,
             "reversescale": not maximize,
             "showscale": True,
-            "colorbar": {"title": {"text": _text(metric), "side": "right"}, "thickness": 14},
+            # No title: the axis beside it is the metric, named; a long name written up the
+            # bar ran past the chart's top and bottom.
+            "colorbar": {"thickness": 14},
         },
         "dimensions": dimensions,
         "labelangle": -15 if len(dimensions) > 6 else 0,
@@ -311,17 +314,23 @@ def parallel_coordinates(
         "rangefont": {"size": 10, "color": MUTED},
     }
     layout = _layout(height=420, margin={"l": 120, "r": 40, "t": 90, "b": 30})
-    # On a phone: shorter tick labels on the params' axes (the runs keep their names) and
-    # no colour bar (the caption says darker is better), so the axes keep room between them.
-    run_axis, *rest = dimensions
-    narrow_dimensions = [run_axis] + [
-        {**d, "ticktext": [_excerpt(t, NARROW_TICK_CHARS) for t in d["ticktext"]]}
-        if "ticktext" in d
-        else d
-        for d in rest
+
+    # On a phone: shorter axis names and tick labels, the names slanted, and no colour bar
+    # (the caption says darker is better), so that the axes keep room between them and no
+    # name runs into the next or off the chart.
+    def on_a_phone(dimension: dict, tick_chars: int) -> dict:
+        shorter = {"label": _excerpt(dimension["label"], NARROW_LABEL_CHARS)}
+        if "ticktext" in dimension:
+            shorter["ticktext"] = [_excerpt(t, tick_chars) for t in dimension["ticktext"]]
+        return {**dimension, **shorter}
+
+    run_axis, *rest = dimensions  # a run's name keeps more of itself: it names the line
+    narrow_dimensions = [on_a_phone(run_axis, NARROW_LABEL_CHARS)] + [
+        on_a_phone(d, NARROW_TICK_CHARS) for d in rest
     ]
     narrow = {
         "dimensions": narrow_dimensions,
+        "labelangle": -40,
         "line": {"showscale": False},
         "tickfont": {"size": 10},
         "rangefont": {"size": 9},
