@@ -193,12 +193,20 @@ def test_an_alert_opens_a_task_and_a_manager_moves_back_through_the_api(fresh_th
     refused = bearer(viewer_secret).post(reverse("v1:alert-resolve", args=[alert.pk]))
     assert refused.status_code == 403
     assert "contributor role on this project to handle alerts;" in str(refused.json())
-    moved = manager.post(reverse("v1:alert-move-back", args=[alert.pk]))
+    bad = manager.post(reverse("v1:alert-move-back", args=[alert.pk]), {"due_date": "soon"})
+    assert bad.status_code == 400 and "due_date" in bad.json()["fields"], bad.json()
+    due = timezone.localdate() + dt.timedelta(days=30)
+    moved = manager.post(
+        reverse("v1:alert-move-back", args=[alert.pk]),
+        {"due_date": due.isoformat(), "note": "Retrain first."},
+    )
     assert moved.status_code == 201, moved.json()
     assert moved.json()["kind"] == TransitionKind.BACK
     assert moved.json()["reason"].startswith(f"Alert #{alert.pk}")
+    assert moved.json()["reason"].endswith("Retrain first.")
     project.refresh_from_db()
     assert project.current_phase.name == "Experimentation"
+    assert project.current_phase.due_date == due
     again = manager.post(reverse("v1:alert-move-back", args=[alert.pk]))
     assert again.status_code == 409 and again.json()["code"] == "already_moved_back"
     acknowledged = manager.post(reverse("v1:alert-acknowledge", args=[alert.pk])).json()

@@ -184,5 +184,22 @@ class ResolveSerializer(serializers.Serializer):
     note = CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
+class AlertMoveBackSerializer(serializers.Serializer):
+    due_date = serializers.DateField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The reopened phase's new due date; by default as long as it was planned, "
+        "from today.",
+    )
+    note = CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=2000,
+        help_text="Added to the recorded reason, after the alert.",
+    )
+
+
 class SilenceSerializer(serializers.Serializer):
     until = serializers.DateTimeField()

@@ -31,6 +31,7 @@ from api.v1.monitoring.serializers import (
     BATCH_SCHEMA,
     CSV_SCHEMA,
     NDJSON_SCHEMA,
+    AlertMoveBackSerializer,
     AlertSerializer,
     BatchStoredSerializer,
     DeploymentSerializer,
@@ -331,10 +332,13 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ProjectScop
     @extend_schema(
         summary="Move the project back to the phase that must act, the alert as the reason "
         "(manager)",
-        request=None,
+        request=AlertMoveBackSerializer,
         responses={201: TransitionSerializer, **REFUSED},
     )
     @action(detail=True, methods=["post"], url_path="move-back")
     def move_back(self, request, pk=None):
-        transition = services.alert_move_back(alert=self.get_object(), by=request.user)
+        alert = self.get_object()
+        body = AlertMoveBackSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        transition = services.alert_move_back(alert=alert, by=request.user, **body.validated_data)
         return Response(TransitionSerializer(transition).data, status=status.HTTP_201_CREATED)
