@@ -338,6 +338,6 @@ def parallel_coordinates(
     return _figure(
         [trace],
         layout,
-        narrow_layout={"height": 460, "margin": {"l": 100, "r": 48, "t": 100, "b": 30}},
+        narrow_layout={"height": 460, "margin": {"l": 100, "r": 72, "t": 100, "b": 30}},
         narrow_data=[narrow],
     )
