@@ -153,6 +153,12 @@ def test_runs_model_card_sweep_and_admin_fit(browser, live_server, pages, staff)
         assert phone.page.evaluate(PAST_THE_EDGE, "table.deployments td") == []
         assert phone.page.evaluate(OUTSIDE, CHARTS) == []
         phone.screenshot("layout-model-phone")
+        # A version short of the target: its tick and its "Deploy anyway" stay on screen.
+        phone.open(pages["model version"][1].replace("/v2/", "/v1/"))
+        assert phone.page.get_by_test_id("below-target").count() == 1
+        button = phone.page.get_by_test_id("promote").bounding_box()
+        column = phone.page.locator(".page-actions").bounding_box()
+        assert button["x"] + button["width"] <= column["x"] + column["width"] + 0.5
 
         desktop.sign_in("avery")
         desktop.open(pages["model version"][1])
