@@ -256,7 +256,9 @@ def _update(rows: list[MetricChunk] | list[MetricSeries], names: list[str]) -> N
         model.objects.bulk_update(rows, names)
         return
     fields = [model._meta.get_field(name) for name in names]
-    row = "(%s, " + ", ".join(f"%s::{field.db_type(connection)}" for field in fields) + ")"
+    # "(%s)::bigint", not "%s::bigint": the driver writes the value in, and the cast binds
+    # before a minus sign, so -9223372036854775808::bigint would cast 9223372036854775808.
+    row = "(%s, " + ", ".join(f"(%s)::{field.db_type(connection)}" for field in fields) + ")"
     params: list[object] = []
     for instance in rows:
         params.append(instance.pk)

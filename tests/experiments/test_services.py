@@ -167,6 +167,21 @@ def test_an_identical_point_is_stored_once(run, owner):
     assert points(run, "loss") == [(1, 100, 0.4, False), (1, 100, 0.5, False)]
 
 
+@pytest.mark.parametrize("extreme", [-(2**63), 2**63 - 1])
+def test_steps_and_timestamps_at_the_ends_of_int64_update_a_series(run, owner, extreme):
+    """A series that exists is updated in one statement; its values are cast in it, and
+    -9223372036854775808::bigint (a cast before the minus) was out of range."""
+    stamp = max(extreme, 1)  # a timestamp is never negative
+    services.log_batch(run=run, by=owner, metrics=[MetricIn("loss", 0.4, stamp, extreme)])
+    services.log_batch(run=run, by=owner, metrics=[MetricIn("loss", 0.3, stamp, extreme)])
+    assert latest(run, "loss") == (extreme, stamp, 0.4, False)
+    services.log_batch(run=run, by=owner, metrics=[MetricIn("loss", 0.5, 5, 0)])
+
+    stored = sorted((step, time, value) for step, time, value, _ in points(run, "loss"))
+    assert stored == sorted([(0, 5, 0.5), (extreme, stamp, 0.3), (extreme, stamp, 0.4)])
+    assert latest(run, "loss")[:2] == max((0, 5), (extreme, stamp))
+
+
 def test_nan_and_infinities_are_kept(run, owner):
     services.log_batch(
         run=run,
