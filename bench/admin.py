@@ -28,12 +28,13 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from _production import start_django  # bench/_production.py: run as a script from bench/
 
 REPO = Path(__file__).resolve().parent.parent
 TARGET_P95_MS = 300.0
@@ -78,19 +79,11 @@ def prepare_database(args: argparse.Namespace) -> None:
 
 def setup_django(args: argparse.Namespace) -> None:
     """Django as production runs it (``DEBUG`` off), on the benchmark's database."""
-    var = Path(tempfile.gettempdir()) / "mlprojects-bench-admin"
-    os.environ["DATABASE_URL"] = f"{args.server}/{args.database}"
-    os.environ["DJANGO_DEBUG"] = "false"
-    os.environ["DJANGO_SECRET_KEY"] = "bench-only-" + "x" * 40
-    os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver"
-    os.environ["DJANGO_SECURE_SSL_REDIRECT"] = "false"
-    os.environ["MLPROJECTS_VAR_DIR"] = str(var)
-    os.environ["MLPROJECTS_DEMO_PASSWORD"] = PASSWORD
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mlprojects.settings")
-    sys.path.insert(0, str(REPO))
-    import django
-
-    django.setup()
+    start_django(
+        f"{args.server}/{args.database}",
+        var="mlprojects-bench-admin",
+        MLPROJECTS_DEMO_PASSWORD=PASSWORD,
+    )
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)

@@ -35,14 +35,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import math
-import os
 import statistics
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from _production import start_django  # bench/_production.py: run as a script from bench/
 
 REPO = Path(__file__).resolve().parent.parent
 T0 = 1_767_000_000_000  # the first run's start, in MLflow's milliseconds
@@ -112,19 +112,7 @@ def prepare_database(args: argparse.Namespace) -> None:
 
 def setup_django(args: argparse.Namespace) -> None:
     """Django as production runs it (``DEBUG`` off), on the benchmark's database."""
-    os.environ["DATABASE_URL"] = f"{args.server}/{args.database}"
-    os.environ["DJANGO_DEBUG"] = "false"
-    os.environ["DJANGO_SECRET_KEY"] = "bench-only-" + "x" * 40
-    os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver"
-    os.environ["DJANGO_SECURE_SSL_REDIRECT"] = "false"
-    # Static files as production serves them (hashed names from a manifest), collected once
-    # into a folder of the benchmark's own.
-    os.environ["MLPROJECTS_VAR_DIR"] = str(Path(tempfile.gettempdir()) / "mlprojects-bench")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mlprojects.settings")
-    sys.path.insert(0, str(REPO))
-    import django
-
-    django.setup()
+    start_django(f"{args.server}/{args.database}", var="mlprojects-bench")
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)

@@ -26,31 +26,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from _production import start_django  # bench/_production.py: run as a script from bench/
 
 
 def _django(database: str) -> None:
-    """Django as production runs it (``DEBUG`` off, static files from a manifest), on the
-    benchmark's database; a measuring process inherits this environment."""
-    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{database}"
-    os.environ["DJANGO_DEBUG"] = "false"
-    os.environ["DJANGO_SECRET_KEY"] = "bench-only-" + "x" * 40
-    os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver"
-    os.environ["DJANGO_SECURE_SSL_REDIRECT"] = "false"
-    os.environ["MLPROJECTS_VAR_DIR"] = str(Path(tempfile.gettempdir()) / "mlprojects-bench")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mlprojects.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    start_django(f"postgres://postgres@127.0.0.1:5432/{database}", var="mlprojects-bench")
 
 
 def set_up(database: str, trials: int) -> tuple[int, int]:
