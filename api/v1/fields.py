@@ -15,9 +15,16 @@ from phases.models import Project
 
 
 class JsonStringMixin:
+    """A string, no longer than ``max_length`` as sent: DRF checks the length after trimming
+    the white space around it ("\u0085" and 120 characters passed a limit of 120), and the
+    schema's ``maxLength`` counts what the client sends."""
+
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")
+        limit = getattr(self, "max_length", None)
+        if limit is not None and len(data) > limit:
+            self.fail("max_length", max_length=limit)
         return super().to_internal_value(data)
 
 

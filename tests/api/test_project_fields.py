@@ -36,6 +36,23 @@ def test_the_planned_finish_and_completion_are_read_only(world):
     assert response.json()["planned_finish"] != "2020-01-01"
 
 
+@pytest.mark.parametrize("around", ["\u0085", " ", "\u3000"])
+def test_a_string_longer_than_its_limit_as_sent_is_refused_even_if_trimming_would_fit(
+    world, around
+):
+    """The schema's maxLength counts what the client sends; DRF counted after trimming."""
+    url = reverse("v1:project-detail", kwargs={"slug": world.project.slug})
+    response = world.client(Role.MANAGER).patch(
+        url, {"success_metric_label": around + "*" * 120}, format="json"
+    )
+    assert response.status_code == 400, response.content
+    assert "no more than 120 characters" in str(response.json()["fields"]["success_metric_label"])
+    fits = world.client(Role.MANAGER).patch(
+        url, {"success_metric_label": around + "*" * 119}, format="json"
+    )
+    assert fits.status_code == 200 and fits.json()["success_metric_label"] == "*" * 119
+
+
 @pytest.mark.parametrize(
     "body",
     [
